@@ -1,0 +1,1 @@
+//! The ticket issuer: minting API, JWKS publication, revocation status lists.

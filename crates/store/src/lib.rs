@@ -1,0 +1,1 @@
+//! Storage traits and the embedded SQLite backend (resources, audit, replay).

@@ -1,0 +1,1 @@
+//! Deterministic, seedable synthetic FHIR R4 data generator that streams to disk.

@@ -1,0 +1,3 @@
+//! Project automation: `cargo xtask vectors [--check]`, `cargo xtask tidy`.
+
+fn main() {}
