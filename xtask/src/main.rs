@@ -1,3 +1,44 @@
 //! Project automation: `cargo xtask vectors [--check]`, `cargo xtask tidy`.
+//!
+//! `vectors` regenerates `test-vectors/tickets/**` (and the public halves of our fixed test
+//! keys) from code; `--check` regenerates in memory and fails if anything on disk differs.
+//! `tidy` checks house rules over every `.rs` file. `gen-test-keys` creates the fixed test
+//! keys if they are missing (run once; the keys are committed).
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod tidy;
+mod vectors;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["vectors"] => vectors::run(&root, false),
+        ["vectors", "--check"] => vectors::run(&root, true),
+        ["tidy"] => tidy::run(&root),
+        ["gen-test-keys"] => vectors::generate_missing_keys(&root),
+        _ => Err(anyhow::anyhow!(
+            "usage: cargo xtask vectors [--check] | tidy | gen-test-keys"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}

@@ -60,6 +60,12 @@ pub enum Filter {
     /// The resource is judged currently relevant (active allergy, active problem-list
     /// condition, active medication) from its own content.
     CurrentlyRelevant,
+    /// The resource carries at least one `meta.security` label that is *not* exactly
+    /// (`system` and `code` both equal, a missing system only equal to a missing system) one
+    /// of these. Used, negated, to withhold everything not known to be releasable
+    /// (`sensitivity_withhold.unlisted`: uncertain classification ⇒ withhold, PT-SENS-05).
+    /// SQL: `EXISTS (label of resource WHERE (system, code) NOT IN allowed)`.
+    SecurityLabelOutside(Vec<Token>),
 }
 
 impl Filter {
@@ -86,6 +92,9 @@ impl Filter {
             },
             Filter::EncounterIn(ids) => facts.encounters.iter().any(|e| ids.contains(e)),
             Filter::CurrentlyRelevant => facts.currently_relevant,
+            Filter::SecurityLabelOutside(allowed) => {
+                facts.security.iter().any(|label| !allowed.contains(label))
+            }
         }
     }
 }

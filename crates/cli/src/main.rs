@@ -1,3 +1,85 @@
 //! The `tessera` binary: a thin clap front end over the library crates.
+//!
+//! Each subcommand lives in its own `cmd_*.rs` module and calls library functions; no domain
+//! logic here. To add a command (`serve`, `issuer`, `redeem`, `fetch`, `synth`, `demo`,
+//! `audit`, ...): add a variant to [`Command`], a `cmd_<name>.rs` module with a clap `Args`
+//! struct and `pub fn run(args, clock) -> anyhow::Result<()>`, and one match arm in `main`.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod clock;
+mod cmd_audit;
+mod cmd_keys;
+mod cmd_serve;
+mod cmd_synth;
+mod cmd_ticket;
+
+/// Tessera: SMART Permission Tickets (issuer, Data Holder, client, tools).
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect, verify or mint Permission Tickets.
+    #[command(subcommand)]
+    Ticket(cmd_ticket::TicketCommand),
+    /// Generate a private JWK (kid = RFC 7638 thumbprint).
+    Keygen(cmd_keys::KeygenArgs),
+    /// Print the public JWK Set of one or more (public or private) JWKs.
+    Jwks(cmd_keys::JwksArgs),
+    /// Generate deterministic synthetic FHIR R4 data (bundles or NDJSON) and a manifest.
+    Synth(cmd_synth::SynthArgs),
+    /// Run the Data Holder (token endpoint, FHIR API, discovery, audit).
+    Serve(cmd_serve::ServeArgs),
+    /// Query the Data Holder's redemption audit trail.
+    Audit(cmd_audit::AuditArgs),
+    // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
+}
+
+/// A protocol-level failure the command reports as `<error>: <description>` on one line
+/// (e.g. `invalid_grant: Ticket expired`), exit status 1.
+#[derive(Debug)]
+pub struct OAuthFailure {
+    /// OAuth `error` code.
+    pub code: &'static str,
+    /// `error_description`.
+    pub description: String,
+}
+
+impl std::fmt::Display for OAuthFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for OAuthFailure {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let clock = clock::SystemClock;
+    let result = match cli.command {
+        Command::Ticket(cmd) => cmd_ticket::run(cmd, &clock),
+        Command::Keygen(args) => cmd_keys::keygen(args),
+        Command::Jwks(args) => cmd_keys::jwks(args),
+        Command::Synth(args) => cmd_synth::run(args),
+        Command::Serve(args) => cmd_serve::run(args),
+        Command::Audit(args) => cmd_audit::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            match err.downcast_ref::<OAuthFailure>() {
+                Some(f) => eprintln!("{f}"),
+                // `{:#}` keeps the cause chain on one line.
+                None => eprintln!("error: {}", format!("{err:#}").replace('\n', " ")),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

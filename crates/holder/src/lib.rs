@@ -1,1 +1,20 @@
 //! The Data Holder: token endpoint (RFC 8693), FHIR R4 API, discovery, audit.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod discovery;
+pub mod evidence;
+pub mod fhir;
+pub mod serve;
+pub mod state;
+pub mod subject;
+pub mod token;
+pub mod trust;
+
+pub use fhir::{FhirState, fhir_router};
+
+pub use app::app;
+pub use config::Config;
+pub use state::{Clock, FixedClock, HolderState};

@@ -1,1 +1,44 @@
 //! The ticket issuer: minting API, JWKS publication, revocation status lists.
+//!
+//! ```text
+//! Config::load(path) / Config::new(iss, db, KeyRing)   validated configuration
+//! Issuer::open(config)
+//!   .mint(claims, now) / .mint_as(caller, ..)          fill iss/iat/jti/exp/revocation, check, sign, record
+//!   .revoke(jti, now) / .record(jti)                   durable revocation, issuance records
+//!   .status_list(name) / .jwks(now)                    what is published
+//!   .authenticate(assertion, now)                      API callers (private_key_jwt-style)
+//! app(AppState) -> Router, serve(config, clock)        the thin HTTP layer
+//! ```
+//!
+//! No wall clock: `now` or a [`Clock`] comes from the caller.
+
+mod auth;
+pub mod config;
+mod db;
+mod error;
+mod http;
+mod issuer;
+pub mod keys;
+pub mod lifetimes;
+mod mint;
+pub mod status;
+
+pub use auth::{ASSERTION_LEEWAY, MAX_ASSERTION_LIFETIME};
+pub use config::{Config, ConfigError, EXAMPLE_CONFIG, MintingClient, StatusListConfig};
+pub use db::{Db, DbError, IssuanceRecord};
+pub use error::{AuthError, IssueError};
+pub use http::{ApiError, AppState, MAX_BODY, ServeError, app, serve};
+pub use issuer::{Caller, Issuer, Minted};
+pub use keys::{KeyRing, KeySpec, KeyStatus, RetiredKey};
+
+/// The caller's clock: unix seconds. The binary passes the system clock; tests a fixed one.
+pub trait Clock: Send + Sync {
+    /// Now, in unix seconds.
+    fn now(&self) -> i64;
+}
+
+impl<F: Fn() -> i64 + Send + Sync> Clock for F {
+    fn now(&self) -> i64 {
+        self()
+    }
+}

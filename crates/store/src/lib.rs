@@ -1,1 +1,44 @@
-//! Storage traits and the embedded SQLite backend (resources, audit, replay).
+//! Storage for the Data Holder: the [`ResourceStore`] trait, the embedded SQLite backend, and
+//! ingest of FHIR R4 Bundles.
+//!
+//! Architecture invariant: every read path takes the Grant's [`tessera_access::Filter`] and
+//! the backend compiles it into its query, so searches, totals and paging only ever see
+//! released resources. Backend dialects live in their own modules (`sqlite`).
+
+// Token-endpoint tables (owned by the token engineer): audit, assertion replay, access tokens.
+pub mod audit;
+mod error;
+mod ingest;
+mod model;
+pub mod replay;
+mod sqlite;
+pub mod token_db;
+pub mod tokens;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use error::StoreError;
+pub use ingest::{
+    IngestError, IngestOptions, IngestReport, MAX_FILE_BYTES, SiteMode, ingest_path, ingest_value,
+    site_code, site_id_from,
+};
+pub use model::{
+    NewResource, PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile,
+    WriteOutcome,
+};
+pub use sqlite::SqliteStore;
+
+/// Opens a store from a URL: `sqlite:///abs/path/file.db`, `sqlite://relative/file.db`,
+/// `sqlite:relative.db` or `sqlite::memory:`.
+pub fn open_url(url: &str) -> Result<Arc<dyn ResourceStore>, StoreError> {
+    if url == "sqlite::memory:" {
+        return Ok(Arc::new(SqliteStore::open_in_memory()?));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .filter(|p| !p.is_empty() && !p.contains('?'))
+        .ok_or_else(|| StoreError::BadUrl(url.chars().take(200).collect()))?;
+    Ok(Arc::new(SqliteStore::open(Path::new(path))?))
+}

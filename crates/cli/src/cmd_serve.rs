@@ -1,0 +1,56 @@
+//! `tessera serve`: run the Data Holder from a TOML configuration, or print a complete,
+//! commented example configuration.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use tessera_holder::config::EXAMPLE_CONFIG;
+use tessera_holder::{Clock, Config};
+
+use crate::clock::SystemClock;
+
+/// Arguments of `tessera serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The TOML configuration file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "print_example_config"
+    )]
+    pub config: Option<PathBuf>,
+    /// Print a complete, commented example configuration and exit.
+    #[arg(long)]
+    pub print_example_config: bool,
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        SystemClock::now(self)
+    }
+}
+
+/// Runs the command.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.print_example_config {
+        print!("{EXAMPLE_CONFIG}");
+        return Ok(());
+    }
+    let path = args
+        .config
+        .ok_or_else(|| anyhow!("--config FILE is required"))?;
+    let config = Config::load(&path)?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(tessera_holder::serve::serve(config, Arc::new(SystemClock)))?;
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `app(state) -> Router`: the whole Data Holder under its FHIR base path — token endpoint,
+//! introspection, discovery, admin audit, and the FHIR API behind the token middleware.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+use crate::auth::require_token;
+use crate::fhir::{FhirState, fhir_router};
+use crate::state::HolderState;
+use crate::token::request::MAX_BODY_BYTES;
+use crate::token::{introspect_handler, token_handler};
+
+/// The Data Holder router. Routes live under the path of the configured `base_url`.
+pub fn app(state: HolderState) -> Result<Router, String> {
+    let fhir_state = FhirState::new(state.store().clone(), &state.config().base_url)
+        .map_err(|e| format!("FHIR state: {e}"))?;
+    let fhir = fhir_router(fhir_state).layer(from_fn_with_state(state.clone(), require_token));
+    let own = Router::new()
+        .route("/token", post(token_handler))
+        .route("/introspect", post(introspect_handler))
+        .route(
+            "/.well-known/smart-configuration",
+            get(crate::discovery::smart_configuration_handler),
+        )
+        .route("/admin/audit", get(crate::audit::admin_audit_handler))
+        // Room for an oversized body to reach our own size check (PT-REQ-07: invalid_request).
+        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
+        .with_state(state.clone());
+    let inner = own.merge(fhir);
+    let path = base_path(&state.config().base_url);
+    Ok(if path.is_empty() {
+        inner
+    } else {
+        Router::new().nest(&path, inner)
+    })
+}
+
+/// The path part of the base URL without a trailing slash (`""` for a root base).
+pub fn base_path(base_url: &str) -> String {
+    url::Url::parse(base_url)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default()
+}

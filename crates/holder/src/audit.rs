@@ -1,0 +1,56 @@
+//! Audit queries: `GET [base]/admin/audit?jti=…` for operators holding the configured admin
+//! bearer secret (compared in constant time), and the function the CLI uses. Redemption
+//! records themselves are written by the token pipeline before it answers.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tessera_store::audit::AuditRecord;
+use tessera_store::token_db::{TokenDb, TokenDbError};
+
+use crate::state::HolderState;
+
+/// Records for `jti`, or the most recent ones when `jti` is `None`.
+pub fn query_audit(db: &TokenDb, jti: Option<&str>) -> Result<Vec<AuditRecord>, TokenDbError> {
+    match jti {
+        Some(j) => db.audit_by_jti(j),
+        None => db.audit_recent(),
+    }
+}
+
+/// The admin endpoint. 404 when no admin secret is configured (the endpoint does not exist).
+pub async fn admin_audit_handler(
+    State(state): State<HolderState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(secret) = state.config().admin_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Length differences still take the constant-time path over the shorter input; the
+    // secret's length is not what protects it.
+    let ok = bool::from(presented.as_bytes().ct_eq(secret.as_bytes()));
+    if !ok {
+        let mut r = StatusCode::UNAUTHORIZED.into_response();
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"tessera-admin\""),
+        );
+        return r;
+    }
+    let db = state.token_db().clone();
+    let jti = q.get("jti").cloned();
+    match tokio::task::spawn_blocking(move || query_audit(&db, jti.as_deref())).await {
+        Ok(Ok(records)) => Json(serde_json::json!({ "records": records })).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

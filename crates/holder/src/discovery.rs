@@ -1,0 +1,36 @@
+//! `GET [base]/.well-known/smart-configuration` (spec-digest §6, PT-DISC): the token-exchange
+//! grant, the accepted ticket types, and auth methods/algorithms exactly as the token endpoint
+//! accepts them. Every URL comes from the configured base URL, never from request headers.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use tessera_jose::Alg;
+
+use crate::state::HolderState;
+use crate::token::request::TOKEN_EXCHANGE;
+
+/// The discovery document.
+pub fn smart_configuration(state: &HolderState) -> Value {
+    let base = &state.config().base_url;
+    let algs: Vec<&str> = Alg::CLIENT.iter().map(|a| a.as_str()).collect();
+    let types: Vec<&str> = state.supported_types().iter().map(|t| t.uri()).collect();
+    json!({
+        "token_endpoint": format!("{base}/token"),
+        "introspection_endpoint": format!("{base}/introspect"),
+        "grant_types_supported": [TOKEN_EXCHANGE],
+        "smart_permission_ticket_types_supported": types,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "dpop_signing_alg_values_supported": algs,
+        "capabilities": ["client-confidential-asymmetric", "permission-v2", "permission-patient"],
+        "code_challenge_methods_supported": [],
+        "response_types_supported": [],
+    })
+}
+
+/// The handler.
+pub async fn smart_configuration_handler(State(state): State<HolderState>) -> Json<Value> {
+    Json(smart_configuration(&state))
+}

@@ -1,0 +1,183 @@
+//! The Data Holder's shared state: validated configuration, trust material, stores, and the
+//! [`Clock`]. Built once at start-up and cloned cheaply into handlers (no globals).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use tessera_access::{HolderProfile, LocalPolicy};
+use tessera_store::ResourceStore;
+use tessera_store::token_db::TokenDb;
+use tessera_ticket::{ExpectedAudience, TicketType};
+
+use crate::config::Config;
+use crate::evidence::IdentityProviders;
+use crate::subject::LocalRecords;
+use crate::subject::store_records::StoreRecords;
+use crate::token::access_token::TokenCache;
+use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::trust::fetch::Fetcher;
+use crate::trust::issuers::IssuerRegistry;
+use crate::trust::keys::KeyResolver;
+use crate::trust::revocation::RevocationChecker;
+
+/// Source of the current time in unix seconds. The binary passes the system clock; tests a
+/// [`FixedClock`].
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, unix seconds.
+    fn now(&self) -> i64;
+}
+
+/// A settable clock for tests and replays.
+#[derive(Debug, Default)]
+pub struct FixedClock(AtomicI64);
+
+impl FixedClock {
+    /// A clock reading `t`.
+    pub fn new(t: i64) -> FixedClock {
+        FixedClock(AtomicI64::new(t))
+    }
+    /// Sets the time.
+    pub fn set(&self, t: i64) {
+        self.0.store(t, Ordering::SeqCst);
+    }
+    /// Moves the time forward.
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct HolderState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HolderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HolderState")
+            .field("base_url", &self.inner.config.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub issuers: IssuerRegistry,
+    pub keys: Arc<KeyResolver>,
+    pub revocation: RevocationChecker,
+    pub clients: Arc<dyn ClientAuthenticator>,
+    pub idps: IdentityProviders,
+    pub records: Arc<dyn LocalRecords>,
+    pub store: Arc<dyn ResourceStore>,
+    pub db: Arc<TokenDb>,
+    pub supported_types: Vec<TicketType>,
+    pub holder_profile: HolderProfile,
+    pub policy: LocalPolicy,
+    pub expected_audience: ExpectedAudience,
+    pub tokens: TokenCache,
+}
+
+impl HolderState {
+    /// Builds the state. `store` holds FHIR resources (already ingested); `db` the token
+    /// tables. Fails with a message naming the configuration key at fault.
+    pub fn new(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn ResourceStore>,
+        db: Arc<TokenDb>,
+    ) -> Result<HolderState, String> {
+        HolderState::with_policy(config, clock, store, db, LocalPolicy::reference_defaults())
+    }
+
+    /// As [`HolderState::new`], with an explicit local release policy.
+    pub fn with_policy(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn ResourceStore>,
+        db: Arc<TokenDb>,
+        policy: LocalPolicy,
+    ) -> Result<HolderState, String> {
+        let fetcher = Fetcher::new(config.http, config.allow_loopback_http)
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        let keys = Arc::new(KeyResolver::new(fetcher.clone()));
+        let issuers = IssuerRegistry::from_config(&config.issuers)?;
+        let idps = IdentityProviders::from_config(&config.identity_providers)?;
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
+            &config.clients,
+            keys.clone(),
+            db.clone(),
+        )?);
+        let supported_types = issuers
+            .supported_types()
+            .iter()
+            .filter_map(|t| TicketType::from_uri(t))
+            .collect();
+        let holder_profile = HolderProfile {
+            organization_identifiers: config
+                .holder_identifiers
+                .iter()
+                .map(|i| (i.system.clone(), i.value.clone()))
+                .collect(),
+            jurisdictions: config
+                .holder_addresses
+                .iter()
+                .map(|a| (a.country.clone(), a.state.clone()))
+                .collect(),
+        };
+        let expected_audience = ExpectedAudience {
+            data_holder_urls: config.base_urls.clone(),
+            trust_frameworks: config.trust_frameworks.clone(),
+        };
+        Ok(HolderState {
+            inner: Arc::new(Inner {
+                revocation: RevocationChecker::new(fetcher),
+                records: Arc::new(StoreRecords(store.clone())),
+                config,
+                clock,
+                issuers,
+                keys,
+                clients,
+                idps,
+                store,
+                db,
+                supported_types,
+                holder_profile,
+                policy,
+                expected_audience,
+                tokens: TokenCache::default(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The token database (audit queries).
+    pub fn token_db(&self) -> &Arc<TokenDb> {
+        &self.inner.db
+    }
+
+    /// The resource store.
+    pub fn store(&self) -> &Arc<dyn ResourceStore> {
+        &self.inner.store
+    }
+
+    /// Now, per the configured clock.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// The ticket types accepted (and advertised).
+    pub fn supported_types(&self) -> &[TicketType] {
+        &self.inner.supported_types
+    }
+}

@@ -1,0 +1,542 @@
+//! The redemption pipeline (spec-digest §7), in the normative order, as plain async functions
+//! over [`HolderState`]: no HTTP types here, so every step is testable without a server.
+//!
+//! ```text
+//! 0  grant_type                      unsupported_grant_type
+//! L1 client authentication           invalid_client (401)
+//! 1-2 subject_token_type, subject_token, other parameters     invalid_request / invalid_target
+//!    DPoP proof (if sent)            invalid_dpop_proof
+//! 3  parse                           invalid_grant Malformed permission ticket
+//!    iss named by a trust policy     invalid_grant Ticket issuer not trusted (OP-05: before any fetch)
+//! 4  issuer keys + signature         invalid_grant Unable to retrieve issuer keys / signature failed
+//! 5  ticket type advertised          invalid_grant Missing / Unsupported ticket type
+//! 7  issuer trusted for this type    invalid_grant Ticket issuer not trusted
+//! 8  exp / iat / nbf, aud            invalid_grant Ticket expired / not valid for this server
+//! 9  revocation (fail closed)        invalid_grant Ticket has been revoked / could not be determined
+//! 10 presenter binding               invalid_grant Ticket presenter binding required / mismatch
+//! 11 identity evidence               invalid_grant Invalid identity evidence
+//! 12 every access member enforceable invalid_grant Unsupported access constraint / data_holder_filter
+//! 13 the type's required claims      invalid_grant Ticket missing required claim
+//! 14 subject resolution              invalid_grant Unable to resolve / Ambiguous
+//!    type processing                 invalid_grant claim_linkage / requester relationship
+//! 15 access intersection             invalid_scope No authorized scopes
+//!    token issued, audited
+//! ```
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tessera_access::{GrantRequest, check_holder_filter, compute_grant};
+use tessera_store::audit::AuditRecord;
+use tessera_store::tokens::TokenRecord;
+use tessera_ticket::claims::{FrameworkType, Identifier, PresenterBinding, Requester};
+use tessera_ticket::{AccessOptions, EnvelopeError, Limits, TicketType, UnverifiedTicket};
+
+use crate::evidence::{EvidenceContext, VerifiedEvidence, verify_evidence};
+use crate::state::HolderState;
+use crate::subject::{EvidenceDemographics, resolve_subject, ticket_consistent_with_evidence};
+use crate::token::access_token::{new_token_string, store_token, token_hash};
+use crate::token::client_auth::{
+    AuthContext, AuthenticatedClient, ClientCredentials, claimed_client_id,
+};
+use crate::token::dpop::{ProofExpectation, verify_and_record};
+use crate::token::error::TokenError;
+use crate::token::request::{
+    ACCESS_TOKEN_TYPE, FormParams, MAX_SUBJECT_TOKEN_BYTES, TOKEN_EXCHANGE,
+};
+use crate::token::type_rules::{check_relationship, claim_encounters};
+
+/// Longest accepted `scope` parameter.
+pub const MAX_SCOPE_PARAM: usize = 8192;
+
+/// A successful token response (RFC 8693 §2.2.1 plus SMART's `patient`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    /// The opaque access token.
+    pub access_token: String,
+    /// `Bearer`, or `DPoP` when a proof bound it.
+    pub token_type: String,
+    /// Always the access-token type.
+    pub issued_token_type: String,
+    /// Seconds until expiry.
+    pub expires_in: i64,
+    /// Granted scopes.
+    pub scope: String,
+    /// Resolved local Patient id.
+    pub patient: String,
+}
+
+/// The audit facts gathered while the pipeline runs.
+#[derive(Debug, Default)]
+struct Trail {
+    step: &'static str,
+    record: AuditRecord,
+    details: serde_json::Map<String, Value>,
+}
+
+impl Trail {
+    fn at(&mut self, step: &'static str) {
+        self.step = step;
+    }
+}
+
+/// Runs the whole pipeline and writes its audit record (durably, before returning).
+/// `dpop` is the `DPoP` header, if any.
+pub async fn redeem(
+    state: &HolderState,
+    params: &FormParams,
+    dpop: Option<&str>,
+) -> Result<TokenResponse, TokenError> {
+    let now = state.now();
+    let mut trail = Trail::default();
+    let result = run(state, params, dpop, now, &mut trail).await;
+    let mut rec = trail.record;
+    rec.at = now;
+    rec.event = "token_exchange".into();
+    rec.details = Value::Object(trail.details).to_string();
+    match &result {
+        Ok(resp) => {
+            rec.outcome = "accepted".into();
+            rec.scopes = Some(resp.scope.clone());
+            rec.patient = Some(resp.patient.clone());
+        }
+        Err(e) => {
+            let (_, code, description) = e.oauth();
+            rec.outcome = "rejected".into();
+            rec.step = Some(trail.step.to_owned());
+            rec.error = Some(code.to_owned());
+            rec.error_description = Some(description);
+            tracing::info!(step = trail.step, error = %e, jti = ?rec.jti, client = ?rec.client_id, "token request rejected");
+        }
+    }
+    let db = state.inner.db.clone();
+    let written = tokio::task::spawn_blocking(move || db.append_audit(&rec)).await;
+    match written {
+        Ok(Ok(_)) => result,
+        // No token leaves without its audit record.
+        Ok(Err(e)) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
+        Err(e) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
+    }
+}
+
+async fn run(
+    state: &HolderState,
+    params: &FormParams,
+    dpop: Option<&str>,
+    now: i64,
+    trail: &mut Trail,
+) -> Result<TokenResponse, TokenError> {
+    let st = &state.inner;
+    let cfg = &st.config;
+
+    trail.at("grant_type");
+    match params.get("grant_type") {
+        None => return Err(TokenError::InvalidRequest("Missing grant_type")),
+        Some(TOKEN_EXCHANGE) => {}
+        Some(_) => return Err(TokenError::UnsupportedGrantType),
+    }
+
+    trail.at("client_authentication");
+    let assertion = params.get("client_assertion");
+    trail.record.client_id = assertion.and_then(claimed_client_id);
+    let creds = ClientCredentials {
+        assertion_type: params.get("client_assertion_type"),
+        assertion,
+        client_id: params.get("client_id"),
+    };
+    let audiences = [cfg.token_url()];
+    let ctx = AuthContext {
+        audiences: &audiences,
+        now,
+        leeway: cfg.leeway,
+    };
+    let client = st
+        .clients
+        .authenticate(creds, ctx)
+        .await
+        .map_err(TokenError::InvalidClient)?;
+    trail.record.client_id = Some(client.client_id.clone());
+
+    trail.at("request");
+    let ticket = check_parameters(state, params)?;
+    let cnf_jkt = match dpop {
+        None => None,
+        Some(proof) => {
+            trail.at("dpop");
+            let db = st.db.clone();
+            let proof = proof.to_owned();
+            let url = cfg.token_url();
+            let leeway = cfg.leeway;
+            let verified = tokio::task::spawn_blocking(move || {
+                let want = ProofExpectation {
+                    htm: "POST",
+                    htu: &url,
+                    access_token: None,
+                    now,
+                    leeway,
+                };
+                verify_and_record(&db, &proof, want)
+            })
+            .await
+            .map_err(|e| TokenError::Internal(e.to_string()))?
+            .map_err(|e| TokenError::InvalidDpop(e.0))?;
+            Some(verified.jkt)
+        }
+    };
+
+    trail.at("parse");
+    let unverified = UnverifiedTicket::parse(ticket, &Limits::ticket())?;
+    let env = unverified.envelope();
+    trail.record.jti = Some(env.jti.chars().take(256).collect());
+    trail.record.iss = Some(env.iss.chars().take(256).collect());
+
+    trail.at("issuer_trust");
+    let issuer = st
+        .issuers
+        .get(unverified.issuer())
+        .ok_or_else(|| TokenError::IssuerNotTrusted(unverified.issuer().to_owned()))?;
+
+    trail.at("signature");
+    let keys = st
+        .keys
+        .key_set(&issuer.keys, Some(unverified.kid()), now)
+        .await
+        .map_err(|_| TokenError::IssuerKeysUnavailable)?;
+    let signed = unverified.verify_signature(&keys)?;
+
+    trail.at("ticket_type");
+    trail.record.ticket_type = signed
+        .ticket_type_uri()
+        .map(|t| t.chars().take(256).collect());
+    let typed = signed.check_type(&st.supported_types)?;
+    let ticket_type = typed.shell().ticket_type();
+
+    trail.at("issuer_trust");
+    if !issuer.trusted_for(ticket_type.uri()) {
+        return Err(TokenError::IssuerNotTrusted(issuer.iss.clone()));
+    }
+
+    trail.at("envelope");
+    let current = typed.check_times(now, cfg.leeway)?;
+    let shell = current.shell();
+    trail.record.requester = shell.requester().map(requester_summary);
+    if let Some(m) = shell.measure() {
+        trail.details.insert("measure".into(), json!(m));
+    }
+    if !shell.audience_matches(&st.expected_audience) {
+        return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
+    }
+
+    trail.at("revocation");
+    if let Some(rev) = shell.revocation() {
+        st.revocation
+            .check(&rev.url, rev.index, now)
+            .await
+            .map_err(|e| match e {
+                crate::trust::revocation::RevocationError::Revoked => TokenError::Revoked,
+                crate::trust::revocation::RevocationError::Undeterminable(r) => {
+                    TokenError::RevocationUndeterminable(r)
+                }
+            })?;
+    }
+
+    trail.at("presenter_binding");
+    current.check_binding_required()?;
+    let binding = verify_binding(
+        ticket_type,
+        shell.presenter_binding(),
+        shell.requester(),
+        &client,
+    )?;
+    trail.record.binding = Some(binding.to_owned());
+
+    trail.at("identity_evidence");
+    let evidence = check_evidence(state, shell, &client, now).await?;
+    if let Some(ev) = &evidence {
+        trail.details.insert(
+            "subject_evidence".into(),
+            json!({"iss": ev.iss, "acr": ev.acr, "issuer_attested": ev.issuer_attested}),
+        );
+    }
+
+    trail.at("access_constraints");
+    let opts = AccessOptions {
+        legacy_access_shapes: cfg.legacy_access_shapes,
+        sensitivity_withhold: st.policy.sensitivity_profile,
+    };
+    let constrained = current.check_access(&opts)?;
+
+    trail.at("type_rules");
+    let verified = constrained.check_type_rules()?;
+    // Step 12's data_holder_filter match needs the normalized `access`, which the ticket
+    // crate exposes only once the type rules passed.
+    trail.at("access_constraints");
+    if let Some(filter) = &verified.access().data_holder_filter {
+        check_holder_filter(filter, &st.holder_profile)?;
+    }
+    if verified.legacy_translated() {
+        trail
+            .details
+            .insert("legacy_access_shape".into(), json!(true));
+    }
+    let claims = verified.claims();
+    if let Some(c) = claims
+        .access
+        .claim_linkage
+        .as_ref()
+        .and_then(|c| c.claim.as_ref())
+    {
+        trail.details.insert("claim".into(), json!(c));
+    }
+
+    trail.at("subject");
+    let records = st.records.clone();
+    let subject = claims.subject.clone();
+    let demographics: Option<EvidenceDemographics> = evidence.map(|e| e.demographics);
+    let bases = cfg.base_urls.clone();
+    let patient_id = tokio::task::spawn_blocking(move || {
+        resolve_subject(records.as_ref(), &subject, demographics.as_ref(), &bases)
+    })
+    .await
+    .map_err(|e| TokenError::Internal(e.to_string()))??;
+    trail.record.patient = Some(patient_id.clone());
+
+    trail.at("type_processing");
+    let encounters = match ticket_type {
+        TicketType::PayerClaims => claim_encounters(state, claims, &patient_id).await?,
+        _ => Vec::new(),
+    };
+    if ticket_type == TicketType::QualityGap {
+        check_relationship(state, claims, &patient_id, now).await?;
+    }
+
+    trail.at("grant");
+    let grant = compute_grant(&GrantRequest {
+        ticket_type: ticket_type.uri(),
+        access: &claims.access,
+        release_authorized: claims.sensitivity_release_authorized.as_ref(),
+        requested_scope: params.get("scope"),
+        client_scopes: client.scopes.as_deref(),
+        patient_id: &patient_id,
+        claim_encounters: &encounters,
+        holder: &st.holder_profile,
+        policy: &st.policy,
+    })?;
+    let scope = grant.scope_string();
+
+    trail.at("issue");
+    let lifetime = cfg.access_token_ttl.min(claims.exp - now);
+    if lifetime <= 0 {
+        // Within leeway of `exp`: a token would outlive the ticket (OP-09).
+        return Err(TokenError::Ticket(EnvelopeError::Expired.into()));
+    }
+    let token = new_token_string().map_err(TokenError::Internal)?;
+    let grant_json =
+        serde_json::to_string(&grant).map_err(|e| TokenError::Internal(e.to_string()))?;
+    let record = TokenRecord {
+        token_hash: token_hash(&token),
+        client_id: client.client_id.clone(),
+        grant_json,
+        ticket_jti: claims.jti.clone(),
+        ticket_iss: claims.iss.clone(),
+        ticket_type: ticket_type.uri().to_owned(),
+        patient: patient_id.clone(),
+        scope: scope.clone(),
+        issued_at: now,
+        expires_at: now + lifetime,
+        cnf_jkt: cnf_jkt.clone(),
+    };
+    store_token(state, record, grant)
+        .await
+        .map_err(TokenError::Internal)?;
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: if cnf_jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
+        issued_token_type: ACCESS_TOKEN_TYPE.into(),
+        expires_in: lifetime,
+        scope,
+        patient: patient_id,
+    })
+}
+
+/// Steps 1–2 and the OP-11 parameters; returns the subject token.
+fn check_parameters<'p>(
+    state: &HolderState,
+    params: &'p FormParams,
+) -> Result<&'p str, TokenError> {
+    match params.get("subject_token_type") {
+        Some(tessera_ticket::claims::SUBJECT_TOKEN_TYPE) => {}
+        _ => return Err(TokenError::InvalidRequest("Unsupported subject token type")),
+    }
+    let ticket = params
+        .get("subject_token")
+        .ok_or(TokenError::InvalidRequest("No permission ticket provided"))?;
+    if ticket.len() > MAX_SUBJECT_TOKEN_BYTES {
+        return Err(TokenError::InvalidRequest("Permission ticket too large"));
+    }
+    if params.get("actor_token").is_some() || params.get("actor_token_type").is_some() {
+        return Err(TokenError::InvalidRequest("actor_token is not supported"));
+    }
+    if params
+        .get("requested_token_type")
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
+        return Err(TokenError::InvalidRequest(
+            "Unsupported requested_token_type",
+        ));
+    }
+    let own = &state.inner.config.base_urls;
+    for name in ["resource", "audience"] {
+        if params
+            .get(name)
+            .is_some_and(|v| !own.iter().any(|b| b == v))
+        {
+            return Err(TokenError::InvalidTarget);
+        }
+    }
+    if params
+        .get("scope")
+        .is_some_and(|s| s.len() > MAX_SCOPE_PARAM)
+    {
+        return Err(TokenError::InvalidRequest("scope too long"));
+    }
+    Ok(ticket)
+}
+
+/// Step 10: the binding against the authenticated client; returns the audited outcome.
+fn verify_binding(
+    ticket_type: TicketType,
+    binding: Option<&PresenterBinding>,
+    requester: Option<&Requester>,
+    client: &AuthenticatedClient,
+) -> Result<&'static str, TokenError> {
+    match binding {
+        Some(PresenterBinding::Jkt { jkt }) => {
+            if bool::from(jkt.as_bytes().ct_eq(client.jkt.as_bytes())) {
+                Ok("jkt:match")
+            } else {
+                Err(TokenError::BindingMismatch("jkt"))
+            }
+        }
+        Some(PresenterBinding::TrustFrameworkClient {
+            trust_framework,
+            framework_type,
+            entity_uri,
+        }) => {
+            // Configuration-asserted framework identity until UDAP / OIDF / well-known client
+            // authentication lands (OP-18: unknown framework ⇒ cannot verify ⇒ mismatch).
+            let ok = client.framework_identity.as_ref().is_some_and(|f| {
+                f.trust_framework == *trust_framework
+                    && f.framework_type == framework_type_str(*framework_type)
+                    && f.entity_uri == *entity_uri
+            });
+            if ok {
+                Ok("trust_framework_client:match(configured)")
+            } else {
+                Err(TokenError::BindingMismatch("trust_framework_client"))
+            }
+        }
+        // Unbound: any authenticated client, except that B2B types need a client registered
+        // as acting for the requester (OP-33). Individual types never get here unbound.
+        None => match ticket_type {
+            TicketType::PayerClaims | TicketType::QualityGap | TicketType::PublicHealth => {
+                let ids: &[Identifier] = match requester {
+                    Some(Requester::Organization(o)) => &o.identifier,
+                    _ => &[],
+                };
+                let acts = ids.iter().any(|i| {
+                    client.acts_for.iter().any(|a| {
+                        i.system.as_deref() == Some(a.system.as_str())
+                            && i.value.as_deref() == Some(a.value.as_str())
+                    })
+                });
+                if acts {
+                    Ok("unbound:acts_for_requester")
+                } else {
+                    Err(TokenError::NotActingForRequester)
+                }
+            }
+            TicketType::SelfAccess | TicketType::DelegatedAccess => Ok("unbound"),
+        },
+    }
+}
+
+fn framework_type_str(t: FrameworkType) -> &'static str {
+    match t {
+        FrameworkType::Udap => "udap",
+        FrameworkType::WellKnown => "well-known",
+        FrameworkType::Oidf => "oidf",
+    }
+}
+
+/// Step 11: both evidence slots; returns the verified subject evidence.
+async fn check_evidence(
+    state: &HolderState,
+    shell: &tessera_ticket::Shell,
+    client: &AuthenticatedClient,
+    now: i64,
+) -> Result<Option<VerifiedEvidence>, TokenError> {
+    let st = &state.inner;
+    let ctx = EvidenceContext {
+        ticket_iss: shell.iss(),
+        ticket_iat: shell.iat(),
+        client_id: &client.client_id,
+        leeway: st.config.leeway,
+        now,
+    };
+    let subject = match shell.subject_identity_evidence() {
+        None => None,
+        Some(ev) => {
+            let v = verify_evidence(&st.idps, &st.keys, ev, ctx).await?;
+            if !ticket_consistent_with_evidence(&shell.subject().patient, &v.demographics) {
+                return Err(TokenError::InvalidEvidence(
+                    "subject evidence does not match subject.patient",
+                ));
+            }
+            Some(v)
+        }
+    };
+    if let Some(ev) = shell.requester_identity_evidence() {
+        let v = verify_evidence(&st.idps, &st.keys, ev, ctx).await?;
+        let Some(Requester::RelatedPerson(rp)) = shell.requester() else {
+            return Err(TokenError::InvalidEvidence(
+                "requester evidence without a person requester",
+            ));
+        };
+        let as_patient = tessera_ticket::claims::Patient {
+            resource_type: "Patient".into(),
+            name: rp.name.clone(),
+            birth_date: None,
+            identifier: Vec::new(),
+            gender: None,
+            extra: serde_json::Map::new(),
+        };
+        if v.demographics.family.is_none()
+            || !ticket_consistent_with_evidence(&as_patient, &v.demographics)
+        {
+            return Err(TokenError::InvalidEvidence(
+                "requester evidence does not match requester",
+            ));
+        }
+    }
+    Ok(subject)
+}
+
+/// What the audit keeps of the requester: type, identifiers, authority codes, org name.
+fn requester_summary(r: &Requester) -> String {
+    let v = match r {
+        Requester::RelatedPerson(p) => json!({
+            "resourceType": "RelatedPerson",
+            "relationship": p.relationship.iter().flat_map(|c| c.coding.iter()).filter_map(|c| c.code.clone()).collect::<Vec<_>>(),
+            "identifier": p.identifier,
+        }),
+        Requester::Organization(o) => json!({
+            "resourceType": "Organization",
+            "name": o.name,
+            "identifier": o.identifier,
+        }),
+        Requester::Practitioner(_) => json!({"resourceType": "Practitioner"}),
+        Requester::PractitionerRole(_) => json!({"resourceType": "PractitionerRole"}),
+    };
+    v.to_string()
+}

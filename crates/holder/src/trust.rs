@@ -1,0 +1,8 @@
+//! Outbound trust material: issuer allow-list, key sets (static or fetched), revocation
+//! status lists, and the bounded HTTP fetcher they share.
+
+pub mod fetch;
+pub mod issuers;
+pub mod keys;
+pub mod revocation;
+pub mod status_list;

@@ -1,0 +1,137 @@
+//! Key material for issuers, clients and identity providers: a static JWK Set, or a
+//! `jwks_uri` fetched through the bounded [`Fetcher`] and cached per HTTP cache headers, with
+//! one rate-limited refetch when a `kid` is unknown (key rotation, PT-TRUST-05).
+
+use std::sync::Arc;
+
+use tessera_jose::{Jwk, JwkSet, Jws};
+use url::Url;
+
+use crate::config::KeySourceConfig;
+use crate::trust::fetch::{CacheError, Fetcher, Freshness, UrlCache};
+
+/// Seconds between forced refetches of one JWKS URL on an unknown `kid`.
+pub const UNKNOWN_KID_REFETCH_INTERVAL: i64 = 5;
+
+/// Where a party's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// Known at start-up.
+    Static(Arc<JwkSet>),
+    /// Fetched and cached.
+    Remote(Url),
+}
+
+impl KeySource {
+    /// Builds a source from validated configuration (parsing static sets now, so a bad key
+    /// fails at start-up).
+    pub fn from_config(cfg: &KeySourceConfig) -> Result<KeySource, String> {
+        match cfg {
+            KeySourceConfig::Static(v) => {
+                let bytes = serde_json::to_vec(v).map_err(|e| e.to_string())?;
+                let set = JwkSet::from_json(&bytes).map_err(|e| e.to_string())?;
+                if set.keys.is_empty() {
+                    return Err("no usable key (EC, RSA or OKP) in the JWK Set".into());
+                }
+                Ok(KeySource::Static(Arc::new(set)))
+            }
+            KeySourceConfig::Remote(u) => Ok(KeySource::Remote(u.clone())),
+        }
+    }
+}
+
+/// Why keys could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Retrieval failed or the document is not a JWK Set.
+    #[error("keys unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Resolves key sets, sharing one cache across every remote source.
+#[derive(Debug)]
+pub struct KeyResolver {
+    fetcher: Fetcher,
+    cache: UrlCache<JwkSet>,
+}
+
+impl KeyResolver {
+    /// A resolver over `fetcher`.
+    pub fn new(fetcher: Fetcher) -> KeyResolver {
+        KeyResolver {
+            fetcher,
+            cache: UrlCache::default(),
+        }
+    }
+
+    /// The key set of `source`. When `kid` is given and not in a cached remote set, the set
+    /// is fetched again (at most once per [`UNKNOWN_KID_REFETCH_INTERVAL`]).
+    pub async fn key_set(
+        &self,
+        source: &KeySource,
+        kid: Option<&str>,
+        now: i64,
+    ) -> Result<Arc<JwkSet>, KeyError> {
+        let url = match source {
+            KeySource::Static(set) => return Ok(set.clone()),
+            KeySource::Remote(url) => url,
+        };
+        let set = self.fetch(url, now, Freshness::UseCache).await?;
+        match kid {
+            Some(k) if set.find(k).is_none() => {
+                let refresh = Freshness::Refresh {
+                    min_interval: UNKNOWN_KID_REFETCH_INTERVAL,
+                };
+                self.fetch(url, now, refresh).await
+            }
+            _ => Ok(set),
+        }
+    }
+
+    async fn fetch(&self, url: &Url, now: i64, f: Freshness) -> Result<Arc<JwkSet>, KeyError> {
+        self.cache
+            .get_or_fetch(&self.fetcher, url, now, f, JwkSet::from_json)
+            .await
+            .map_err(|e| match e {
+                CacheError::Fetch(f) => KeyError::Unavailable(f.to_string()),
+                CacheError::Parse(p) => KeyError::Unavailable(format!("not a JWK Set: {p}")),
+            })
+    }
+
+    /// The fetcher (shared with status lists).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+}
+
+/// Verifies `jws` against `keys` and returns the key that verified it: the header `kid`
+/// selects candidates (every key when the context allows a missing `kid`); only keys whose
+/// type fits the `alg` are tried.
+pub fn verifying_key<'a>(jws: &Jws, keys: &'a JwkSet) -> Result<&'a Jwk, VerifyError> {
+    let kid = jws.header().kid.as_deref();
+    let candidates: Vec<&Jwk> = keys
+        .keys
+        .iter()
+        .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+        .collect();
+    if candidates.is_empty() {
+        return Err(VerifyError::UnknownKid);
+    }
+    let alg = jws.header().alg;
+    candidates
+        .into_iter()
+        .filter(|k| k.check_alg(alg).is_ok())
+        .find(|k| jws.verify_with(k).is_ok())
+        .ok_or(VerifyError::BadSignature)
+}
+
+/// Signature verification outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// No key with the header `kid`.
+    #[error("no key with the token's kid")]
+    UnknownKid,
+    /// No candidate key verified the signature.
+    #[error("signature does not verify")]
+    BadSignature,
+}

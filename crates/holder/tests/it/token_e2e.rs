@@ -1,0 +1,278 @@
+//! End to end through the FHIR API: a redeemed token reads exactly the granted records
+//! (PT-RS-01/02, PT-DP-02); introspection (PT-ACC-09); DPoP-bound tokens (OP-12); 200
+//! concurrent redemptions with replayed assertions (PT-CA-05 under concurrency).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tessera_jose::{Alg, PrivateJwk};
+
+use crate::token_support::*;
+
+fn ids(bundle: &Value) -> BTreeSet<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .map(|x| x["resource"]["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn token_reads_exactly_the_granted_records() {
+    let h = Holder::new();
+    let (s, body) = h.redeem(&mint(&baseline()), &[]).await;
+    assert_eq!(s, 200, "{body}");
+    let auth = format!("Bearer {}", body["access_token"].as_str().unwrap());
+    let auth = [("authorization", auth.as_str())];
+    let (s, _, b) = h.get("/fhir/Observation", &auth).await;
+    assert_eq!(s, 200, "{b}");
+    // obs-old lies outside data_period; obs-maria and obs-tran belong to other patients.
+    assert_eq!(ids(&b), BTreeSet::from(["obs-in".to_owned()]));
+    let (s, _, b) = h.get("/fhir/Condition", &auth).await;
+    assert_eq!(s, 200);
+    assert_eq!(ids(&b), BTreeSet::from(["cond-elena".to_owned()]));
+    let (s, _, _) = h.get("/fhir/Observation/obs-in", &auth).await;
+    assert_eq!(s, 200);
+    let (s, _, _) = h.get("/fhir/Observation/obs-old", &auth).await;
+    assert_eq!(s, 404, "PT-DP-02");
+    let (s, _, _) = h.get("/fhir/Observation/obs-maria", &auth).await;
+    assert_eq!(s, 404, "PT-RS-02");
+}
+
+#[tokio::test]
+async fn pt_rs_01_requests_without_a_valid_token_get_401() {
+    let h = Holder::new();
+    let (s, headers, _) = h.get("/fhir/Observation", &[]).await;
+    assert_eq!(s, 401);
+    assert!(headers.get("www-authenticate").is_some());
+    let (s, headers, _) = h
+        .get(
+            "/fhir/Observation",
+            &[("authorization", "Bearer not-a-token")],
+        )
+        .await;
+    assert_eq!(s, 401);
+    assert!(
+        headers
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    // Expired token.
+    let (_, body) = h.redeem(&mint(&baseline()), &[]).await;
+    let auth = format!("Bearer {}", body["access_token"].as_str().unwrap());
+    h.clock.advance(301);
+    let (s, _, _) = h
+        .get("/fhir/Observation", &[("authorization", auth.as_str())])
+        .await;
+    assert_eq!(s, 401);
+    // metadata stays public.
+    let (s, _, _) = h.get("/fhir/metadata", &[]).await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn pt_acc_09_introspection() {
+    let h = Holder::new();
+    let (_, body) = h.redeem(&mint(&baseline()), &[]).await;
+    let token = body["access_token"].as_str().unwrap();
+    let introspect = |client: &'static str, key: &'static PrivateJwk, token: String| {
+        let now = h.now();
+        let a = sign(
+            key,
+            &json!({"iss": client, "sub": client, "aud": format!("{BASE}/introspect"),
+            "jti": uuid::Uuid::new_v4().to_string(), "exp": now + 60}),
+        );
+        let h = &h;
+        async move {
+            h.post(
+                "/fhir/introspect",
+                &[
+                    ("token", token.as_str()),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", a.as_str()),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    let (s, _, b) = introspect("app1", &keys().client, token.to_owned()).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["active"], true);
+    assert_eq!(b["patient"], "elena");
+    assert_eq!(b["client_id"], "app1");
+    assert_eq!(b["permission_ticket"]["iss"], ISSUER);
+    assert!(b["grant"].is_object());
+    let (_, _, b) = introspect("app1", &keys().client, "nope".into()).await;
+    assert_eq!(b, json!({"active": false}));
+    // The payer client is not allowed to introspect.
+    let (s, _, b) = introspect("payer", &keys().payer, token.to_owned()).await;
+    assert_eq!(s, 401, "{b}");
+}
+
+fn proof(key: &PrivateJwk, htm: &str, htu: &str, now: i64, token: Option<&str>) -> String {
+    let mut claims =
+        json!({"htm": htm, "htu": htu, "iat": now, "jti": uuid::Uuid::new_v4().to_string()});
+    if let Some(t) = token {
+        let ath = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, t.as_bytes());
+        claims["ath"] = json!(tessera_jose::b64::encode(ath.as_ref()));
+    }
+    sign_with_header(
+        key,
+        json!({"typ": "dpop+jwt", "jwk": key.public().to_value()}),
+        &claims,
+    )
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_proof_per_request() {
+    let h = Holder::new();
+    let dpop_key = PrivateJwk::generate(Alg::Es256).unwrap();
+    let now = h.now();
+    let assertion = h.assertion("app1", &keys().client);
+    let ticket = mint(&baseline());
+    let p = proof(&dpop_key, "POST", &h.token_url(), now, None);
+    let form = [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token_type", SUBJECT_TOKEN_TYPE),
+        ("subject_token", ticket.as_str()),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let (s, _, body) = h.post("/fhir/token", &form, &[("dpop", p.as_str())]).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap();
+    let url = format!("{BASE}/Observation");
+    let auth = format!("DPoP {token}");
+    let p1 = proof(&dpop_key, "GET", &url, now, Some(token));
+    let (s, _, b) = h
+        .get(
+            "/fhir/Observation",
+            &[("authorization", auth.as_str()), ("dpop", p1.as_str())],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The same proof again: replay.
+    let (s, _, _) = h
+        .get(
+            "/fhir/Observation",
+            &[("authorization", auth.as_str()), ("dpop", p1.as_str())],
+        )
+        .await;
+    assert_eq!(s, 401);
+    // No proof; Bearer scheme; proof by another key; proof for another URL.
+    let (s, _, _) = h
+        .get("/fhir/Observation", &[("authorization", auth.as_str())])
+        .await;
+    assert_eq!(s, 401);
+    let bearer = format!("Bearer {token}");
+    let (s, _, _) = h
+        .get("/fhir/Observation", &[("authorization", bearer.as_str())])
+        .await;
+    assert_eq!(s, 401);
+    let other = PrivateJwk::generate(Alg::Es256).unwrap();
+    let p2 = proof(&other, "GET", &url, now, Some(token));
+    let (s, _, _) = h
+        .get(
+            "/fhir/Observation",
+            &[("authorization", auth.as_str()), ("dpop", p2.as_str())],
+        )
+        .await;
+    assert_eq!(s, 401);
+    let p3 = proof(
+        &dpop_key,
+        "GET",
+        &format!("{BASE}/Condition"),
+        now,
+        Some(token),
+    );
+    let (s, _, _) = h
+        .get(
+            "/fhir/Observation",
+            &[("authorization", auth.as_str()), ("dpop", p3.as_str())],
+        )
+        .await;
+    assert_eq!(s, 401);
+    // A bad proof at the token endpoint.
+    let assertion = h.assertion("app1", &keys().client);
+    let form = [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token_type", SUBJECT_TOKEN_TYPE),
+        ("subject_token", ticket.as_str()),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.as_str()),
+    ];
+    let bad = proof(
+        &dpop_key,
+        "POST",
+        "https://elsewhere.example/token",
+        now,
+        None,
+    );
+    let (s, _, b) = h
+        .post("/fhir/token", &form, &[("dpop", bad.as_str())])
+        .await;
+    assert_error(&(s, b), 400, "invalid_dpop_proof", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_redemptions_and_replayed_assertions() {
+    let h = Arc::new(Holder::new());
+    let ticket = mint(&baseline());
+    // 100 assertions, each sent twice at once: exactly one of each pair succeeds.
+    let assertions: Vec<String> = (0..100)
+        .map(|_| h.assertion("app1", &keys().client))
+        .collect();
+    let mut tasks = Vec::new();
+    for a in assertions.iter().chain(assertions.iter()) {
+        let h = h.clone();
+        let a = a.clone();
+        let t = ticket.clone();
+        tasks.push(tokio::spawn(async move {
+            let form = [
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token_type", SUBJECT_TOKEN_TYPE),
+                ("subject_token", t.as_str()),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", a.as_str()),
+            ];
+            let (s, _, b) = h.post("/fhir/token", &form, &[]).await;
+            (a, s.as_u16(), b)
+        }));
+    }
+    let mut ok = std::collections::HashMap::<String, usize>::new();
+    let mut tokens = BTreeSet::new();
+    for t in tasks {
+        let (a, s, b) = t.await.unwrap();
+        match s {
+            200 => {
+                assert_eq!(b["patient"], "elena");
+                tokens.insert(b["access_token"].as_str().unwrap().to_owned());
+                *ok.entry(a).or_default() += 1;
+            }
+            401 => assert_eq!(b["error_description"], "Client assertion replayed"),
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    assert_eq!(ok.len(), 100);
+    assert!(ok.values().all(|n| *n == 1));
+    assert_eq!(tokens.len(), 100, "every token is distinct");
+    // 200 audit rows for this ticket: 100 accepted, 100 rejected at client authentication.
+    let jti = serde_json::from_slice::<Value>(
+        &tessera_jose::b64::decode(ticket.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap()["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rows = h.audit(&jti);
+    assert_eq!(rows.iter().filter(|r| r.outcome == "accepted").count(), 100);
+}

@@ -1,0 +1,306 @@
+//! The issuer's HTTP API: a thin axum layer over [`Issuer`]. Errors become status codes and
+//! OAuth-style JSON bodies in one place ([`ApiError`]'s `IntoResponse`); storage and signing
+//! run on the blocking pool.
+//!
+//! Routes, all under the issuer URL's path:
+//! `GET /.well-known/jwks.json`, `GET /status/{list}`, `POST /tickets`,
+//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::error::{AuthError, IssueError};
+use crate::issuer::{Caller, Issuer};
+use crate::{Clock, Config};
+
+/// Largest accepted request body (a ticket's claims with embedded identity evidence).
+pub const MAX_BODY: usize = 256 * 1024;
+/// Deepest accepted JSON nesting in a request body.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The issuer.
+    pub issuer: Arc<Issuer>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The issuer's router, mounted at the path of the issuer URL.
+pub fn app(state: AppState) -> Router {
+    let prefix = url::Url::parse(&state.issuer.config().issuer)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let routes = Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/status/{list}", get(status_list))
+        .route("/tickets", post(mint))
+        .route("/tickets/{jti}", get(record))
+        .route("/tickets/{jti}/revoke", post(revoke))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state);
+    if prefix.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&prefix, routes)
+    }
+}
+
+/// Why `serve` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened.
+    #[error("cannot open the issuer: {0}")]
+    Open(#[from] IssueError),
+    /// Binding or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Io {
+        /// The listen address.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the issuer and serves it on `config.listen` until Ctrl-C.
+pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
+    let addr = config.listen;
+    if config.demo_mode {
+        tracing::warn!("demo_mode is on: POST /tickets mints without client authentication");
+    }
+    // Opening is a few synchronous SQLite statements, done once before serving.
+    let issuer = Arc::new(Issuer::open(config)?);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Io { addr, source })?;
+    tracing::info!(%addr, issuer = %issuer.config().issuer, "issuer listening");
+    axum::serve(listener, app(AppState { issuer, clock }))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|source| ServeError::Io { addr, source })
+}
+
+/// Every way a request fails, mapped to status and body in one place.
+#[derive(Debug)]
+pub enum ApiError {
+    /// Client authentication failed.
+    Auth(AuthError),
+    /// Minting, lookup or revocation failed.
+    Issue(IssueError),
+    /// The body is not a bounded JSON object.
+    Body(&'static str),
+    /// A blocking task died.
+    Internal,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        ApiError::Auth(e)
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> ApiError {
+        ApiError::Issue(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match &self {
+            ApiError::Auth(AuthError::Unavailable) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later".to_owned(),
+            ),
+            ApiError::Auth(e) => (StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
+            ApiError::Body(why) => (StatusCode::BAD_REQUEST, "invalid_request", (*why).to_owned()),
+            ApiError::Issue(e) => match e {
+                IssueError::Request(_) => (StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
+                IssueError::Refused(_) => (StatusCode::BAD_REQUEST, "invalid_claims", e.to_string()),
+                IssueError::TypeNotAllowed { .. } => {
+                    (StatusCode::FORBIDDEN, "unauthorized_client", e.to_string())
+                }
+                IssueError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
+                IssueError::ListFull(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    e.to_string(),
+                ),
+                IssueError::Signing(_) | IssueError::Db(_) => {
+                    tracing::error!(error = %e, "issuer failure");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "internal error".to_owned(),
+                    )
+                }
+            },
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error".to_owned(),
+            ),
+        };
+        let body = json!({ "error": code, "error_description": description });
+        let mut response = (status, no_store(), axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_client\""),
+            );
+        }
+        response
+    }
+}
+
+fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}
+
+fn max_age(seconds: u32) -> [(header::HeaderName, HeaderValue); 1] {
+    let value = HeaderValue::from_str(&format!("max-age={seconds}"))
+        .unwrap_or(HeaderValue::from_static("no-cache"));
+    [(header::CACHE_CONTROL, value)]
+}
+
+/// Runs issuer work on the blocking pool (SQLite, signing).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::Internal)?
+}
+
+/// The caller: an authenticated client, or — in demo mode and only without an
+/// `Authorization` header — the anonymous demo caller.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return if state.issuer.config().demo_mode {
+            Ok(Caller::Demo)
+        } else {
+            Err(AuthError::Missing.into())
+        };
+    };
+    let assertion = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .ok_or(AuthError::Missing)?
+        .to_owned();
+    let issuer = state.issuer.clone();
+    let now = state.clock.now();
+    blocking(move || Ok(issuer.authenticate(&assertion, now)?)).await
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let issuer = state.issuer.clone();
+    let now = state.clock.now();
+    let max = state.issuer.config().jwks_max_age;
+    match blocking(move || Ok(issuer.jwks(now))).await {
+        Ok(set) => (max_age(max), axum::Json(set.to_value())).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn status_list(State(state): State<AppState>, Path(list): Path<String>) -> Response {
+    let issuer = state.issuer.clone();
+    let max = state.issuer.config().status_max_age;
+    match blocking(move || Ok(issuer.status_list(&list)?)).await {
+        Ok(Some(body)) => (max_age(max), axum::Json(body)).into_response(),
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "not_found", "error_description": "no such status list"})),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn mint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let caller = caller(&state, &headers).await?;
+        let claims = tessera_jose::json::parse_object(&body, MAX_JSON_DEPTH, "body")
+            .map_err(|_| ApiError::Body("the body must be a JSON object of ticket claims"))?;
+        let issuer = state.issuer.clone();
+        let now = state.clock.now();
+        blocking(move || Ok(issuer.mint_as(&caller, &Value::Object(claims), now)?)).await
+    }
+    .await;
+    match result {
+        Ok(minted) => {
+            let r = &minted.record;
+            let location = format!("{}/{}", state.issuer.mint_url(), r.jti);
+            let body = json!({
+                "ticket": minted.token,
+                "jti": r.jti,
+                "ticket_type": r.ticket_type,
+                "exp": r.expires_at,
+                "kid": r.kid,
+                "revocation": { "url": r.status_url, "index": r.status_index },
+            });
+            let mut response = (StatusCode::CREATED, no_store(), axum::Json(body)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(jti): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = caller(&state, &headers).await?;
+        let issuer = state.issuer.clone();
+        blocking(move || Ok(issuer.record_as(&caller, &jti)?)).await
+    }
+    .await;
+    match result {
+        Ok(record) => (no_store(), axum::Json(record)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(jti): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = caller(&state, &headers).await?;
+        let issuer = state.issuer.clone();
+        let now = state.clock.now();
+        blocking(move || Ok(issuer.revoke_as(&caller, &jti, now)?)).await
+    }
+    .await;
+    match result {
+        Ok(record) => (no_store(), axum::Json(record)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,123 @@
+//! The storage-neutral types of the resource store and the [`ResourceStore`] trait.
+//!
+//! The trait is synchronous: backends do blocking I/O, and async callers (the holder's
+//! handlers) run each call inside `tokio::task::spawn_blocking`. One call is one short
+//! transaction, so a blocking pool thread is the right unit of work.
+
+use tessera_access::{Filter, ResourceFacts};
+use tessera_fhir::{IndexEntry, SearchQuery};
+
+use crate::error::StoreError;
+
+/// Which resources a request may see before the Grant is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The combined network base: every stored resource.
+    Network,
+    /// A per-site base (`[base]/site/{site-id}`): only resources ingested as that site's.
+    Site(&'a str),
+}
+
+/// A resource ready to be written: its served bytes and everything indexed about it.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    /// `resourceType`.
+    pub resource_type: String,
+    /// Logical id (already rewritten to its server id).
+    pub id: String,
+    /// The JSON bytes to serve.
+    pub json: Vec<u8>,
+    /// SHA-256 of the content before ingest stamped `meta.lastUpdated`: decides "unchanged".
+    pub content_hash: [u8; 32],
+    /// `meta.lastUpdated` as unix seconds.
+    pub last_updated: i64,
+    /// Access facts (`tessera_access::extract_facts`).
+    pub facts: ResourceFacts,
+    /// Search index entries (`tessera_fhir::extract_index`).
+    pub index: Vec<IndexEntry>,
+    /// The site this resource was ingested for, if any.
+    pub site: Option<String>,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new resource.
+    Created,
+    /// An existing resource whose content changed.
+    Updated,
+    /// Same content as stored: nothing rewritten (idempotent re-ingest).
+    Unchanged,
+}
+
+/// A postal address of a site, reduced to what jurisdiction checks compare.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SiteAddress {
+    /// State (USPS code in US data).
+    pub state: Option<String>,
+    /// Country (ISO-3166 alpha-2 in US data).
+    pub country: Option<String>,
+}
+
+/// A site's holder profile: who it is, for `data_holder_filter` and per-site bases.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SiteProfile {
+    /// Site id as used in `[base]/site/{site-id}` (`[a-z0-9-]{1,64}`).
+    pub id: String,
+    /// Display name (the site Organization's name).
+    pub name: Option<String>,
+    /// Organization identifiers, `(system, value)` (e.g. the NPI).
+    pub identifiers: Vec<(Option<String>, String)>,
+    /// Organization addresses.
+    pub addresses: Vec<SiteAddress>,
+    /// Server ids of the site's Organization resources.
+    pub organization_ids: Vec<String>,
+}
+
+/// One resource of a search page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageEntry {
+    /// Logical id (for `fullUrl`).
+    pub id: String,
+    /// Stored JSON bytes, served verbatim.
+    pub json: Vec<u8>,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchPage {
+    /// Matches under the grant across all pages.
+    pub total: u64,
+    /// This page's resources, in paging order.
+    pub resources: Vec<PageEntry>,
+    /// Cursor for the next page, when there is one.
+    pub next_cursor: Option<i64>,
+}
+
+/// A FHIR resource store. Every read path takes the Grant's [`Filter`], which the backend
+/// makes part of its query: nothing outside it is ever loaded, counted or paged over.
+pub trait ResourceStore: Send + Sync {
+    /// Creates or replaces a site profile.
+    fn put_site(&self, site: &SiteProfile) -> Result<(), StoreError>;
+    /// Writes resources in one transaction (create, update, or leave unchanged).
+    fn put_resources(&self, resources: &[NewResource]) -> Result<Vec<WriteOutcome>, StoreError>;
+    /// The stored bytes of `type/id` if it exists in `scope` AND matches `grant`.
+    fn read(
+        &self,
+        scope: Scope<'_>,
+        resource_type: &str,
+        id: &str,
+        grant: &Filter,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A page of `query`'s matches in `scope` that also match `grant`.
+    fn search(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<SearchPage, StoreError>;
+    /// Every site profile, by id.
+    fn sites(&self) -> Result<Vec<SiteProfile>, StoreError>;
+    /// Resource counts per type (no grant: operator statistics only, never served to clients).
+    fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+}

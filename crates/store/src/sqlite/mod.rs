@@ -1,0 +1,221 @@
+//! The embedded SQLite backend of [`ResourceStore`]: persistent, WAL, one writer connection
+//! and a pool of read-only connections so searches run in parallel.
+//!
+//! Dialect specifics stay in this module (a PostgreSQL backend will sit beside it behind
+//! the same trait). Schema: `migrations/sqlite/`, summarized in ARCHITECTURE.md.
+
+mod pool;
+mod sql;
+mod write;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use tessera_access::Filter;
+use tessera_fhir::SearchQuery;
+
+use crate::NewResource;
+use crate::error::StoreError;
+use crate::model::{
+    PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile, WriteOutcome,
+};
+use pool::{Location, Pool, ReadConn};
+use sql::{Sql, push_clause, push_filter};
+
+/// Reader connections for a file database.
+const READERS: usize = 4;
+
+/// The SQLite resource store.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Pool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating as needed) a database file.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let writer = pool::open_writer(&Location::File(path.to_owned()))?;
+        let readers = pool::open_readers(path, READERS)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers: Pool::new(readers),
+        })
+    }
+
+    /// A private in-memory database (tests, demos): reads share the writer connection.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let writer = pool::open_writer(&Location::Memory)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers: Pool::new(Vec::new()),
+        })
+    }
+
+    fn reader(&self) -> Result<ReadConn<'_>, StoreError> {
+        if self.readers.is_empty() {
+            Ok(ReadConn::Writer(
+                self.writer.lock().map_err(|_| StoreError::Poisoned)?,
+            ))
+        } else {
+            Ok(ReadConn::Pooled(self.readers.get()?))
+        }
+    }
+}
+
+/// `FROM resource r WHERE type AND scope AND grant AND clauses`, shared by page and count.
+fn base_query(
+    select: &str,
+    scope: Scope<'_>,
+    rtype: &str,
+    grant: &Filter,
+) -> Result<Sql, StoreError> {
+    let mut sql = Sql::default();
+    sql.push(select)
+        .push(" FROM resource r WHERE r.type = ")
+        .bind(rtype.to_owned());
+    if let Scope::Site(site) = scope {
+        sql.push(" AND EXISTS (SELECT 1 FROM resource_site s WHERE s.rid = r.rid AND s.site_id = ")
+            .bind(site.to_owned())
+            .push(")");
+    }
+    sql.push(" AND ");
+    push_filter(&mut sql, grant)?;
+    Ok(sql)
+}
+
+impl ResourceStore for SqliteStore {
+    fn put_site(&self, site: &SiteProfile) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        write::put_site(&mut conn, site)
+    }
+
+    fn put_resources(&self, resources: &[NewResource]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        write::put_resources(&mut conn, resources)
+    }
+
+    fn read(
+        &self,
+        scope: Scope<'_>,
+        rtype: &str,
+        id: &str,
+        grant: &Filter,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut sql = base_query("SELECT r.json", scope, rtype, grant)?;
+        sql.push(" AND r.id = ").bind(id.to_owned());
+        let guard = self.reader()?;
+        let conn = guard.conn()?;
+        let mut stmt = conn.prepare_cached(&sql.text)?;
+        Ok(stmt
+            .query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
+            .optional()?)
+    }
+
+    fn search(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<SearchPage, StoreError> {
+        let mut sql = base_query("", scope, query.resource_type, grant)?;
+        for clause in &query.clauses {
+            sql.push(" AND ");
+            push_clause(&mut sql, clause)?;
+        }
+        let guard = self.reader()?;
+        let conn = guard.conn()?;
+        let count_text = format!("SELECT COUNT(*){}", sql.text);
+        let total: i64 = conn
+            .prepare_cached(&count_text)?
+            .query_row(params_from_iter(sql.params.iter()), |row| row.get(0))?;
+        let mut page = SearchPage {
+            total: u64::try_from(total).unwrap_or(0),
+            ..SearchPage::default()
+        };
+        if query.summary_count {
+            return Ok(page);
+        }
+        let mut params = sql.params.clone();
+        let mut text = format!("SELECT r.rid, r.id, r.json{}", sql.text);
+        if let Some(cursor) = query.cursor {
+            text.push_str(" AND r.rid > ?");
+            params.push(cursor.into());
+        }
+        text.push_str(" ORDER BY r.rid LIMIT ?");
+        params.push((i64::from(query.count) + 1).into());
+        let mut stmt = conn.prepare_cached(&text)?;
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        let mut last = None;
+        while let Some(row) = rows.next()? {
+            if page.resources.len() == query.count as usize {
+                page.next_cursor = last;
+                break;
+            }
+            last = Some(row.get::<_, i64>(0)?);
+            page.resources.push(PageEntry {
+                id: row.get(1)?,
+                json: row.get(2)?,
+            });
+        }
+        Ok(page)
+    }
+
+    fn sites(&self) -> Result<Vec<SiteProfile>, StoreError> {
+        let guard = self.reader()?;
+        let conn = guard.conn()?;
+        let mut sites: Vec<SiteProfile> = conn
+            .prepare_cached("SELECT site_id, name FROM site ORDER BY site_id")?
+            .query_map([], |r| {
+                Ok(SiteProfile {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    ..SiteProfile::default()
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        for site in &mut sites {
+            site.identifiers = conn
+                .prepare_cached(
+                    "SELECT system, value FROM site_identifier WHERE site_id = ?1 ORDER BY rowid",
+                )?
+                .query_map([&site.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            site.addresses = conn
+                .prepare_cached(
+                    "SELECT state, country FROM site_address WHERE site_id = ?1 ORDER BY rowid",
+                )?
+                .query_map([&site.id], |r| {
+                    Ok(SiteAddress {
+                        state: r.get(0)?,
+                        country: r.get(1)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            site.organization_ids = conn
+                .prepare_cached("SELECT organization_id FROM site_organization WHERE site_id = ?1 ORDER BY rowid")?
+                .query_map([&site.id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(sites)
+    }
+
+    fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let guard = self.reader()?;
+        let conn = guard.conn()?;
+        let mut stmt =
+            conn.prepare_cached("SELECT type, COUNT(*) FROM resource GROUP BY type ORDER BY type")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.map(|r| {
+            r.map(|(t, n)| (t, u64::try_from(n).unwrap_or(0)))
+                .map_err(StoreError::from)
+        })
+        .collect()
+    }
+}
