@@ -114,3 +114,67 @@ impl<S: Sink> Sink for Progress<S> {
         self.inner.finish(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Harness {
+        #[command(flatten)]
+        args: SynthArgs,
+    }
+
+    #[test]
+    fn help_and_defaults() {
+        Harness::command().debug_assert();
+        let help = Harness::try_parse_from(["synth", "--help"]).unwrap_err();
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(help.to_string().contains("--reference-date"));
+        let parsed = Harness::try_parse_from(["synth", "--out", "x"])
+            .unwrap()
+            .args;
+        assert_eq!(
+            (parsed.patients, parsed.seed, parsed.sites, parsed.years),
+            (100, 42, CATALOG_SITES, 6)
+        );
+        assert_eq!(parsed.reference_date, "2026-01-01");
+        assert!(
+            Harness::try_parse_from(["synth"]).is_err(),
+            "--out is required"
+        );
+    }
+
+    #[test]
+    fn writes_a_small_dataset_and_rejects_bad_dates() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = Harness::try_parse_from([
+            "synth",
+            "--patients",
+            "3",
+            "--sites",
+            "2",
+            "--format",
+            "ndjson",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .unwrap()
+        .args;
+        run(args).unwrap();
+        assert!(dir.path().join("manifest.json").is_file());
+        assert!(dir.path().join("Patient.ndjson").is_file());
+        let bad =
+            Harness::try_parse_from(["synth", "--reference-date", "2026-02-30", "--out", "x"])
+                .unwrap()
+                .args;
+        assert!(
+            run(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("--reference-date")
+        );
+    }
+}

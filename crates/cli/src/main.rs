@@ -11,7 +11,10 @@ use clap::{Parser, Subcommand};
 
 mod clock;
 mod cmd_audit;
+mod cmd_fetch;
+mod cmd_issuer;
 mod cmd_keys;
+mod cmd_redeem;
 mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
@@ -39,6 +42,13 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Query the Data Holder's redemption audit trail.
     Audit(cmd_audit::AuditArgs),
+    /// Run the ticket issuer, or mint, show and revoke tickets as its operator.
+    #[command(subcommand)]
+    Issuer(cmd_issuer::IssuerCommand),
+    /// Redeem a ticket at a token endpoint (RFC 8693 token exchange); prints the token response.
+    Redeem(cmd_redeem::RedeemArgs),
+    /// Read FHIR with an access token (Bearer or DPoP); `--all` follows paging links.
+    Fetch(cmd_fetch::FetchArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
 
@@ -70,6 +80,9 @@ fn main() -> ExitCode {
         Command::Synth(args) => cmd_synth::run(args),
         Command::Serve(args) => cmd_serve::run(args),
         Command::Audit(args) => cmd_audit::run(args),
+        Command::Issuer(cmd) => cmd_issuer::run(cmd, &clock),
+        Command::Redeem(args) => cmd_redeem::run(args),
+        Command::Fetch(args) => cmd_fetch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -66,11 +66,7 @@ impl Client {
         let mut next = Some(url.clone());
         while let Some(current) = next.take() {
             let page = self.fetch_one(&current, auth).await?;
-            let link = if options.all {
-                next_link(&page)
-            } else {
-                None
-            };
+            let link = if options.all { next_link(&page) } else { None };
             pages.push(page);
             let Some(link) = link else { break };
             let link = current.join(&link).map_err(|e| ClientError::BadResponse {

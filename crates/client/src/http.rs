@@ -68,10 +68,7 @@ pub(crate) async fn send(
     };
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status().as_u16();
-    if response
-        .content_length()
-        .is_some_and(|n| n > limit as u64)
-    {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large(step, url, limit));
     }
     let mut bytes = Vec::new();

@@ -377,7 +377,10 @@ impl Config {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Config::from_file_config(file, dir)
     }
 

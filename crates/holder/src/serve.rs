@@ -19,6 +19,14 @@ pub struct ServeError(pub String);
 pub fn open_stores(config: &Config) -> Result<(Arc<dyn ResourceStore>, Arc<TokenDb>), ServeError> {
     match &config.store {
         StoreLocation::SqliteFile(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ServeError(format!(
+                        "config key `store`: cannot create {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+            }
             let store = SqliteStore::open(path)
                 .map_err(|e| ServeError(format!("config key `store`: {e}")))?;
             let db =

@@ -34,9 +34,9 @@ impl Issuer {
             .find(|c| c.client_id == iss)
             .ok_or(AuthError::UnknownClient)?;
         jws.verify_with_set(&client.jwks).map_err(|e| match e {
-            JoseError::UnknownKid | JoseError::KeyAlgorithmMismatch(_) | JoseError::BadSignature => {
-                AuthError::BadSignature
-            }
+            JoseError::UnknownKid
+            | JoseError::KeyAlgorithmMismatch(_)
+            | JoseError::BadSignature => AuthError::BadSignature,
             _ => AuthError::Malformed,
         })?;
         let audience = self.mint_url();

@@ -273,7 +273,12 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let keys = KeyRing::new(specs, lifetimes.longest_max())?;
         for (i, c) in file.client.iter().enumerate() {
-            if file.client.iter().take(i).any(|o| o.client_id == c.client_id) {
+            if file
+                .client
+                .iter()
+                .take(i)
+                .any(|o| o.client_id == c.client_id)
+            {
                 return Err(invalid(
                     format!("client[{i}].client_id"),
                     format!("duplicate client {:?}", c.client_id),
@@ -328,17 +333,22 @@ pub fn parse_type(name: &str) -> Option<TicketType> {
 
 fn check_issuer(issuer: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(issuer).map_err(|e| invalid("issuer", format!("not a URL: {e}")))?;
-    let loopback = matches!(
-        url.host_str(),
-        Some("localhost" | "127.0.0.1" | "[::1]")
-    );
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => return Err(invalid("issuer", "must be an https URL (http only on loopback)")),
+        _ => {
+            return Err(invalid(
+                "issuer",
+                "must be an https URL (http only on loopback)",
+            ));
+        }
     }
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(invalid("issuer", "must not carry a query, fragment or user info"));
+        return Err(invalid(
+            "issuer",
+            "must not carry a query, fragment or user info",
+        ));
     }
     // The issuer string is compared exactly by verifiers: keep what the operator wrote, minus a
     // trailing slash, rather than the URL library's normalization.
@@ -349,10 +359,9 @@ fn key_spec(i: usize, k: &FileKey, dir: &Path) -> Result<KeySpec, ConfigError> {
     let status = match k.status.as_str() {
         "active" => KeyStatus::Active,
         "retired" => {
-            let value = k
-                .retired_at
-                .as_ref()
-                .ok_or_else(|| invalid(format!("key[{i}].retired_at"), "required for a retired key"))?;
+            let value = k.retired_at.as_ref().ok_or_else(|| {
+                invalid(format!("key[{i}].retired_at"), "required for a retired key")
+            })?;
             KeyStatus::Retired {
                 retired_at: timestamp(value)
                     .map_err(|p| invalid(format!("key[{i}].retired_at"), p))?,
@@ -366,7 +375,10 @@ fn key_spec(i: usize, k: &FileKey, dir: &Path) -> Result<KeySpec, ConfigError> {
         }
     };
     if matches!(status, KeyStatus::Active) && k.retired_at.is_some() {
-        return Err(invalid(format!("key[{i}].retired_at"), "an active key has no retired_at"));
+        return Err(invalid(
+            format!("key[{i}].retired_at"),
+            "an active key has no retired_at",
+        ));
     }
     let path = dir.join(&k.file);
     let bytes = std::fs::read(&path).map_err(|e| {
@@ -493,7 +505,10 @@ fn status_lists(file: &[FileStatusList]) -> Result<Vec<StatusListConfig>, Config
             let names: Vec<&str> = unlisted.iter().map(|t| type_name(*t)).collect();
             return Err(invalid(
                 "status_list",
-                format!("no list for {}; add one without ticket_types", names.join(", ")),
+                format!(
+                    "no list for {}; add one without ticket_types",
+                    names.join(", ")
+                ),
             ));
         }
     }
@@ -510,7 +525,10 @@ fn client(i: usize, c: &FileClient, dir: &Path) -> Result<MintingClient, ConfigE
     }
     // The recorded names of the demo caller and the CLI operator.
     if matches!(c.client_id.as_str(), "demo" | "operator") {
-        return Err(invalid(key("client_id"), "\"demo\" and \"operator\" are reserved"));
+        return Err(invalid(
+            key("client_id"),
+            "\"demo\" and \"operator\" are reserved",
+        ));
     }
     let jwks = match (&c.jwks_file, &c.jwks) {
         (Some(file), None) => {
@@ -525,8 +543,8 @@ fn client(i: usize, c: &FileClient, dir: &Path) -> Result<MintingClient, ConfigE
                 .map_err(|e| invalid(key("jwks_file"), e.to_string()))?
         }
         (None, Some(inline)) => {
-            let bytes = serde_json::to_vec(inline)
-                .map_err(|e| invalid(key("jwks"), e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(inline).map_err(|e| invalid(key("jwks"), e.to_string()))?;
             tessera_jose::JwkSet::from_json_set_or_key(&bytes)
                 .map_err(|e| invalid(key("jwks"), e.to_string()))?
         }

@@ -132,10 +132,18 @@ impl IntoResponse for ApiError {
                 "try again later".to_owned(),
             ),
             ApiError::Auth(e) => (StatusCode::UNAUTHORIZED, "invalid_client", e.to_string()),
-            ApiError::Body(why) => (StatusCode::BAD_REQUEST, "invalid_request", (*why).to_owned()),
+            ApiError::Body(why) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                (*why).to_owned(),
+            ),
             ApiError::Issue(e) => match e {
-                IssueError::Request(_) => (StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
-                IssueError::Refused(_) => (StatusCode::BAD_REQUEST, "invalid_claims", e.to_string()),
+                IssueError::Request(_) => {
+                    (StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+                }
+                IssueError::Refused(_) => {
+                    (StatusCode::BAD_REQUEST, "invalid_claims", e.to_string())
+                }
                 IssueError::TypeNotAllowed { .. } => {
                     (StatusCode::FORBIDDEN, "unauthorized_client", e.to_string())
                 }

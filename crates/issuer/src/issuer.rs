@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use tessera_jose::JwkSet;
-use tessera_ticket::{TicketError, TicketType, mint_payload, VerifyOptions};
+use tessera_ticket::{TicketError, TicketType, VerifyOptions, mint_payload};
 
 use crate::config::Config;
 use crate::db::{Db, IssuanceRecord};
@@ -98,13 +98,16 @@ impl Issuer {
     /// signs with the active key and records the issuance durably before returning.
     pub fn mint_as(&self, caller: &Caller, claims: &Value, now: i64) -> Result<Minted, IssueError> {
         let Value::Object(payload) = claims else {
-            return Err(IssueError::Request("the claims must be a JSON object".into()));
+            return Err(IssueError::Request(
+                "the claims must be a JSON object".into(),
+            ));
         };
         let ticket_type = requested_type(payload)?;
         self.check_type_allowed(caller, ticket_type)?;
-        let list = self.config.list_for(ticket_type).ok_or_else(|| {
-            IssueError::Request(format!("no status list for {ticket_type}"))
-        })?;
+        let list = self
+            .config
+            .list_for(ticket_type)
+            .ok_or_else(|| IssueError::Request(format!("no status list for {ticket_type}")))?;
         let status_url = self.status_url(&list.name);
         let jti = uuid::Uuid::new_v4().to_string();
         let prepared = prepare(
@@ -124,11 +127,12 @@ impl Issuer {
             |index| -> Result<(IssuanceRecord, String), IssueError> {
                 let mut payload: Map<String, Value> = prepared.payload;
                 set_revocation(&mut payload, &status_url, index);
-                let token = mint_payload(&payload, signer, &VerifyOptions::default())
-                    .map_err(|e| match e {
+                let token = mint_payload(&payload, signer, &VerifyOptions::default()).map_err(
+                    |e| match e {
                         TicketError::Mint(_) => IssueError::Signing(e),
                         other => IssueError::Refused(other),
-                    })?;
+                    },
+                )?;
                 let claims = &prepared.claims;
                 let record = IssuanceRecord {
                     jti: jti.clone(),
@@ -239,9 +243,9 @@ impl Issuer {
     /// still be valid. A database failure keeps a retired key published (removing a key
     /// wrongly breaks valid tickets; keeping it a little longer does not).
     pub fn jwks(&self, now: i64) -> JwkSet {
-        self.config.keys.published(now, |kid| {
-            self.db.has_unexpired(kid, now).unwrap_or(true)
-        })
+        self.config
+            .keys
+            .published(now, |kid| self.db.has_unexpired(kid, now).unwrap_or(true))
     }
 }
 

@@ -95,7 +95,8 @@ impl KeyRing {
                 }
             }
         }
-        let (file, private) = active.ok_or_else(|| invalid("key", "no key has status = \"active\""))?;
+        let (file, private) =
+            active.ok_or_else(|| invalid("key", "no key has status = \"active\""))?;
         let signer = private
             .signer()
             .map_err(|e| invalid(&file, format!("cannot sign with this key: {e}")))?;
@@ -106,9 +107,9 @@ impl KeyRing {
             grace,
         )
         .map_err(|p| invalid(&file, p))?;
-        retired
-            .into_iter()
-            .try_fold(ring, |ring, (file, key)| ring.retire(key).map_err(|p| invalid(file, p)))
+        retired.into_iter().try_fold(ring, |ring, (file, key)| {
+            ring.retire(key).map_err(|p| invalid(file, p))
+        })
     }
 
     /// A ring of one in-memory key (embedding and tests).
@@ -155,7 +156,12 @@ impl KeyRing {
     /// Adds a retired key (kid must be new).
     pub fn retire(mut self, key: RetiredKey) -> Result<KeyRing, String> {
         let kid = key.public.kid.as_deref().unwrap_or_default();
-        if kid == self.active_kid() || self.retired.iter().any(|r| r.public.kid.as_deref() == Some(kid)) {
+        if kid == self.active_kid()
+            || self
+                .retired
+                .iter()
+                .any(|r| r.public.kid.as_deref() == Some(kid))
+        {
             return Err(format!("duplicate kid {kid:?}"));
         }
         let mut key = key;

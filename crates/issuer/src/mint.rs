@@ -63,8 +63,12 @@ pub(crate) fn prepare(
     payload.insert("iat".into(), now.into());
     payload.insert("jti".into(), jti.into());
     payload.insert("exp".into(), exp.into());
-    payload.insert("revocation".into(), json!({ "url": status_url, "index": 0 }));
-    let verified = check_payload(&payload, &VerifyOptions::default()).map_err(IssueError::Refused)?;
+    payload.insert(
+        "revocation".into(),
+        json!({ "url": status_url, "index": 0 }),
+    );
+    let verified =
+        check_payload(&payload, &VerifyOptions::default()).map_err(IssueError::Refused)?;
     Ok(Prepared {
         payload,
         claims: verified.into_claims(),
@@ -91,12 +95,13 @@ fn expiry(
         TicketType::DelegatedAccess => authority_end(payload)?,
         _ => None,
     };
-    let requested = match payload.get("exp") {
-        None => None,
-        Some(v) => Some(v.as_i64().ok_or_else(|| {
-            IssueError::Request("`exp` must be an integer NumericDate".into())
-        })?),
-    };
+    let requested =
+        match payload.get("exp") {
+            None => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| {
+                IssueError::Request("`exp` must be an integer NumericDate".into())
+            })?),
+        };
     match requested {
         Some(exp) => {
             if exp <= now {
@@ -160,7 +165,8 @@ fn fhir_instant(s: &str) -> Option<i64> {
     let year: i32 = parts.next()?.parse().ok()?;
     let month: u8 = parts.next().map_or(Some(1), |m| m.parse().ok())?;
     let day: u8 = parts.next().map_or(Some(1), |d| d.parse().ok())?;
-    let date = time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
     Some(date.midnight().assume_utc().unix_timestamp())
 }
 
@@ -198,7 +204,9 @@ pub(crate) fn requester_summary(requester: &Requester) -> String {
                 .first()
                 .map(|n| {
                     let given = n.given.join(" ");
-                    format!("{} {given}", n.family.as_deref().unwrap_or("")).trim().to_owned()
+                    format!("{} {given}", n.family.as_deref().unwrap_or(""))
+                        .trim()
+                        .to_owned()
                 })
                 .unwrap_or_default();
             let roles: Vec<&str> = p

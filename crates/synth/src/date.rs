@@ -31,9 +31,18 @@ impl Date {
         if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
             return Err(err());
         }
-        let year: i64 = text.get(0..4).and_then(|s| s.parse().ok()).ok_or_else(err)?;
-        let month: u32 = text.get(5..7).and_then(|s| s.parse().ok()).ok_or_else(err)?;
-        let day: u32 = text.get(8..10).and_then(|s| s.parse().ok()).ok_or_else(err)?;
+        let year: i64 = text
+            .get(0..4)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(err)?;
+        let month: u32 = text
+            .get(5..7)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(err)?;
+        let day: u32 = text
+            .get(8..10)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(err)?;
         if !(1900..=2999).contains(&year) {
             return Err(err());
         }
@@ -139,7 +148,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     // day is 1..=31 and month 1..=12 by construction of the algorithm.
-    (year, u32::try_from(month).unwrap_or(1), u32::try_from(day).unwrap_or(1))
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
 }
 
 #[cfg(test)]
@@ -152,16 +165,31 @@ mod tests {
         assert_eq!(d.unix(), 1_767_225_600);
         assert_eq!(d.to_string(), "2026-01-01");
         assert_eq!(Date::parse("1970-01-01").unwrap().days(), 0);
-        assert_eq!(Date::parse("2024-02-29").unwrap().plus_days(1).to_string(), "2024-03-01");
+        assert_eq!(
+            Date::parse("2024-02-29").unwrap().plus_days(1).to_string(),
+            "2024-03-01"
+        );
         for days in -30_000..30_000 {
             let date = Date(days);
-            assert_eq!(Date::parse(&date.to_string()).map(Date::days).unwrap_or(days), days);
+            assert_eq!(
+                Date::parse(&date.to_string())
+                    .map(Date::days)
+                    .unwrap_or(days),
+                days
+            );
         }
     }
 
     #[test]
     fn rejects_bad_dates() {
-        for bad in ["2025-02-29", "2025-13-01", "2025-1-01", "20250101", "1899-12-31", "abcd-ef-gh"] {
+        for bad in [
+            "2025-02-29",
+            "2025-13-01",
+            "2025-1-01",
+            "20250101",
+            "1899-12-31",
+            "abcd-ef-gh",
+        ] {
             assert!(Date::parse(bad).is_err(), "{bad}");
         }
     }

@@ -45,7 +45,9 @@ impl SiteGen<'_> {
             Class::Inpatient => clinicians.len().saturating_sub(1),
             Class::Ambulatory => self.rng.below(clinicians.len() as u64) as usize,
         };
-        let Some(practitioner) = clinicians.get(which) else { return };
+        let Some(practitioner) = clinicians.get(which) else {
+            return;
+        };
         let date = plan.date();
         let mut encounter_labels = self.labels(plan.self_pay, plan.acute.and_then(|a| a.label));
         if kind == SiteKind::Behavioral {
@@ -131,21 +133,37 @@ impl SiteGen<'_> {
         }
     }
 
-    fn add(&mut self, visit: &mut Visit, resource_type: &'static str, body: serde_json::Value, label: Option<Label>) -> String {
+    fn add(
+        &mut self,
+        visit: &mut Visit,
+        resource_type: &'static str,
+        body: serde_json::Value,
+        label: Option<Label>,
+    ) -> String {
         let labels = self.labels(visit.self_pay, label);
         visit.labels_seen.extend(labels.iter().copied());
         self.acc.add(resource_type, body, &labels)
     }
 
     fn first_visit_history(&mut self, visit: &mut Visit) {
-        if let Some(&(substance, category, reaction)) = self.plan.allergy.and_then(|a| codes::ALLERGIES.get(a)) {
+        if let Some(&(substance, category, reaction)) =
+            self.plan.allergy.and_then(|a| codes::ALLERGIES.get(a))
+        {
             let body = clinical::allergy(&self.context(visit), &substance, category, reaction);
             self.add(visit, "AllergyIntolerance", body, None);
         }
         if self.plan.age_on(visit.date) >= 18 && self.site.spec.kind != SiteKind::Behavioral {
-            let value = codes::SMOKING_VALUES.get(self.plan.smoking).copied().unwrap_or(codes::SMOKING_VALUES[0]);
-            let body =
-                clinical::coded_observation(&self.context(visit), "social-history", &codes::SMOKING, "Tobacco smoking status", &value);
+            let value = codes::SMOKING_VALUES
+                .get(self.plan.smoking)
+                .copied()
+                .unwrap_or(codes::SMOKING_VALUES[0]);
+            let body = clinical::coded_observation(
+                &self.context(visit),
+                "social-history",
+                &codes::SMOKING,
+                "Tobacco smoking status",
+                &value,
+            );
             self.add(visit, "Observation", body, None);
         }
     }
@@ -158,7 +176,9 @@ impl SiteGen<'_> {
             .plan
             .chronic
             .iter()
-            .filter(|c| c.onset <= visit.date && !self.recorded.iter().any(|(k, _)| *k == c.spec.key))
+            .filter(|c| {
+                c.onset <= visit.date && !self.recorded.iter().any(|(k, _)| *k == c.spec.key)
+            })
             .filter(|c| match c.spec.label {
                 _ if primary => true,
                 Some(Label::Mh | Label::Eth) => kind == SiteKind::Behavioral,
@@ -167,7 +187,10 @@ impl SiteGen<'_> {
             })
             .collect();
         for chronic in due {
-            let resolved = chronic.resolved.filter(|r| *r <= self.window.end).map(|r| r.to_string());
+            let resolved = chronic
+                .resolved
+                .filter(|r| *r <= self.window.end)
+                .map(|r| r.to_string());
             let body = clinical::condition(
                 &self.context(visit),
                 chronic.spec,
@@ -180,8 +203,17 @@ impl SiteGen<'_> {
             visit.diagnoses.push(id.clone());
             visit.topics.push(chronic.spec.text.to_owned());
             if let Some(med) = chronic.spec.med {
-                let status = if resolved.is_some() { "stopped" } else { "active" };
-                let body = clinical::medication_request(&self.context(visit), med, status, Some((&id, chronic.spec.text)));
+                let status = if resolved.is_some() {
+                    "stopped"
+                } else {
+                    "active"
+                };
+                let body = clinical::medication_request(
+                    &self.context(visit),
+                    med,
+                    status,
+                    Some((&id, chronic.spec.text)),
+                );
                 self.add(visit, "MedicationRequest", body, chronic.spec.label);
             }
         }
@@ -202,10 +234,26 @@ impl SiteGen<'_> {
         );
         self.add(visit, "Observation", body, None);
         let heart_rate = self.rng.range(58, 98);
-        let body = clinical::quantity_observation(&self.context(visit), "vital-signs", &codes::HEART_RATE, "Heart rate", json!(heart_rate), "/min", None);
+        let body = clinical::quantity_observation(
+            &self.context(visit),
+            "vital-signs",
+            &codes::HEART_RATE,
+            "Heart rate",
+            json!(heart_rate),
+            "/min",
+            None,
+        );
         self.add(visit, "Observation", body, None);
         let weight_hg = self.plan.weight_hg + self.rng.range(-20, 20);
-        let body = clinical::quantity_observation(&self.context(visit), "vital-signs", &codes::WEIGHT, "Body weight", number(weight_hg, false), "kg", None);
+        let body = clinical::quantity_observation(
+            &self.context(visit),
+            "vital-signs",
+            &codes::WEIGHT,
+            "Body weight",
+            number(weight_hg, false),
+            "kg",
+            None,
+        );
         self.add(visit, "Observation", body, None);
         if first {
             let body = clinical::quantity_observation(
@@ -222,15 +270,33 @@ impl SiteGen<'_> {
         let height = self.plan.height_mm.max(1);
         // BMI in tenths = weight(hg) * 10^7 / height(mm)^2 / 10 ... kept in integer arithmetic.
         let bmi_tenths = weight_hg * 1_000_000 / (height * height);
-        let body = clinical::quantity_observation(&self.context(visit), "vital-signs", &codes::BMI, "Body mass index", number(bmi_tenths, false), "kg/m2", None);
+        let body = clinical::quantity_observation(
+            &self.context(visit),
+            "vital-signs",
+            &codes::BMI,
+            "Body mass index",
+            number(bmi_tenths, false),
+            "kg/m2",
+            None,
+        );
         self.add(visit, "Observation", body, None);
     }
 
     fn acute(&mut self, visit: &mut Visit, spec: &'static ConditionSpec) {
-        let recovery = if spec.key == codes::PREGNANCY.key { 270 } else { 14 };
+        let recovery = if spec.key == codes::PREGNANCY.key {
+            270
+        } else {
+            14
+        };
         let end = visit.date.plus_days(recovery);
         let abatement = (end <= self.window.end).then(|| end.to_string());
-        let body = clinical::condition(&self.context(visit), spec, false, &visit.day, abatement.as_deref());
+        let body = clinical::condition(
+            &self.context(visit),
+            spec,
+            false,
+            &visit.day,
+            abatement.as_deref(),
+        );
         let condition_id = self.add(visit, "Condition", body, spec.label);
         visit.diagnoses.push(condition_id.clone());
         visit.topics.push(spec.text.to_owned());
@@ -245,16 +311,30 @@ impl SiteGen<'_> {
             _ => None,
         };
         if let Some(((code, text), result)) = test {
-            let body = clinical::coded_observation(&self.context(visit), "laboratory", &code, text, &result);
+            let body = clinical::coded_observation(
+                &self.context(visit),
+                "laboratory",
+                &code,
+                text,
+                &result,
+            );
             let obs = self.add(visit, "Observation", body, spec.label);
-            let body = clinical::diagnostic_report(&self.context(visit), &code, text, &[(obs, text)]);
+            let body =
+                clinical::diagnostic_report(&self.context(visit), &code, text, &[(obs, text)]);
             self.add(visit, "DiagnosticReport", body, spec.label);
         }
         if let Some(med) = spec.med {
-            let body = clinical::medication_request(&self.context(visit), med, "completed", Some((&condition_id, spec.text)));
+            let body = clinical::medication_request(
+                &self.context(visit),
+                med,
+                "completed",
+                Some((&condition_id, spec.text)),
+            );
             self.add(visit, "MedicationRequest", body, spec.label);
         }
-        if visit.class == Class::Emergency && (spec.key == codes::COVID.key || spec.key == codes::BRONCHITIS.key) {
+        if visit.class == Class::Emergency
+            && (spec.key == codes::COVID.key || spec.key == codes::BRONCHITIS.key)
+        {
             let body = clinical::procedure(&self.context(visit), &codes::CHEST_XRAY, "Chest X-ray");
             self.add(visit, "Procedure", body, spec.label);
         }
@@ -262,7 +342,9 @@ impl SiteGen<'_> {
 
     fn diabetes_monitoring(&mut self, visit: &mut Visit) {
         let diabetic = self.recorded.iter().any(|(k, _)| *k == codes::DIABETES.key);
-        let due = self.last_a1c.is_none_or(|last| visit.date.days() - last.days() >= 80);
+        let due = self
+            .last_a1c
+            .is_none_or(|last| visit.date.days() - last.days() >= 80);
         let here = match visit.class {
             Class::Ambulatory => self.site.spec.kind != SiteKind::Behavioral,
             _ => self.rng.chance(300),
@@ -285,7 +367,12 @@ impl SiteGen<'_> {
             Some((json!(4.0), json!(5.6), Some(flag))),
         );
         let obs = self.add(visit, "Observation", body, None);
-        let body = clinical::diagnostic_report(&self.context(visit), &codes::HBA1C.code, codes::HBA1C.text, &[(obs, codes::HBA1C.text)]);
+        let body = clinical::diagnostic_report(
+            &self.context(visit),
+            &codes::HBA1C.code,
+            codes::HBA1C.text,
+            &[(obs, codes::HBA1C.text)],
+        );
         self.add(visit, "DiagnosticReport", body, None);
         self.last_a1c = Some(visit.date);
         self.a1c.push((visit.date, value));
@@ -295,7 +382,9 @@ impl SiteGen<'_> {
         let adult = self.plan.age_on(visit.date) >= 18;
         let panels: Vec<&PanelSpec> = match visit.class {
             Class::Ambulatory if check_up && adult => {
-                let lipids = self.plan.has(&codes::HYPERLIPIDEMIA) || self.plan.has(&codes::DIABETES) || self.rng.chance(500);
+                let lipids = self.plan.has(&codes::HYPERLIPIDEMIA)
+                    || self.plan.has(&codes::DIABETES)
+                    || self.rng.chance(500);
                 let mut v = vec![&codes::BMP];
                 if lipids {
                     v.push(&codes::LIPIDS);
@@ -305,7 +394,9 @@ impl SiteGen<'_> {
                 }
                 v
             }
-            Class::Emergency | Class::Inpatient if self.rng.chance(700) => vec![&codes::BMP, &codes::CBC],
+            Class::Emergency | Class::Inpatient if self.rng.chance(700) => {
+                vec![&codes::BMP, &codes::CBC]
+            }
             _ => Vec::new(),
         };
         for panel in panels {
@@ -315,14 +406,26 @@ impl SiteGen<'_> {
                 let obs = self.lab_observation(visit, lab, tenths);
                 results.push((obs, lab.text));
             }
-            let body = clinical::diagnostic_report(&self.context(visit), &panel.code, panel.text, &results);
+            let body = clinical::diagnostic_report(
+                &self.context(visit),
+                &panel.code,
+                panel.text,
+                &results,
+            );
             self.add(visit, "DiagnosticReport", body, None);
         }
-        if visit.class != Class::Ambulatory || self.site.spec.kind == SiteKind::Behavioral || !self.primary {
+        if visit.class != Class::Ambulatory
+            || self.site.spec.kind == SiteKind::Behavioral
+            || !self.primary
+        {
             return;
         }
         if self.recorded.iter().any(|(k, _)| *k == codes::HIV.key) {
-            let tenths = if self.rng.chance(800) { 190 } else { self.rng.range(500, 40_000) };
+            let tenths = if self.rng.chance(800) {
+                190
+            } else {
+                self.rng.range(500, 40_000)
+            };
             let obs = self.lab_observation(visit, &codes::HIV_VIRAL_LOAD, tenths);
             let body = clinical::diagnostic_report(
                 &self.context(visit),
@@ -348,7 +451,13 @@ impl SiteGen<'_> {
 
     fn lab_observation(&mut self, visit: &mut Visit, lab: &LabSpec, tenths: i64) -> String {
         let range = lab.normal.map(|(lo, hi)| {
-            let flag = if tenths > hi { "H" } else if tenths < lo { "L" } else { "N" };
+            let flag = if tenths > hi {
+                "H"
+            } else if tenths < lo {
+                "L"
+            } else {
+                "N"
+            };
             (number(lo, lab.integer), number(hi, lab.integer), Some(flag))
         });
         let body = clinical::quantity_observation(
@@ -368,22 +477,38 @@ impl SiteGen<'_> {
             return;
         }
         let behavioral = self.site.spec.kind == SiteKind::Behavioral;
-        let mood = self.recorded.iter().any(|(k, _)| *k == codes::DEPRESSION.key || *k == codes::ANXIETY.key);
+        let mood = self
+            .recorded
+            .iter()
+            .any(|(k, _)| *k == codes::DEPRESSION.key || *k == codes::ANXIETY.key);
         if mood && (self.primary || behavioral) {
             let tenths = self.rng.range(codes::PHQ9.draw.0, codes::PHQ9.draw.1);
             self.lab_observation(visit, &codes::PHQ9, tenths);
         } else if check_up && self.plan.age_on(visit.date) >= 12 && self.rng.chance(500) {
             let tenths = self.rng.range(codes::PHQ2.draw.0, codes::PHQ2.draw.1);
             self.lab_observation(visit, &codes::PHQ2, tenths);
-            let body = clinical::procedure(&self.context(visit), &codes::DEPRESSION_SCREEN, "Depression screening");
+            let body = clinical::procedure(
+                &self.context(visit),
+                &codes::DEPRESSION_SCREEN,
+                "Depression screening",
+            );
             self.add(visit, "Procedure", body, Some(Label::Mh));
         }
-        if self.recorded.iter().any(|(k, _)| *k == codes::ALCOHOL_USE.key) && (self.primary || behavioral) {
+        if self
+            .recorded
+            .iter()
+            .any(|(k, _)| *k == codes::ALCOHOL_USE.key)
+            && (self.primary || behavioral)
+        {
             let tenths = self.rng.range(codes::AUDIT_C.draw.0, codes::AUDIT_C.draw.1);
             self.lab_observation(visit, &codes::AUDIT_C, tenths);
         }
         if behavioral {
-            let body = clinical::procedure(&self.context(visit), &codes::PSYCHOTHERAPY, "Psychotherapy session");
+            let body = clinical::procedure(
+                &self.context(visit),
+                &codes::PSYCHOTHERAPY,
+                "Psychotherapy session",
+            );
             self.add(visit, "Procedure", body, Some(Label::Mh));
         }
     }
@@ -429,7 +554,11 @@ impl SiteGen<'_> {
                 if age >= 45 && self.rng.chance(30) {
                     procedures.push((codes::COLONOSCOPY, "Screening colonoscopy"));
                 }
-                if check_up && age >= 40 && self.plan.gender == Gender::Female && self.rng.chance(300) {
+                if check_up
+                    && age >= 40
+                    && self.plan.gender == Gender::Female
+                    && self.rng.chance(300)
+                {
                     let body = clinical::service_request(
                         &self.context(visit),
                         &codes::MAMMOGRAPHY,
@@ -439,8 +568,12 @@ impl SiteGen<'_> {
                     self.add(visit, "ServiceRequest", body, None);
                 }
                 if self.rng.chance(60) {
-                    let body =
-                        clinical::service_request(&self.context(visit), &codes::REFERRAL, "Specialist referral", ("3457005", "Patient referral"));
+                    let body = clinical::service_request(
+                        &self.context(visit),
+                        &codes::REFERRAL,
+                        "Specialist referral",
+                        ("3457005", "Patient referral"),
+                    );
                     self.add(visit, "ServiceRequest", body, None);
                 }
             }
@@ -470,7 +603,12 @@ impl SiteGen<'_> {
             visit.topics.join("; "),
         );
         let data = BASE64.encode(text.as_bytes());
-        let body = clinical::document_reference(&self.context(visit), &kind, &data, (&visit.when, &visit.end));
+        let body = clinical::document_reference(
+            &self.context(visit),
+            &kind,
+            &data,
+            (&visit.when, &visit.end),
+        );
         self.acc.add("DocumentReference", body, &visit.labels_seen);
     }
 
@@ -480,15 +618,29 @@ impl SiteGen<'_> {
         }
         let behavioral = self.site.spec.kind == SiteKind::Behavioral;
         let (service, institutional, charge) = match visit.class {
-            Class::Inpatient => (codes::CPT_INPATIENT, true, self.rng.range(800_000, 3_000_000)),
+            Class::Inpatient => (
+                codes::CPT_INPATIENT,
+                true,
+                self.rng.range(800_000, 3_000_000),
+            ),
             Class::Emergency => (codes::CPT_ED_VISIT, true, self.rng.range(60_000, 240_000)),
-            Class::Ambulatory if behavioral => (codes::CPT_PSYCHOTHERAPY, false, self.rng.range(12_000, 22_000)),
+            Class::Ambulatory if behavioral => (
+                codes::CPT_PSYCHOTHERAPY,
+                false,
+                self.rng.range(12_000, 22_000),
+            ),
             Class::Ambulatory if visit.topics.first().is_some_and(|t| t == "Annual check-up") => {
                 (codes::CPT_PREVENTIVE, false, self.rng.range(18_000, 32_000))
             }
-            Class::Ambulatory => (codes::CPT_OFFICE_VISIT, false, self.rng.range(12_000, 26_000)),
+            Class::Ambulatory => (
+                codes::CPT_OFFICE_VISIT,
+                false,
+                self.rng.range(12_000, 26_000),
+            ),
         };
-        let created = Date::from_unix(0).plus_days(visit.date.days() + 2).to_string();
+        let created = Date::from_unix(0)
+            .plus_days(visit.date.days() + 2)
+            .to_string();
         let practitioner_id = visit.practitioner_id.clone();
         let diagnoses = visit.diagnoses.clone();
         if let Some((claim_id, control)) = add_claim(

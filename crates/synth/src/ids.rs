@@ -13,20 +13,24 @@ pub(crate) fn uuid(tag: &str, words: &[u64]) -> String {
     let hi = derive(tag, words);
     let lo = combine(hi, 0x5bd1_e995);
     let mut bytes = [0_u8; 16];
-    for (slot, byte) in bytes.iter_mut().zip(hi.to_be_bytes().into_iter().chain(lo.to_be_bytes())) {
+    for (slot, byte) in bytes
+        .iter_mut()
+        .zip(hi.to_be_bytes().into_iter().chain(lo.to_be_bytes()))
+    {
         *slot = byte;
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8
     bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (n, byte) in bytes.iter().enumerate() {
+        if matches!(n, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 /// A bijection on `0..10^8` keyed by `key`: distinct patients get distinct numbers, so MRNs and
@@ -35,7 +39,7 @@ pub(crate) fn permute_1e8(index: u64, key: u64) -> u64 {
     const MODULUS: u64 = 100_000_000;
     // Any multiplier coprime with 10^8 (odd, not a multiple of 5) is a bijection mod 10^8.
     let mut multiplier = (key % MODULUS) | 1;
-    if multiplier % 5 == 0 {
+    if multiplier.is_multiple_of(5) {
         multiplier += 2;
     }
     let offset = combine(key, 1) % MODULUS;
@@ -51,7 +55,10 @@ mod tests {
         let id = uuid("patient", &[42, 0]);
         assert_eq!(id.len(), 36);
         let parts: Vec<&str> = id.split('-').collect();
-        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12]);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            vec![8, 4, 4, 4, 12]
+        );
         assert!(parts[2].starts_with('8'));
         assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
         assert_eq!(id, uuid("patient", &[42, 0]));

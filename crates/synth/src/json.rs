@@ -40,7 +40,7 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>) {
                     out.push(',');
                 }
                 newline(out, indent.map(|i| i + 1));
-                write_leaf(out, &Value::String((*key).clone()));
+                write_str(out, key);
                 out.push(':');
                 if indent.is_some() {
                     out.push(' ');
@@ -73,7 +73,10 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>) {
 }
 
 fn rank(key: &str) -> usize {
-    FIRST_KEYS.iter().position(|k| *k == key).unwrap_or(FIRST_KEYS.len())
+    FIRST_KEYS
+        .iter()
+        .position(|k| *k == key)
+        .unwrap_or(FIRST_KEYS.len())
 }
 
 fn newline(out: &mut String, indent: Option<usize>) {
@@ -86,8 +89,33 @@ fn newline(out: &mut String, indent: Option<usize>) {
 }
 
 fn write_leaf(out: &mut String, value: &Value) {
-    // Serializing a string, number, bool or null cannot fail.
-    out.push_str(&serde_json::to_string(value).unwrap_or_default());
+    match value {
+        Value::String(s) => write_str(out, s),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        // Numbers go through serde_json so their text is exactly what `to_string` gives.
+        Value::Number(_) => out.push_str(&serde_json::to_string(value).unwrap_or_default()),
+        _ => out.push_str("null"),
+    }
+}
+
+/// A JSON string literal, escaped as `serde_json` does (RFC 8259 §7).
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -105,6 +133,20 @@ mod tests {
         let pretty = to_pretty(&v);
         assert!(pretty.starts_with("{\n  \"resourceType\": \"Patient\",\n  \"id\": \"x\""));
         assert_eq!(serde_json::from_str::<Value>(&pretty).unwrap(), v);
+    }
+
+    #[test]
+    fn strings_escape_like_serde_json() {
+        for s in [
+            "plain",
+            "quote\" back\\ nl\n cr\r tab\t bs\u{08} ff\u{0c} nul\u{0} us\u{1f}",
+            "é ü 中 🎉",
+            "</script>",
+        ] {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
     }
 
     #[test]

@@ -20,8 +20,8 @@ mod npi;
 mod patient;
 mod plan;
 mod prng;
-mod site;
 pub mod sink;
+mod site;
 mod world;
 pub mod write;
 
@@ -122,11 +122,17 @@ pub enum GenerateError<E> {
 }
 
 /// Generate `config.patients` patients into `sink`, returning the summary also given to it.
-pub fn generate<S: Sink>(config: &Config, sink: &mut S) -> Result<Summary, GenerateError<S::Error>> {
+pub fn generate<S: Sink>(
+    config: &Config,
+    sink: &mut S,
+) -> Result<Summary, GenerateError<S::Error>> {
     config.check()?;
     let end = config.reference_date.plus_days(-1);
     let years = i64::from(config.years);
-    let window = Window { start: config.reference_date.plus_days(-(years * 365 + years / 4)), end };
+    let window = Window {
+        start: config.reference_date.plus_days(-(years * 365 + years / 4)),
+        end,
+    };
     let run = Run {
         seed: config.seed,
         layout: config.layout,
@@ -135,7 +141,8 @@ pub fn generate<S: Sink>(config: &Config, sink: &mut S) -> Result<Summary, Gener
         timestamp: config.reference_date.at(0),
     };
     let header = header(config, &run);
-    sink.begin(&header, &shared_resources(&run.world)).map_err(GenerateError::Sink)?;
+    sink.begin(&header, &shared_resources(&run.world))
+        .map_err(GenerateError::Sink)?;
 
     let mut tally = Tally::default();
     let mut totals = Totals::default();
@@ -156,7 +163,11 @@ pub fn generate<S: Sink>(config: &Config, sink: &mut S) -> Result<Summary, Gener
     }
     let summary = Summary {
         totals,
-        counts: tally.counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        counts: tally
+            .counts
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         label_counts: tally.labels,
         facts,
     };
@@ -192,7 +203,11 @@ fn header(config: &Config, run: &Run) -> Header {
                 practitioners: s
                     .practitioners
                     .iter()
-                    .map(|p| PractitionerInfo { id: p.id.clone(), npi: p.npi.clone(), name: p.display() })
+                    .map(|p| PractitionerInfo {
+                        id: p.id.clone(),
+                        npi: p.npi.clone(),
+                        name: p.display(),
+                    })
                     .collect(),
             })
             .collect(),
@@ -236,7 +251,10 @@ pub struct Demo {
 
 /// The [`Config`] of the built-in demo dataset.
 pub fn demo_config() -> Config {
-    Config { sites: DEMO_SITES, ..Config::new(DEMO_SEED, DEMO_PATIENTS) }
+    Config {
+        sites: DEMO_SITES,
+        ..Config::new(DEMO_SEED, DEMO_PATIENTS)
+    }
 }
 
 /// Generate the built-in demo dataset in memory.
@@ -244,7 +262,10 @@ pub fn demo() -> Demo {
     let mut sink = MemorySink::default();
     // The demo config is valid and the memory sink cannot fail.
     let _ = generate(&demo_config(), &mut sink);
-    Demo { manifest: sink.manifest().unwrap_or(Value::Null), bundles: sink.bundles() }
+    Demo {
+        manifest: sink.manifest().unwrap_or(Value::Null),
+        bundles: sink.bundles(),
+    }
 }
 
 /// The built-in demo bundles as `(relative path, bundle)`.

@@ -259,7 +259,11 @@ impl Facts {
         take(&mut self.claims, other.claims);
         take(&mut self.self_pay, other.self_pay);
         for fact in other.labeled {
-            let same = self.labeled.iter().filter(|f| f.label == fact.label).count();
+            let same = self
+                .labeled
+                .iter()
+                .filter(|f| f.label == fact.label)
+                .count();
             if same < FACT_SAMPLE {
                 self.labeled.push(fact);
             }
@@ -303,8 +307,14 @@ pub struct Summary {
 pub fn manifest_value(header: &Header, patients: &[PatientEntry], summary: &Summary) -> Value {
     let mut doc = serde_json::to_value(header).unwrap_or_else(|_| json!({}));
     if let Some(map) = doc.as_object_mut() {
-        map.insert("patient_records".into(), serde_json::to_value(patients).unwrap_or_else(|_| json!([])));
-        map.insert("summary".into(), serde_json::to_value(summary).unwrap_or_else(|_| json!({})));
+        map.insert(
+            "patient_records".into(),
+            serde_json::to_value(patients).unwrap_or_else(|_| json!([])),
+        );
+        map.insert(
+            "summary".into(),
+            serde_json::to_value(summary).unwrap_or_else(|_| json!({})),
+        );
     }
     doc
 }

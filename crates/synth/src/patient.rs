@@ -42,9 +42,14 @@ pub(crate) fn generate(run: &Run, index: u64, tally: &mut Tally) -> PatientOutpu
     let mut labels_seen: BTreeSet<String> = BTreeSet::new();
     for site_plan in &plan.sites {
         let site = &run.world.sites[site_plan.site];
-        let (record, site_facts) = site::generate(run.seed, &plan, site_plan, &run.world, run.window);
+        let (record, site_facts) =
+            site::generate(run.seed, &plan, site_plan, &run.world, run.window);
         merge(&mut facts, site_facts);
-        let at = Locator { patient: index, site: site.spec.slug.to_owned(), patient_id: record.patient_id.clone() };
+        let at = Locator {
+            patient: index,
+            site: site.spec.slug.to_owned(),
+            patient_id: record.patient_id.clone(),
+        };
         let mut first_of_label: BTreeSet<String> = BTreeSet::new();
         for entry in &record.entries {
             *tally.counts.entry(entry.resource_type).or_default() += 1;
@@ -87,13 +92,21 @@ pub(crate) fn generate(run: &Run, index: u64, tally: &mut Tally) -> PatientOutpu
         state: plan.state.to_owned(),
         payer: payer.map(|p| p.spec.slug.to_owned()),
         member_id: payer.map(|p| {
-            format!("{}{:08}", p.spec.member_prefix, ids::permute_1e8(index, derive("member", &[run.seed, p.index as u64])))
+            format!(
+                "{}{:08}",
+                p.spec.member_prefix,
+                ids::permute_1e8(index, derive("member", &[run.seed, p.index as u64]))
+            )
         }),
         conditions: plan.chronic.iter().map(|c| c.spec.key.to_owned()).collect(),
         labels: labels_seen.into_iter().collect(),
         sites,
     };
-    PatientOutput { entry, facts, bundles }
+    PatientOutput {
+        entry,
+        facts,
+        bundles,
+    }
 }
 
 fn merge(into: &mut Facts, from: Facts) {
@@ -134,6 +147,11 @@ fn bundle(run: &Run, index: u64, site: usize, entries: Vec<Entry>) -> Value {
 
 /// `p0000042-maria-garcia`: sortable by index, readable.
 fn patient_slug(index: u64, given: &str, family: &str) -> String {
-    let clean = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let clean = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
     format!("p{index:07}-{}-{}", clean(given), clean(family))
 }

@@ -210,7 +210,11 @@ pub(crate) fn plan(index: u64, world: &World, window: Window, rng: &mut Rng) -> 
 
     let mut site_order: Vec<usize> = match archetype {
         Some(a) => {
-            let mut v: Vec<usize> = a.sites.iter().map(|&s| if s < n_sites { s } else { 0 }).collect();
+            let mut v: Vec<usize> = a
+                .sites
+                .iter()
+                .map(|&s| if s < n_sites { s } else { 0 })
+                .collect();
             v.dedup();
             v
         }
@@ -232,7 +236,11 @@ pub(crate) fn plan(index: u64, world: &World, window: Window, rng: &mut Rng) -> 
         None => rng.range(18, 89),
     };
     let birth = reference.plus_days(-(age * 365 + age / 4) - rng.range(1, 364));
-    let names = if gender == Gender::Female { GIVEN_FEMALE } else { GIVEN_MALE };
+    let names = if gender == Gender::Female {
+        GIVEN_FEMALE
+    } else {
+        GIVEN_MALE
+    };
     let given = rng.pick(names).copied().unwrap_or("Alex");
     let middle = rng.pick(names).copied().unwrap_or("Sam");
     let family = rng.pick(FAMILY).copied().unwrap_or("Doe");
@@ -241,26 +249,49 @@ pub(crate) fn plan(index: u64, world: &World, window: Window, rng: &mut Rng) -> 
     let line = format!("{} {street}", rng.range(100, 9899));
     let zip_prefix = primary_site.spec.zip.get(0..3).unwrap_or("000");
     let zip = format!("{zip_prefix}{:02}", rng.range(1, 99));
-    let phone = format!("{}-555-01{:02}", primary_site.spec.area_code, rng.range(0, 99));
+    let phone = format!(
+        "{}-555-01{:02}",
+        primary_site.spec.area_code,
+        rng.range(0, 99)
+    );
 
     let payer = if rng.chance(60) && archetype.is_none() {
         None
     } else if rng.chance(300) {
         Some(0)
     } else {
-        Some(world.regional_payer(primary_site.spec.state).map_or(0, |p| p.index))
+        Some(
+            world
+                .regional_payer(primary_site.spec.state)
+                .map_or(0, |p| p.index),
+        )
     };
 
     let chronic = chronic_conditions(archetype, age, birth, window, rng);
     let poor = archetype.map_or_else(|| rng.chance(450), |a| a.poor_a1c);
     let a1c = if poor {
-        A1cTrack { start: rng.range(84, 105), per_year: rng.range(-1, 4) }
+        A1cTrack {
+            start: rng.range(84, 105),
+            per_year: rng.range(-1, 4),
+        }
     } else {
-        A1cTrack { start: rng.range(62, 72), per_year: rng.range(-1, 1) }
+        A1cTrack {
+            start: rng.range(62, 72),
+            per_year: rng.range(-1, 1),
+        }
     };
-    let allergy = if rng.chance(250) { Some(rng.below(5) as usize) } else { None };
+    let allergy = if rng.chance(250) {
+        Some(rng.below(5) as usize)
+    } else {
+        None
+    };
     let smoking = if age < 18 { 0 } else { rng.below(3) as usize };
-    let (height_mm, weight_hg) = body(gender, age, chronic.iter().any(|c| c.spec.key == OBESITY.key), rng);
+    let (height_mm, weight_hg) = body(
+        gender,
+        age,
+        chronic.iter().any(|c| c.spec.key == OBESITY.key),
+        rng,
+    );
 
     let mut plan = PatientPlan {
         index,
@@ -288,7 +319,11 @@ pub(crate) fn plan(index: u64, world: &World, window: Window, rng: &mut Rng) -> 
     for (position, &site) in site_order.iter().enumerate() {
         let kind = world.sites[site].spec.kind;
         let encounters = schedule(&plan, kind, position == 0, window, rng);
-        plan.sites.push(SitePlan { site, primary: position == 0, encounters });
+        plan.sites.push(SitePlan {
+            site,
+            primary: position == 0,
+            encounters,
+        });
     }
     if let Some(a) = archetype {
         force_archetype(&mut plan, a, world, window, rng);
@@ -301,7 +336,13 @@ pub(crate) fn plan(index: u64, world: &World, window: Window, rng: &mut Rng) -> 
 
 fn random_sites(n_sites: usize, rng: &mut Rng) -> Vec<usize> {
     let mut order = vec![rng.below(n_sites as u64) as usize];
-    let extra = if rng.chance(150) { 2 } else if rng.chance(450) { 1 } else { 0 };
+    let extra = if rng.chance(150) {
+        2
+    } else if rng.chance(450) {
+        1
+    } else {
+        0
+    };
     for _ in 0..extra {
         if order.len() >= n_sites {
             break;
@@ -364,21 +405,45 @@ fn chronic_conditions(
             } else {
                 None
             };
-            Chronic { spec, onset, resolved }
+            Chronic {
+                spec,
+                onset,
+                resolved,
+            }
         })
         .collect()
 }
 
 fn body(gender: Gender, age: i64, obese: bool, rng: &mut Rng) -> (i64, i64) {
-    let adult_height = if gender == Gender::Female { rng.range(1520, 1780) } else { rng.range(1630, 1930) };
-    let height_mm = if age >= 18 { adult_height } else { 850 + (adult_height - 850) * age / 18 };
-    let bmi_tenths = if obese { rng.range(305, 420) } else if age >= 18 { rng.range(190, 295) } else { rng.range(150, 220) };
+    let adult_height = if gender == Gender::Female {
+        rng.range(1520, 1780)
+    } else {
+        rng.range(1630, 1930)
+    };
+    let height_mm = if age >= 18 {
+        adult_height
+    } else {
+        850 + (adult_height - 850) * age / 18
+    };
+    let bmi_tenths = if obese {
+        rng.range(305, 420)
+    } else if age >= 18 {
+        rng.range(190, 295)
+    } else {
+        rng.range(150, 220)
+    };
     // weight (hectograms) = BMI × height² (m²) × 10
     let weight_hg = bmi_tenths * height_mm * height_mm / 100_000_000;
     (height_mm, weight_hg.max(100))
 }
 
-fn schedule(plan: &PatientPlan, kind: SiteKind, primary: bool, window: Window, rng: &mut Rng) -> Vec<EncounterPlan> {
+fn schedule(
+    plan: &PatientPlan,
+    kind: SiteKind,
+    primary: bool,
+    window: Window,
+    rng: &mut Rng,
+) -> Vec<EncounterPlan> {
     let chronic_load = plan.chronic.len() as i64;
     let count = match (kind, primary) {
         (SiteKind::Hospital, _) => rng.range(1, 2),
@@ -399,10 +464,14 @@ fn schedule(plan: &PatientPlan, kind: SiteKind, primary: bool, window: Window, r
             let covid_era = (2020..=2023).contains(&date.year());
             let roll = rng.below(1000);
             let acute = match class {
-                _ if covid_era && roll < if class == Class::Ambulatory { 40 } else { 150 } => Some(&COVID),
+                _ if covid_era && roll < if class == Class::Ambulatory { 40 } else { 150 } => {
+                    Some(&COVID)
+                }
                 Class::Emergency if roll < 300 => Some(&SPRAIN),
                 _ if roll < 250 && kind != SiteKind::Behavioral => Some(&BRONCHITIS),
-                Class::Ambulatory if kind == SiteKind::Clinic && (16..=45).contains(&age) && roll >= 980 => {
+                Class::Ambulatory
+                    if kind == SiteKind::Clinic && (16..=45).contains(&age) && roll >= 980 =>
+                {
                     Some(&CHLAMYDIA)
                 }
                 Class::Ambulatory
@@ -417,8 +486,8 @@ fn schedule(plan: &PatientPlan, kind: SiteKind, primary: bool, window: Window, r
                 }
                 _ => None,
             };
-            let sensitive_visit =
-                kind == SiteKind::Behavioral || acute.is_some_and(|a| a.key == CHLAMYDIA.key || a.key == PREGNANCY.key);
+            let sensitive_visit = kind == SiteKind::Behavioral
+                || acute.is_some_and(|a| a.key == CHLAMYDIA.key || a.key == PREGNANCY.key);
             let self_pay = rng.chance(if sensitive_visit { 250 } else { 40 });
             encounter_at(date, class, acute, self_pay, rng)
         })
@@ -435,25 +504,54 @@ fn encounter_at(
     let (start_of_day, length) = match class {
         Class::Ambulatory => (rng.range(32, 66) * 900, rng.range(2, 4) * 900),
         Class::Emergency => (rng.range(0, 95) * 900, rng.range(8, 32) * 900),
-        Class::Inpatient => (rng.range(0, 95) * 900, rng.range(1, 5) * 86_400 + rng.range(0, 40) * 900),
+        Class::Inpatient => (
+            rng.range(0, 95) * 900,
+            rng.range(1, 5) * 86_400 + rng.range(0, 40) * 900,
+        ),
     };
     let start = date.unix() + start_of_day;
-    EncounterPlan { start, end: start + length, class, acute, self_pay }
+    EncounterPlan {
+        start,
+        end: start + length,
+        class,
+        acute,
+        self_pay,
+    }
 }
 
-fn force_archetype(plan: &mut PatientPlan, archetype: &Archetype, world: &World, window: Window, rng: &mut Rng) {
+fn force_archetype(
+    plan: &mut PatientPlan,
+    archetype: &Archetype,
+    world: &World,
+    window: Window,
+    rng: &mut Rng,
+) {
     for &(spec, position) in archetype.acute {
-        let Some(position) = clamp_position(plan, position) else { continue };
+        let Some(position) = clamp_position(plan, position) else {
+            continue;
+        };
         let site_kind = world.sites[plan.sites[position].site].spec.kind;
         let date = if spec.key == COVID.key {
-            let lo = window.start.max(Date::from_ymd(2020, 3, 1).unwrap_or(window.start));
-            let hi = window.end.min(Date::from_ymd(2023, 12, 31).unwrap_or(window.end));
-            let (lo, hi) = if lo <= hi { (lo, hi) } else { (window.start, window.end) };
+            let lo = window
+                .start
+                .max(Date::from_ymd(2020, 3, 1).unwrap_or(window.start));
+            let hi = window
+                .end
+                .min(Date::from_ymd(2023, 12, 31).unwrap_or(window.end));
+            let (lo, hi) = if lo <= hi {
+                (lo, hi)
+            } else {
+                (window.start, window.end)
+            };
             lo.plus_days(rng.range(0, hi.days() - lo.days()))
         } else {
             window.end.plus_days(-rng.range(60, 700)).max(window.start)
         };
-        let class = if site_kind == SiteKind::Hospital { Class::Emergency } else { Class::Ambulatory };
+        let class = if site_kind == SiteKind::Hospital {
+            Class::Emergency
+        } else {
+            Class::Ambulatory
+        };
         let encounter = encounter_at(date, class, Some(spec), false, rng);
         plan.sites[position].encounters.push(encounter);
     }
@@ -470,5 +568,9 @@ fn force_archetype(plan: &mut PatientPlan, archetype: &Archetype, world: &World,
 }
 
 fn clamp_position(plan: &PatientPlan, position: usize) -> Option<usize> {
-    if plan.sites.is_empty() { None } else { Some(position.min(plan.sites.len() - 1)) }
+    if plan.sites.is_empty() {
+        None
+    } else {
+        Some(position.min(plan.sites.len() - 1))
+    }
 }

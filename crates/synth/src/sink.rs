@@ -110,7 +110,10 @@ impl MemorySink {
 
     /// Every bundle as `(relative path, bundle)`.
     pub fn bundles(&self) -> Vec<(String, Value)> {
-        self.patients.iter().flat_map(|p| p.bundles.iter().map(|b| (b.path.clone(), b.bundle.clone()))).collect()
+        self.patients
+            .iter()
+            .flat_map(|p| p.bundles.iter().map(|b| (b.path.clone(), b.bundle.clone())))
+            .collect()
     }
 }
 

@@ -52,11 +52,19 @@ pub(crate) struct SiteGen<'a> {
 
 impl<'a> SiteGen<'a> {
     fn locator(&self) -> Locator {
-        Locator { patient: self.plan.index, site: self.site.spec.slug.to_owned(), patient_id: self.patient_id.clone() }
+        Locator {
+            patient: self.plan.index,
+            site: self.site.spec.slug.to_owned(),
+            patient_id: self.patient_id.clone(),
+        }
     }
 
     /// Labels every resource of a self-pay encounter carries, plus `extra`.
-    pub(crate) fn labels(&self, self_pay: bool, extra: impl IntoIterator<Item = Label>) -> BTreeSet<Label> {
+    pub(crate) fn labels(
+        &self,
+        self_pay: bool,
+        extra: impl IntoIterator<Item = Label>,
+    ) -> BTreeSet<Label> {
         let mut set: BTreeSet<Label> = extra.into_iter().collect();
         if self_pay {
             set.insert(Label::HipaaSelfPay);
@@ -78,7 +86,10 @@ impl<'a> SiteGen<'a> {
 
     pub(crate) fn note_self_pay(&mut self, encounter_id: &str) {
         let at = self.locator();
-        self.facts.self_pay.push(SelfPayFact { at, encounter_id: encounter_id.to_owned() });
+        self.facts.self_pay.push(SelfPayFact {
+            at,
+            encounter_id: encounter_id.to_owned(),
+        });
     }
 
     pub(crate) fn note_claim(&mut self, claim_id: &str, control_number: &str, encounter_id: &str) {
@@ -97,14 +108,26 @@ impl<'a> SiteGen<'a> {
 }
 
 /// Generate the record of `plan` at the site planned by `site_plan`.
-pub(crate) fn generate(seed: u64, plan: &PatientPlan, site_plan: &SitePlan, world: &World, window: Window) -> (SiteRecord, Facts) {
+pub(crate) fn generate(
+    seed: u64,
+    plan: &PatientPlan,
+    site_plan: &SitePlan,
+    world: &World,
+    window: Window,
+) -> (SiteRecord, Facts) {
     let site = &world.sites[site_plan.site];
     let site_index = site.index as u64;
     let mut acc = Accumulator::new(seed, plan.index, site_index);
-    let mrn = format!("{}{:08}", site.spec.mrn_prefix, permute_1e8(plan.index, derive("mrn", &[seed, site_index])));
+    let mrn = format!(
+        "{}{:08}",
+        site.spec.mrn_prefix,
+        permute_1e8(plan.index, derive("mrn", &[seed, site_index]))
+    );
     let patient_name = format!("{} {}", plan.given, plan.family);
-    let (race_code, race_display, eth_code, eth_display) =
-        RACE_ETHNICITY.get(plan.race_ethnicity).copied().unwrap_or(RACE_ETHNICITY[0]);
+    let (race_code, race_display, eth_code, eth_display) = RACE_ETHNICITY
+        .get(plan.race_ethnicity)
+        .copied()
+        .unwrap_or(RACE_ETHNICITY[0]);
     let birth = plan.birth.to_string();
     let demographics = Demographics {
         given: plan.given,
@@ -120,7 +143,13 @@ pub(crate) fn generate(seed: u64, plan: &PatientPlan, site_plan: &SitePlan, worl
         race: (race_code, race_display),
         ethnicity: (eth_code, eth_display),
     };
-    let patient = admin::patient(&demographics, &site.mrn_system(), &mrn, &site.organization_id, site.spec.name);
+    let patient = admin::patient(
+        &demographics,
+        &site.mrn_system(),
+        &mrn,
+        &site.organization_id,
+        site.spec.name,
+    );
     let patient_id = acc.add("Patient", patient, &BTreeSet::new());
 
     acc.add_shared("Organization", &site.organization_id, &site.organization);
@@ -176,7 +205,11 @@ pub(crate) fn generate(seed: u64, plan: &PatientPlan, site_plan: &SitePlan, worl
 }
 
 fn finish(mut state: SiteGen<'_>) -> (SiteRecord, Facts) {
-    if state.recorded.iter().any(|(key, _)| *key == crate::catalog::codes::DIABETES.key) {
+    if state
+        .recorded
+        .iter()
+        .any(|(key, _)| *key == crate::catalog::codes::DIABETES.key)
+    {
         let reference = state.window.end.plus_days(1);
         let last = state.a1c.last().copied();
         let at = state.locator();

@@ -82,7 +82,11 @@ impl World {
             .enumerate()
             .map(|(index, spec)| build_site(index, spec))
             .collect();
-        let payers = PAYERS.iter().enumerate().map(|(index, spec)| build_payer(index, spec)).collect();
+        let payers = PAYERS
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| build_payer(index, spec))
+            .collect();
         Self { sites, payers }
     }
 
@@ -106,15 +110,35 @@ fn build_site(index: usize, spec: &'static SiteSpec) -> Site {
             let id = uuid("site-practitioner", &[index as u64, n as u64]);
             let npi = synthetic_npi(spec.slug, n as u64 + 1, false);
             let resource = admin::practitioner(spec, clinician, &id, &npi);
-            Practitioner { id, npi, spec: clinician, resource }
+            Practitioner {
+                id,
+                npi,
+                spec: clinician,
+                resource,
+            }
         })
         .collect();
-    Site { index, spec, npi, organization_id, location_id, organization, location, practitioners }
+    Site {
+        index,
+        spec,
+        npi,
+        organization_id,
+        location_id,
+        organization,
+        location,
+        practitioners,
+    }
 }
 
 fn build_payer(index: usize, spec: &'static PayerSpec) -> Payer {
     let npi = synthetic_npi(spec.slug, 0, true);
     let organization_id = uuid("payer-organization", &[index as u64]);
     let organization = admin::payer_organization(spec, &organization_id, &npi);
-    Payer { index, spec, npi, organization_id, organization }
+    Payer {
+        index,
+        spec,
+        npi,
+        organization_id,
+        organization,
+    }
 }

@@ -31,7 +31,10 @@ pub struct WriteError {
 }
 
 fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError { path: path.to_owned(), source }
+    move |source| WriteError {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes a run to a directory.
@@ -61,26 +64,41 @@ impl DirSink {
     }
 
     fn manifest_path(&self, partial: bool) -> PathBuf {
-        self.root.join(if partial { "manifest.json.partial" } else { "manifest.json" })
+        self.root.join(if partial {
+            "manifest.json.partial"
+        } else {
+            "manifest.json"
+        })
     }
 
     fn manifest_write(&mut self, text: &str) -> Result<(), WriteError> {
         let path = self.manifest_path(true);
         match self.manifest.as_mut() {
             Some(w) => w.write_all(text.as_bytes()).map_err(at(&path)),
-            None => Err(WriteError { path, source: io::Error::other("manifest not started") }),
+            None => Err(WriteError {
+                path,
+                source: io::Error::other("manifest not started"),
+            }),
         }
     }
 
     fn ndjson_line(&mut self, resource: &Value) -> Result<(), WriteError> {
-        let kind = resource.get("resourceType").and_then(Value::as_str).unwrap_or("Unknown");
+        let kind = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown");
         // Resource type names are ASCII letters; anything else would be a generator bug, and
         // must not become a path component.
-        let kind = if kind.bytes().all(|b| b.is_ascii_alphabetic()) { kind } else { "Unknown" };
+        let kind = if kind.bytes().all(|b| b.is_ascii_alphabetic()) {
+            kind
+        } else {
+            "Unknown"
+        };
         if !self.ndjson.contains_key(kind) {
             let path = self.root.join(format!("{kind}.ndjson"));
             let file = File::create(&path).map_err(at(&path))?;
-            self.ndjson.insert(kind.to_owned(), BufWriter::with_capacity(256 * 1024, file));
+            self.ndjson
+                .insert(kind.to_owned(), BufWriter::with_capacity(256 * 1024, file));
         }
         let line = to_compact(resource);
         let path = self.root.join(format!("{kind}.ndjson"));
@@ -107,7 +125,11 @@ impl Sink for DirSink {
             keys.sort();
             for key in keys {
                 if let Some(value) = map.get(key) {
-                    text.push_str(&format!("{}: {},\n", to_compact(&Value::String(key.clone())), to_compact(value)));
+                    text.push_str(&format!(
+                        "{}: {},\n",
+                        to_compact(&Value::String(key.clone())),
+                        to_compact(value)
+                    ));
                 }
             }
         }
@@ -136,7 +158,11 @@ impl Sink for DirSink {
                         fs::create_dir_all(dir).map_err(at(dir))?;
                         self.last_dir = Some(dir.to_owned());
                     }
-                    let text = if self.pretty { to_pretty(&bundle.bundle) } else { to_compact(&bundle.bundle) + "\n" };
+                    let text = if self.pretty {
+                        to_pretty(&bundle.bundle)
+                    } else {
+                        to_compact(&bundle.bundle) + "\n"
+                    };
                     fs::write(&path, text).map_err(at(&path))?;
                 }
             }
@@ -153,7 +179,10 @@ impl Sink for DirSink {
 
     fn finish(&mut self, summary: &Summary) -> Result<(), WriteError> {
         let summary = serde_json::to_value(summary).unwrap_or(Value::Null);
-        self.manifest_write(&format!("\n],\n\"summary\": {}\n}}\n", to_pretty(&summary).trim_end()))?;
+        self.manifest_write(&format!(
+            "\n],\n\"summary\": {}\n}}\n",
+            to_pretty(&summary).trim_end()
+        ))?;
         let partial = self.manifest_path(true);
         if let Some(mut w) = self.manifest.take() {
             w.flush().map_err(at(&partial))?;

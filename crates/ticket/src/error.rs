@@ -28,9 +28,53 @@ pub enum TicketError {
     /// Steps 10 and 13: the type's required claims and shapes.
     #[error(transparent)]
     Claims(#[from] ClaimsError),
+    /// The Data Holder's own pipeline steps (trust, keys, revocation, binding, evidence,
+    /// constraint facts, subject), so every ticket failure maps through one function.
+    #[error(transparent)]
+    Holder(#[from] HolderError),
     /// Minting misuse (our own caller's fault, never a peer's).
     #[error(transparent)]
     Mint(#[from] MintError),
+}
+
+/// Failures of the steps the Data Holder performs itself (spec-digest §7 steps 4, 7, 9-14;
+/// descriptions from the spec table and OP-07).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HolderError {
+    /// Step 7 (and OP-05 before key fetch): `iss` not trusted for this type.
+    #[error("issuer not trusted: {0}")]
+    IssuerNotTrusted(String),
+    /// Step 4: the issuer's JWKS could not be obtained (PT-VAL-07).
+    #[error("issuer keys unavailable")]
+    IssuerKeysUnavailable,
+    /// Step 9: the status list marks the ticket revoked.
+    #[error("revoked")]
+    Revoked,
+    /// Step 9: status could not be determined (fail closed).
+    #[error("revocation status unavailable")]
+    RevocationIndeterminate,
+    /// Step 10: the authenticated client does not match `presenter_binding`.
+    #[error("presenter binding mismatch")]
+    BindingMismatch,
+    /// Step 11: identity evidence failed (signature, trust, time, audience, consistency).
+    #[error("invalid identity evidence")]
+    InvalidEvidence,
+    /// Step 12: no `data_holder_filter` entry matches this Data Holder.
+    #[error("data_holder_filter mismatch")]
+    HolderFilterMismatch,
+    /// Step 12: a constraint the Data Holder cannot enforce with its facts (e.g.
+    /// `claim_linkage` on a ticket it did not issue, unknown encounters).
+    #[error("cannot enforce {0}")]
+    Unenforceable(&'static str),
+    /// Step 13 (quality gap): no coverage/contract relationship to the member (OP-35).
+    #[error("requester relationship not established")]
+    RelationshipNotEstablished,
+    /// Step 14: no local patient matches.
+    #[error("subject unresolved")]
+    SubjectUnresolved,
+    /// Step 14: several local patients match.
+    #[error("subject ambiguous")]
+    SubjectAmbiguous,
 }
 
 /// Step 3 failures.
@@ -223,6 +267,32 @@ impl TicketError {
                     ClaimsError::Malformed(name) => format!("Malformed permission ticket: {name}"),
                 },
             ),
+            TicketError::Holder(e) => (
+                "invalid_grant",
+                match e {
+                    HolderError::IssuerNotTrusted(iss) => {
+                        format!("Ticket issuer not trusted: {}", echo(iss))
+                    }
+                    HolderError::IssuerKeysUnavailable => "Unable to retrieve issuer keys".into(),
+                    HolderError::Revoked => "Ticket has been revoked".into(),
+                    HolderError::RevocationIndeterminate => {
+                        "Unable to determine ticket revocation status".into()
+                    }
+                    HolderError::BindingMismatch => "Ticket presenter binding mismatch".into(),
+                    HolderError::InvalidEvidence => "Invalid identity evidence".into(),
+                    HolderError::HolderFilterMismatch => {
+                        "Data Holder not within ticket data_holder_filter".into()
+                    }
+                    HolderError::Unenforceable(name) => {
+                        format!("Cannot enforce access constraint: {name}")
+                    }
+                    HolderError::RelationshipNotEstablished => {
+                        "Requester relationship not established".into()
+                    }
+                    HolderError::SubjectUnresolved => "Unable to resolve ticket subject".into(),
+                    HolderError::SubjectAmbiguous => "Ambiguous ticket subject match".into(),
+                },
+            ),
             TicketError::Mint(e) => ("server_error", format!("Cannot mint ticket: {e}")),
         }
     }
@@ -242,3 +312,6 @@ impl From<JoseError> for TicketError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,8 +24,8 @@ mod verify;
 pub use access_check::AccessOptions;
 pub use envelope::{Envelope, ExpectedAudience};
 pub use error::{
-    ClaimsError, ConstraintError, EnvelopeError, FormatError, MintError, SignatureError,
-    TicketError, TypeError,
+    ClaimsError, ConstraintError, EnvelopeError, FormatError, HolderError, MintError,
+    SignatureError, TicketError, TypeError,
 };
 pub use legacy::LEGACY_ACCESS_MEMBERS;
 pub use mint::{TicketBuilder, check_payload, mint, mint_payload};

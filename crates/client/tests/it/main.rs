@@ -1,2 +1,5 @@
-//! Integration tests of tessera-client.
+//! Integration tests of tessera-client: JWT contents, and redeem/fetch on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod jwt;
+mod loopback;

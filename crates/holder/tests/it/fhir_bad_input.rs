@@ -29,7 +29,10 @@ async fn malformed_searches_are_rejected_with_the_parameter_named() {
         let r = get(&app, uri).await;
         let diag = outcome(&r, StatusCode::BAD_REQUEST);
         assert!(diag.contains(param), "{uri}: {diag}");
-        assert!(!diag.to_lowercase().contains("sql") && !diag.contains("SELECT"), "{diag}");
+        assert!(
+            !diag.to_lowercase().contains("sql") && !diag.contains("SELECT"),
+            "{diag}"
+        );
     }
 }
 
@@ -46,26 +49,42 @@ async fn sql_metacharacters_are_just_values() {
         assert_eq!(r.status, StatusCode::OK, "{uri}");
         assert_eq!(r.body["total"], 0, "{uri}");
     }
-    assert_eq!(get(&app, "/Observation?_summary=count").await.status, StatusCode::OK, "table still there");
+    assert_eq!(
+        get(&app, "/Observation?_summary=count").await.status,
+        StatusCode::OK,
+        "table still there"
+    );
 }
 
 #[tokio::test]
 async fn oversized_requests_are_400() {
     let app = app(Some(grant(grant_all(ELENA, 18))));
-    let huge = format!("/Observation?code={}", "a".repeat(1024 * 1024));
+    // In-process the `http` crate caps a URI at 64 KiB; the 1 MiB case runs on the socket
+    // (fhir_loopback).
+    let huge = format!("/Observation?code={}", "a".repeat(60 * 1024));
     let diag = outcome(&get(&app, &huge).await, StatusCode::BAD_REQUEST);
     assert!(diag.contains("longer than"), "{diag}");
     let many: String = (0..40).map(|i| format!("code=c{i}&")).collect();
-    outcome(&get(&app, &format!("/Observation?{many}")).await, StatusCode::BAD_REQUEST);
+    outcome(
+        &get(&app, &format!("/Observation?{many}")).await,
+        StatusCode::BAD_REQUEST,
+    );
     let ors = vec!["c"; 40].join(",");
-    outcome(&get(&app, &format!("/Observation?code={ors}")).await, StatusCode::BAD_REQUEST);
+    outcome(
+        &get(&app, &format!("/Observation?code={ors}")).await,
+        StatusCode::BAD_REQUEST,
+    );
     let body = Body::from(format!("code={}", "a".repeat(100 * 1024)));
     let req = Request::post("/Observation/_search")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body)
         .unwrap();
     let r = send(&app, req).await;
-    assert!(r.status == StatusCode::PAYLOAD_TOO_LARGE || r.status == StatusCode::BAD_REQUEST, "{}", r.status);
+    assert!(
+        r.status == StatusCode::PAYLOAD_TOO_LARGE || r.status == StatusCode::BAD_REQUEST,
+        "{}",
+        r.status
+    );
 }
 
 #[tokio::test]
@@ -73,18 +92,33 @@ async fn auth_routes_methods_and_media_types() {
     let anonymous = app(None);
     let r = get(&anonymous, "/Observation").await;
     outcome(&r, StatusCode::UNAUTHORIZED);
-    outcome(&get(&anonymous, &format!("/Patient/{ELENA}")).await, StatusCode::UNAUTHORIZED);
+    outcome(
+        &get(&anonymous, &format!("/Patient/{ELENA}")).await,
+        StatusCode::UNAUTHORIZED,
+    );
     let app = app(Some(grant(grant_all(ELENA, 18))));
     outcome(&get(&app, "/Binary/x").await, StatusCode::NOT_FOUND);
     outcome(&get(&app, "/Binary").await, StatusCode::NOT_FOUND);
     outcome(&get(&app, "/$export").await, StatusCode::FORBIDDEN);
-    outcome(&get(&app, "/Patient/x/_history").await, StatusCode::NOT_FOUND);
+    outcome(
+        &get(&app, "/Patient/x/_history").await,
+        StatusCode::NOT_FOUND,
+    );
     outcome(&get(&app, "/a/b/c/d/e").await, StatusCode::NOT_FOUND);
-    let del = send(&app, Request::delete(format!("/Patient/{ELENA}")).body(Body::empty()).unwrap()).await;
+    let del = send(
+        &app,
+        Request::delete(format!("/Patient/{ELENA}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     outcome(&del, StatusCode::METHOD_NOT_ALLOWED);
     let json_post = Request::post("/Observation/_search")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{}"))
         .unwrap();
-    outcome(&send(&app, json_post).await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    outcome(
+        &send(&app, json_post).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    );
 }

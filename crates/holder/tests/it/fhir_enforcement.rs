@@ -13,7 +13,10 @@ use crate::fhir_support::*;
 const ACT: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
 fn key(r: &Value) -> (String, String) {
-    (r["resourceType"].as_str().unwrap().to_owned(), r["id"].as_str().unwrap().to_owned())
+    (
+        r["resourceType"].as_str().unwrap().to_owned(),
+        r["id"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// Searches every type (all pages) and reads a sample, comparing with `decide`.
@@ -31,12 +34,23 @@ async fn check(g: Value, label: &str) -> usize {
             continue;
         }
         let (total, all) = get_all(&app, &format!("/{t}?_count=50")).await;
-        assert_eq!(total as usize, all.len(), "{label}: total counts only released resources");
+        assert_eq!(
+            total as usize,
+            all.len(),
+            "{label}: total counts only released resources"
+        );
         let count = get(&app, &format!("/{t}?_summary=count")).await;
-        assert_eq!(count.body["total"].as_u64().unwrap(), total, "{label}: _summary=count");
+        assert_eq!(
+            count.body["total"].as_u64().unwrap(),
+            total,
+            "{label}: _summary=count"
+        );
         got.extend(all.iter().map(key));
     }
-    assert_eq!(got, expected, "{label}: searches release exactly the granted set");
+    assert_eq!(
+        got, expected,
+        "{label}: searches release exactly the granted set"
+    );
     // Reads: a sample of released and withheld resources.
     let mut denied_reads = 0;
     for r in stored_corpus().iter().step_by(37) {
@@ -44,26 +58,40 @@ async fn check(g: Value, label: &str) -> usize {
         let resp = get(&app, &format!("/{t}/{id}")).await;
         match grant.decide(r, Interaction::Read) {
             Decision::Allow => assert_eq!(resp.status, StatusCode::OK, "{label}: read {t}/{id}"),
-            Decision::Deny { reasons } if reasons.contains(&tessera_access::Violation::NotGranted) => {
+            Decision::Deny { reasons }
+                if reasons.contains(&tessera_access::Violation::NotGranted) =>
+            {
                 outcome(&resp, StatusCode::FORBIDDEN);
             }
             Decision::Deny { .. } => {
                 let diag = outcome(&resp, StatusCode::NOT_FOUND);
-                assert_eq!(diag, "resource not found", "same answer as a nonexistent id");
+                assert_eq!(
+                    diag, "resource not found",
+                    "same answer as a nonexistent id"
+                );
                 denied_reads += 1;
             }
         }
     }
     let missing = get(&app, "/Observation/no-such-id").await;
     if grant.to_filter("Observation", Interaction::Read).is_ok() {
-        assert_eq!(outcome(&missing, StatusCode::NOT_FOUND), "resource not found");
+        assert_eq!(
+            outcome(&missing, StatusCode::NOT_FOUND),
+            "resource not found"
+        );
     }
-    assert!(denied_reads > 0, "{label}: the sample must include withheld resources");
+    assert!(
+        denied_reads > 0,
+        "{label}: the sample must include withheld resources"
+    );
     expected.len()
 }
 
 fn scopes(types: &[&str], perms: u8) -> Vec<Value> {
-    types.iter().map(|t| json!({"type": t, "perms": perms, "context": "patient"})).collect()
+    types
+        .iter()
+        .map(|t| json!({"type": t, "perms": perms, "context": "patient"}))
+        .collect()
 }
 
 #[tokio::test]
@@ -79,11 +107,17 @@ async fn type_and_interaction_gating() {
     let app = app(Some(grant(g)));
     outcome(&get(&app, "/Condition").await, StatusCode::FORBIDDEN);
     outcome(&get(&app, "/Condition/x").await, StatusCode::FORBIDDEN);
-    outcome(&get(&app, &format!("/Patient/{ELENA}/$everything")).await, StatusCode::FORBIDDEN);
+    outcome(
+        &get(&app, &format!("/Patient/{ELENA}/$everything")).await,
+        StatusCode::FORBIDDEN,
+    );
     // Read-only scope: search is 403, read works (PT-SCOPE-06).
     let read_only = app_with(json!({"patient": ELENA, "scopes": scopes(&["Patient"], 2)}));
     outcome(&get(&read_only, "/Patient").await, StatusCode::FORBIDDEN);
-    assert_eq!(get(&read_only, &format!("/Patient/{ELENA}")).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&read_only, &format!("/Patient/{ELENA}")).await.status,
+        StatusCode::OK
+    );
 }
 
 fn app_with(g: Value) -> axum::Router {
@@ -102,12 +136,16 @@ async fn data_period_window() {
 async fn security_labels_withheld() {
     let elena_lone_star = stored_corpus()
         .iter()
-        .find(|r| r["resourceType"] == "Patient" && r["name"][0]["family"] == "Reyes" && {
-            let id = r["id"].as_str().unwrap();
-            stored_corpus().iter().any(|o| {
-                o["subject"]["reference"] == format!("Patient/{id}")
-                    && o["meta"]["security"].as_array().is_some_and(|l| l.iter().any(|x| x["code"] == "SEX"))
-            })
+        .find(|r| {
+            r["resourceType"] == "Patient" && r["name"][0]["family"] == "Reyes" && {
+                let id = r["id"].as_str().unwrap();
+                stored_corpus().iter().any(|o| {
+                    o["subject"]["reference"] == format!("Patient/{id}")
+                        && o["meta"]["security"]
+                            .as_array()
+                            .is_some_and(|l| l.iter().any(|x| x["code"] == "SEX"))
+                })
+            }
         })
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .unwrap();
@@ -120,7 +158,10 @@ async fn security_labels_withheld() {
 async fn claim_linkage_encounters() {
     let enc = stored_corpus()
         .iter()
-        .find(|r| r["resourceType"] == "Encounter" && r["subject"]["reference"] == format!("Patient/{ELENA}"))
+        .find(|r| {
+            r["resourceType"] == "Encounter"
+                && r["subject"]["reference"] == format!("Patient/{ELENA}")
+        })
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .unwrap();
     let mut g = grant_all(ELENA, 18);

@@ -28,7 +28,10 @@ pub fn store() -> Arc<dyn ResourceStore> {
     static STORE: OnceLock<Arc<SqliteStore>> = OnceLock::new();
     let s = STORE.get_or_init(|| {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let opts = IngestOptions { now: 1_767_225_600, sites: SiteMode::PerBundleFile };
+        let opts = IngestOptions {
+            now: 1_767_225_600,
+            sites: SiteMode::PerBundleFile,
+        };
         let report = ingest_path(store.as_ref(), &corpus_dir(), &opts).unwrap();
         assert_eq!(report.resources, 3911);
         store
@@ -43,10 +46,22 @@ pub fn stored_corpus() -> &'static Vec<Value> {
         let store = store();
         let mut out = Vec::new();
         for def in tessera_fhir::RESOURCES {
-            let mut q = tessera_fhir::parse_search(def.resource_type, &[("_count".into(), "200".into())]).unwrap();
+            let mut q =
+                tessera_fhir::parse_search(def.resource_type, &[("_count".into(), "200".into())])
+                    .unwrap();
             loop {
-                let page = store.search(tessera_store::Scope::Network, &q, &tessera_access::Filter::All).unwrap();
-                out.extend(page.resources.iter().map(|e| serde_json::from_slice::<Value>(&e.json).unwrap()));
+                let page = store
+                    .search(
+                        tessera_store::Scope::Network,
+                        &q,
+                        &tessera_access::Filter::All,
+                    )
+                    .unwrap();
+                out.extend(
+                    page.resources
+                        .iter()
+                        .map(|e| serde_json::from_slice::<Value>(&e.json).unwrap()),
+                );
                 match page.next_cursor {
                     Some(c) => q.cursor = Some(c),
                     None => break,
@@ -95,7 +110,11 @@ pub async fn send(app: &axum::Router, req: Request<Body>) -> Resp {
         .unwrap_or_default();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Resp { status, content_type, body }
+    Resp {
+        status,
+        content_type,
+        body,
+    }
 }
 
 pub async fn get(app: &axum::Router, uri: &str) -> Resp {
@@ -112,13 +131,26 @@ pub async fn get_all(app: &axum::Router, uri: &str) -> (u64, Vec<Value>) {
         assert_eq!(r.status, StatusCode::OK, "{u}: {}", r.body);
         let t = r.body["total"].as_u64().unwrap();
         assert_eq!(*total.get_or_insert(t), t, "total stable across pages");
-        resources.extend(r.body["entry"].as_array().into_iter().flatten().map(|e| e["resource"].clone()));
+        resources.extend(
+            r.body["entry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| e["resource"].clone()),
+        );
         next = r.body["link"]
             .as_array()
             .unwrap()
             .iter()
             .find(|l| l["relation"] == "next")
-            .map(|l| l["url"].as_str().unwrap().strip_prefix(BASE).unwrap().to_owned());
+            .map(|l| {
+                l["url"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix(BASE)
+                    .unwrap()
+                    .to_owned()
+            });
     }
     (total.unwrap_or(0), resources)
 }
@@ -128,5 +160,8 @@ pub fn outcome(r: &Resp, status: StatusCode) -> String {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.content_type, "application/fhir+json");
     assert_eq!(r.body["resourceType"], "OperationOutcome");
-    r.body["issue"][0]["diagnostics"].as_str().unwrap().to_owned()
+    r.body["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

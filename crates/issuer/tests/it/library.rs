@@ -17,8 +17,13 @@ fn mints_every_type_and_the_ticket_verifies() {
     let issuer = issuer(&key);
     for t in TicketType::ALL {
         let minted = issuer.mint(&claims(t), NOW).unwrap();
-        let verified = verify(&minted.token, &issuer.jwks(NOW), NOW, &VerifyOptions::default())
-            .unwrap_or_else(|e| panic!("{t}: {e}"));
+        let verified = verify(
+            &minted.token,
+            &issuer.jwks(NOW),
+            NOW,
+            &VerifyOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{t}: {e}"));
         let c = verified.claims();
         assert_eq!(c.iss, ISS);
         assert_eq!(c.iat, NOW);
@@ -49,10 +54,16 @@ fn caller_exp_is_bounded_by_the_type_maximum() {
     let issuer = issuer(&es256());
     let mut c = claims(TicketType::PayerClaims);
     c["exp"] = json!(NOW + 45 * 86_400);
-    assert_eq!(issuer.mint(&c, NOW).unwrap().record.expires_at, NOW + 45 * 86_400);
+    assert_eq!(
+        issuer.mint(&c, NOW).unwrap().record.expires_at,
+        NOW + 45 * 86_400
+    );
     c["exp"] = json!(NOW + 76 * 86_400);
     let e = issuer.mint(&c, NOW).unwrap_err();
-    assert!(matches!(e, IssueError::Request(ref m) if m.contains("longest lifetime")), "{e}");
+    assert!(
+        matches!(e, IssueError::Request(ref m) if m.contains("longest lifetime")),
+        "{e}"
+    );
     c["exp"] = json!(NOW);
     assert!(matches!(issuer.mint(&c, NOW), Err(IssueError::Request(_))));
 }
@@ -130,7 +141,11 @@ fn refuses_claims_its_verifier_would_reject() {
         }
     }
     let body = issuer.status_list("tickets").unwrap().unwrap();
-    assert!(decode_bits(&serde_json::to_value(body).unwrap()).iter().all(|b| *b == 0));
+    assert!(
+        decode_bits(&serde_json::to_value(body).unwrap())
+            .iter()
+            .all(|b| *b == 0)
+    );
 }
 
 #[test]
@@ -139,7 +154,10 @@ fn issuer_assigned_claims_cannot_be_supplied() {
     for (name, value) in [
         ("jti", json!("mine")),
         ("iat", json!(NOW)),
-        ("revocation", json!({"url": "https://x.example/s", "index": 1})),
+        (
+            "revocation",
+            json!({"url": "https://x.example/s", "index": 1}),
+        ),
         ("iss", json!("https://other.example.org")),
     ] {
         let mut c = claims(TicketType::SelfAccess);
@@ -150,17 +168,27 @@ fn issuer_assigned_claims_cannot_be_supplied() {
     let mut c = claims(TicketType::SelfAccess);
     c["iss"] = json!(ISS);
     assert!(issuer.mint(&c, NOW).is_ok());
-    assert!(matches!(issuer.mint(&json!([1]), NOW), Err(IssueError::Request(_))));
+    assert!(matches!(
+        issuer.mint(&json!([1]), NOW),
+        Err(IssueError::Request(_))
+    ));
 }
 
 // PT-ISS-07 / PT-REV-06: revoking flips exactly the ticket's bit, LSB-first.
 #[test]
 fn revocation_flips_the_bit_in_the_served_list() {
     let issuer = issuer(&es256());
-    let a = issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap().record;
-    let b = issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap().record;
+    let a = issuer
+        .mint(&claims(TicketType::SelfAccess), NOW)
+        .unwrap()
+        .record;
+    let b = issuer
+        .mint(&claims(TicketType::SelfAccess), NOW)
+        .unwrap()
+        .record;
     assert_ne!(a.status_index, b.status_index);
-    let list = |i: &Issuer| serde_json::to_value(i.status_list("tickets").unwrap().unwrap()).unwrap();
+    let list =
+        |i: &Issuer| serde_json::to_value(i.status_list("tickets").unwrap().unwrap()).unwrap();
     let before = decode_bits(&list(&issuer));
     assert_eq!(before.len(), 131_072 / 8);
     assert!(!bit(&before, a.status_index) && !bit(&before, b.status_index));
@@ -176,8 +204,14 @@ fn revocation_flips_the_bit_in_the_served_list() {
     assert_eq!(after.iter().map(|b| b.count_ones()).sum::<u32>(), 1);
 
     // Idempotent: the first revocation's time stays.
-    assert_eq!(issuer.revoke(&a.jti, NOW + 9).unwrap().revoked_at, Some(NOW + 5));
-    assert!(matches!(issuer.revoke("nope", NOW), Err(IssueError::NotFound(_))));
+    assert_eq!(
+        issuer.revoke(&a.jti, NOW + 9).unwrap().revoked_at,
+        Some(NOW + 5)
+    );
+    assert!(matches!(
+        issuer.revoke("nope", NOW),
+        Err(IssueError::NotFound(_))
+    ));
     assert!(issuer.status_list("unknown").unwrap().is_none());
 }
 
@@ -202,16 +236,30 @@ fn tickets_go_on_the_list_of_their_type_and_lists_fill_up() {
         },
     ];
     let issuer = Issuer::with_db(config, Db::open_in_memory().unwrap());
-    let org = issuer.mint(&claims(TicketType::PayerClaims), NOW).unwrap().record;
+    let org = issuer
+        .mint(&claims(TicketType::PayerClaims), NOW)
+        .unwrap()
+        .record;
     assert_eq!(org.status_list, "organizational");
     assert_eq!(org.status_url, format!("{ISS}/status/organizational"));
     let mut indexes: Vec<u64> = (0..8)
-        .map(|_| issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap().record.status_index)
+        .map(|_| {
+            issuer
+                .mint(&claims(TicketType::SelfAccess), NOW)
+                .unwrap()
+                .record
+                .status_index
+        })
         .collect();
     indexes.sort();
     assert_eq!(indexes, (0..8).collect::<Vec<_>>());
-    let e = issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap_err();
-    assert!(matches!(e, IssueError::ListFull(ref l) if l == "individual"), "{e}");
+    let e = issuer
+        .mint(&claims(TicketType::SelfAccess), NOW)
+        .unwrap_err();
+    assert!(
+        matches!(e, IssueError::ListFull(ref l) if l == "individual"),
+        "{e}"
+    );
 }
 
 // Key rotation: the active key signs; a retired key stays published until its tickets have
@@ -231,7 +279,9 @@ fn key_rotation_keeps_retired_keys_until_their_tickets_expire() {
             KeySpec {
                 key: "key[1]".into(),
                 json: serde_json::to_vec(&old.public().to_value()).unwrap(),
-                status: KeyStatus::Retired { retired_at: NOW - 10 },
+                status: KeyStatus::Retired {
+                    retired_at: NOW - 10,
+                },
             },
         ],
         grace,
@@ -240,7 +290,12 @@ fn key_rotation_keeps_retired_keys_until_their_tickets_expire() {
     let config = Config::new(ISS, "unused".into(), ring).unwrap();
     let issuer = Issuer::with_db(config, Db::open_in_memory().unwrap());
     let kids = |now| -> Vec<String> {
-        issuer.jwks(now).keys.iter().map(|k| k.kid.clone().unwrap()).collect()
+        issuer
+            .jwks(now)
+            .keys
+            .iter()
+            .map(|k| k.kid.clone().unwrap())
+            .collect()
     };
     assert_eq!(kids(NOW), vec![new.kid().unwrap(), old.kid().unwrap()]);
     let minted = issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap();
@@ -271,7 +326,10 @@ fn a_retired_key_stays_while_the_records_show_unexpired_tickets() {
     let new = es256();
     let ring = KeyRing::single(&new, 86_400)
         .unwrap()
-        .retire(RetiredKey { public: old.public().clone(), retired_at: NOW })
+        .retire(RetiredKey {
+            public: old.public().clone(),
+            retired_at: NOW,
+        })
         .unwrap();
     let issuer = Issuer::with_db(
         Config::new(ISS, path.clone(), ring).unwrap(),
@@ -291,25 +349,39 @@ fn issuance_records_survive_reopening() {
     let (jti, index) = {
         let issuer = Issuer::with_db(config(&key), Db::open(&path).unwrap());
         let r = issuer
-            .mint_as(&Caller::Client("portal".into()), &claims(TicketType::DelegatedAccess), NOW)
+            .mint_as(
+                &Caller::Client("portal".into()),
+                &claims(TicketType::DelegatedAccess),
+                NOW,
+            )
             .unwrap_err();
         // An unregistered client may not mint at all.
         assert!(matches!(r, IssueError::TypeNotAllowed { .. }), "{r}");
-        let m = issuer.mint(&claims(TicketType::DelegatedAccess), NOW).unwrap();
+        let m = issuer
+            .mint(&claims(TicketType::DelegatedAccess), NOW)
+            .unwrap();
         issuer.revoke(&m.record.jti, NOW + 1).unwrap();
         (m.record.jti, m.record.status_index)
     };
     let issuer = Issuer::with_db(config(&key), Db::open(&path).unwrap());
     let r = issuer.record(&jti).unwrap();
     assert_eq!(r.ticket_type, TicketType::DelegatedAccess.uri());
-    assert_eq!(r.subject, "Reyes, Maria; born 1989-09-14; http://hospital.example.org/mrn|A12345");
-    assert_eq!(r.requester.as_deref(), Some("RelatedPerson: Reyes Elena (DELEGATEE)"));
+    assert_eq!(
+        r.subject,
+        "Reyes, Maria; born 1989-09-14; http://hospital.example.org/mrn|A12345"
+    );
+    assert_eq!(
+        r.requester.as_deref(),
+        Some("RelatedPerson: Reyes Elena (DELEGATEE)")
+    );
     assert_eq!(r.requested_by, "operator");
     assert_eq!(r.issued_at, NOW);
     assert_eq!(r.status_index, index);
     assert_eq!(r.revoked_at, Some(NOW + 1));
     assert_eq!(r.claims["jti"], json!(jti));
-    let bits = decode_bits(&serde_json::to_value(issuer.status_list("tickets").unwrap().unwrap()).unwrap());
+    let bits = decode_bits(
+        &serde_json::to_value(issuer.status_list("tickets").unwrap().unwrap()).unwrap(),
+    );
     assert!(bit(&bits, index));
 }
 
@@ -317,13 +389,31 @@ fn issuance_records_survive_reopening() {
 fn clients_see_only_their_own_tickets() {
     let key = es256();
     let client_key = es256();
-    let issuer = Issuer::with_db(with_client(config(&key), &client_key), Db::open_in_memory().unwrap());
+    let issuer = Issuer::with_db(
+        with_client(config(&key), &client_key),
+        Db::open_in_memory().unwrap(),
+    );
     let me = Caller::Client(CLIENT_ID.into());
-    let mine = issuer.mint_as(&me, &claims(TicketType::SelfAccess), NOW).unwrap().record;
-    let theirs = issuer.mint(&claims(TicketType::SelfAccess), NOW).unwrap().record;
-    assert_eq!(issuer.record_as(&me, &mine.jti).unwrap().requested_by, CLIENT_ID);
-    assert!(matches!(issuer.record_as(&me, &theirs.jti), Err(IssueError::NotFound(_))));
-    assert!(matches!(issuer.revoke_as(&me, &theirs.jti, NOW), Err(IssueError::NotFound(_))));
+    let mine = issuer
+        .mint_as(&me, &claims(TicketType::SelfAccess), NOW)
+        .unwrap()
+        .record;
+    let theirs = issuer
+        .mint(&claims(TicketType::SelfAccess), NOW)
+        .unwrap()
+        .record;
+    assert_eq!(
+        issuer.record_as(&me, &mine.jti).unwrap().requested_by,
+        CLIENT_ID
+    );
+    assert!(matches!(
+        issuer.record_as(&me, &theirs.jti),
+        Err(IssueError::NotFound(_))
+    ));
+    assert!(matches!(
+        issuer.revoke_as(&me, &theirs.jti, NOW),
+        Err(IssueError::NotFound(_))
+    ));
     assert!(issuer.record(&theirs.jti).unwrap().revoked_at.is_none());
     assert!(matches!(
         issuer.record_as(&Caller::Demo, &mine.jti),

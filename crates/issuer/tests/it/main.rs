@@ -1,2 +1,7 @@
-//! Integration tests of tessera-issuer.
+//! Integration tests of tessera-issuer: the library API, the HTTP layer, configuration.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod config;
+mod http;
+mod library;
+mod support;

@@ -264,10 +264,10 @@ fn rewrite_refs(v: &mut Value, refs: &HashMap<String, String>) {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
                 if key == "reference" {
-                    if let Value::String(s) = child {
-                        if let Some(server) = refs.get(s.as_str()) {
-                            *s = server.clone();
-                        }
+                    if let Value::String(s) = child
+                        && let Some(server) = refs.get(s.as_str())
+                    {
+                        *s = server.clone();
                     }
                 } else {
                     rewrite_refs(child, refs);

@@ -30,7 +30,14 @@ pub enum Label {
 
 impl Label {
     /// Every label, in output order.
-    pub const ALL: [Label; 6] = [Self::Sex, Self::Mh, Self::Eth, Self::Hiv, Self::Std, Self::HipaaSelfPay];
+    pub const ALL: [Label; 6] = [
+        Self::Sex,
+        Self::Mh,
+        Self::Eth,
+        Self::Hiv,
+        Self::Std,
+        Self::HipaaSelfPay,
+    ];
 
     /// The v3-ActCode code.
     pub fn code(self) -> &'static str {
@@ -66,19 +73,39 @@ pub(crate) struct Code {
 }
 
 const fn snomed(code: &'static str, display: &'static str) -> Code {
-    Code { system: SNOMED, code, display }
+    Code {
+        system: SNOMED,
+        code,
+        display,
+    }
 }
 const fn loinc(code: &'static str, display: &'static str) -> Code {
-    Code { system: LOINC, code, display }
+    Code {
+        system: LOINC,
+        code,
+        display,
+    }
 }
 const fn icd10(code: &'static str, display: &'static str) -> Code {
-    Code { system: ICD10, code, display }
+    Code {
+        system: ICD10,
+        code,
+        display,
+    }
 }
 const fn rxnorm(code: &'static str, display: &'static str) -> Code {
-    Code { system: RXNORM, code, display }
+    Code {
+        system: RXNORM,
+        code,
+        display,
+    }
 }
 const fn cvx(code: &'static str, display: &'static str) -> Code {
-    Code { system: CVX, code, display }
+    Code {
+        system: CVX,
+        code,
+        display,
+    }
 }
 
 /// A medication order template.
@@ -101,7 +128,10 @@ pub(crate) struct ConditionSpec {
 }
 
 pub(crate) const METFORMIN: MedSpec = MedSpec {
-    code: rxnorm("860975", "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet"),
+    code: rxnorm(
+        "860975",
+        "24 HR metformin hydrochloride 500 MG Extended Release Oral Tablet",
+    ),
     text: "metformin ER 500 mg tablet",
     sig: "Take 1 tablet by mouth once daily with the evening meal",
 };
@@ -121,7 +151,10 @@ pub(crate) const SIMVASTATIN: MedSpec = MedSpec {
     sig: "Take 1 tablet by mouth at bedtime",
 };
 pub(crate) const FLUTICASONE: MedSpec = MedSpec {
-    code: rxnorm("895994", "120 ACTUAT fluticasone propionate 0.044 MG/ACTUAT Metered Dose Inhaler"),
+    code: rxnorm(
+        "895994",
+        "120 ACTUAT fluticasone propionate 0.044 MG/ACTUAT Metered Dose Inhaler",
+    ),
     text: "fluticasone 44 mcg inhaler",
     sig: "Inhale 2 puffs twice daily",
 };
@@ -210,7 +243,10 @@ pub(crate) const CKD3: ConditionSpec = ConditionSpec {
 pub(crate) const DEPRESSION: ConditionSpec = ConditionSpec {
     key: "depression",
     snomed: snomed("370143000", "Major depressive disorder (disorder)"),
-    icd10: icd10("F32.9", "Major depressive disorder, single episode, unspecified"),
+    icd10: icd10(
+        "F32.9",
+        "Major depressive disorder, single episode, unspecified",
+    ),
     text: "Major depressive disorder",
     label: Some(Label::Mh),
     med: Some(&SERTRALINE),
@@ -233,7 +269,10 @@ pub(crate) const ALCOHOL_USE: ConditionSpec = ConditionSpec {
 };
 pub(crate) const HIV: ConditionSpec = ConditionSpec {
     key: "hiv",
-    snomed: snomed("86406008", "Human immunodeficiency virus infection (disorder)"),
+    snomed: snomed(
+        "86406008",
+        "Human immunodeficiency virus infection (disorder)",
+    ),
     icd10: icd10("B20", "Human immunodeficiency virus [HIV] disease"),
     text: "HIV infection",
     label: Some(Label::Hiv),
@@ -261,7 +300,10 @@ pub(crate) const BRONCHITIS: ConditionSpec = ConditionSpec {
 pub(crate) const SPRAIN: ConditionSpec = ConditionSpec {
     key: "ankle-sprain",
     snomed: snomed("44465007", "Sprain of ankle (disorder)"),
-    icd10: icd10("S93.409A", "Sprain of unspecified ligament of unspecified ankle, initial encounter"),
+    icd10: icd10(
+        "S93.409A",
+        "Sprain of unspecified ligament of unspecified ankle, initial encounter",
+    ),
     text: "Ankle sprain",
     label: None,
     med: Some(&ACETAMINOPHEN),
@@ -309,7 +351,16 @@ const fn lab(
     draw: (i64, i64),
     integer: bool,
 ) -> LabSpec {
-    LabSpec { code, text, unit, normal: Some(normal), draw, integer, category: "laboratory", label: None }
+    LabSpec {
+        code,
+        text,
+        unit,
+        normal: Some(normal),
+        draw,
+        integer,
+        category: "laboratory",
+        label: None,
+    }
 }
 
 pub(crate) const HBA1C: LabSpec = lab(
@@ -369,7 +420,10 @@ pub(crate) const CHOLESTEROL: LabSpec = lab(
     true,
 );
 pub(crate) const HDL: LabSpec = lab(
-    loinc("2085-9", "Cholesterol in HDL [Mass/volume] in Serum or Plasma"),
+    loinc(
+        "2085-9",
+        "Cholesterol in HDL [Mass/volume] in Serum or Plasma",
+    ),
     "HDL cholesterol",
     "mg/dL",
     (400, 900),
@@ -377,7 +431,10 @@ pub(crate) const HDL: LabSpec = lab(
     true,
 );
 pub(crate) const LDL: LabSpec = lab(
-    loinc("13457-7", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation"),
+    loinc(
+        "13457-7",
+        "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation",
+    ),
     "LDL cholesterol (calculated)",
     "mg/dL",
     (0, 990),
@@ -401,7 +458,10 @@ pub(crate) const HEMOGLOBIN: LabSpec = lab(
     false,
 );
 pub(crate) const WBC: LabSpec = lab(
-    loinc("6690-2", "Leukocytes [#/volume] in Blood by Automated count"),
+    loinc(
+        "6690-2",
+        "Leukocytes [#/volume] in Blood by Automated count",
+    ),
     "White blood cell count",
     "10*3/uL",
     (45, 110),
@@ -422,7 +482,10 @@ pub(crate) const HIV_VIRAL_LOAD: LabSpec = LabSpec {
     label: Some(Label::Hiv),
 };
 pub(crate) const PHQ9: LabSpec = LabSpec {
-    code: loinc("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),
+    code: loinc(
+        "44261-6",
+        "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    ),
     text: "PHQ-9 total score",
     unit: "{score}",
     normal: None,
@@ -432,7 +495,10 @@ pub(crate) const PHQ9: LabSpec = LabSpec {
     label: Some(Label::Mh),
 };
 pub(crate) const PHQ2: LabSpec = LabSpec {
-    code: loinc("55758-7", "Patient Health Questionnaire 2 item (PHQ-2) total score [Reported]"),
+    code: loinc(
+        "55758-7",
+        "Patient Health Questionnaire 2 item (PHQ-2) total score [Reported]",
+    ),
     text: "PHQ-2 total score",
     unit: "{score}",
     normal: None,
@@ -491,13 +557,19 @@ pub(crate) const CHLAMYDIA_NAAT: (Code, &str) = (
     ),
     "Chlamydia trachomatis NAAT",
 );
-pub(crate) const HCG_URINE: (Code, &str) =
-    (loinc("2106-3", "Choriogonadotropin (pregnancy test) [Presence] in Urine"), "Urine pregnancy test");
+pub(crate) const HCG_URINE: (Code, &str) = (
+    loinc(
+        "2106-3",
+        "Choriogonadotropin (pregnancy test) [Presence] in Urine",
+    ),
+    "Urine pregnancy test",
+);
 pub(crate) const DETECTED: Code = snomed("260373001", "Detected (qualifier value)");
 pub(crate) const POSITIVE: Code = snomed("10828004", "Positive (qualifier value)");
 
 /// Vital signs.
-pub(crate) const BP_PANEL: Code = loinc("85354-6", "Blood pressure panel with all children optional");
+pub(crate) const BP_PANEL: Code =
+    loinc("85354-6", "Blood pressure panel with all children optional");
 pub(crate) const SYSTOLIC: Code = loinc("8480-6", "Systolic blood pressure");
 pub(crate) const DIASTOLIC: Code = loinc("8462-4", "Diastolic blood pressure");
 pub(crate) const WEIGHT: Code = loinc("29463-7", "Body weight");
@@ -512,7 +584,10 @@ pub(crate) const SMOKING_VALUES: &[Code] = &[
 ];
 
 /// Vaccines (CVX).
-pub(crate) const FLU_VACCINE: Code = cvx("150", "Influenza, injectable, quadrivalent, preservative free");
+pub(crate) const FLU_VACCINE: Code = cvx(
+    "150",
+    "Influenza, injectable, quadrivalent, preservative free",
+);
 pub(crate) const COVID_VACCINE: Code = cvx("208", "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose");
 pub(crate) const TDAP: Code = cvx("115", "Tdap");
 pub(crate) const ZOSTER: Code = cvx("187", "zoster vaccine recombinant");
@@ -520,15 +595,36 @@ pub(crate) const HPV: Code = cvx("165", "Human Papillomavirus 9-valent vaccine")
 
 /// Allergy substances (SNOMED CT) with category and a typical reaction.
 pub(crate) const ALLERGIES: &[(Code, &str, &str)] = &[
-    (snomed("764146007", "Penicillin (substance)"), "medication", "Hives"),
-    (snomed("387406002", "Sulfonamide (substance)"), "medication", "Rash"),
-    (snomed("762952008", "Peanut (substance)"), "food", "Anaphylaxis"),
-    (snomed("111088007", "Latex (substance)"), "environment", "Contact dermatitis"),
-    (snomed("256259004", "Pollen (substance)"), "environment", "Rhinitis"),
+    (
+        snomed("764146007", "Penicillin (substance)"),
+        "medication",
+        "Hives",
+    ),
+    (
+        snomed("387406002", "Sulfonamide (substance)"),
+        "medication",
+        "Rash",
+    ),
+    (
+        snomed("762952008", "Peanut (substance)"),
+        "food",
+        "Anaphylaxis",
+    ),
+    (
+        snomed("111088007", "Latex (substance)"),
+        "environment",
+        "Contact dermatitis",
+    ),
+    (
+        snomed("256259004", "Pollen (substance)"),
+        "environment",
+        "Rhinitis",
+    ),
 ];
 
 /// Procedures (SNOMED CT).
-pub(crate) const MED_RECONCILIATION: Code = snomed("430193006", "Medication reconciliation (procedure)");
+pub(crate) const MED_RECONCILIATION: Code =
+    snomed("430193006", "Medication reconciliation (procedure)");
 pub(crate) const COLONOSCOPY: Code = snomed("73761001", "Colonoscopy (procedure)");
 pub(crate) const MAMMOGRAPHY: Code = snomed("24623002", "Screening mammography (procedure)");
 pub(crate) const CHEST_XRAY: Code = snomed("399208008", "Plain X-ray of chest (procedure)");
@@ -551,13 +647,28 @@ pub(crate) const DISCHARGE_SUMMARY: Code = loinc("18842-5", "Discharge summary")
 pub(crate) const HISTORY_PHYSICAL: Code = loinc("34117-2", "History and physical note");
 
 /// Professional / institutional billing codes (CPT) for claim lines.
-pub(crate) const CPT_OFFICE_VISIT: Code =
-    Code { system: CPT, code: "99213", display: "Office or other outpatient visit, established patient, low MDM" };
-pub(crate) const CPT_PREVENTIVE: Code =
-    Code { system: CPT, code: "99396", display: "Periodic comprehensive preventive medicine, established patient, 40-64 years" };
-pub(crate) const CPT_ED_VISIT: Code =
-    Code { system: CPT, code: "99284", display: "Emergency department visit, moderate MDM" };
-pub(crate) const CPT_INPATIENT: Code =
-    Code { system: CPT, code: "99223", display: "Initial hospital inpatient or observation care, high MDM" };
-pub(crate) const CPT_PSYCHOTHERAPY: Code =
-    Code { system: CPT, code: "90834", display: "Psychotherapy, 45 minutes with patient" };
+pub(crate) const CPT_OFFICE_VISIT: Code = Code {
+    system: CPT,
+    code: "99213",
+    display: "Office or other outpatient visit, established patient, low MDM",
+};
+pub(crate) const CPT_PREVENTIVE: Code = Code {
+    system: CPT,
+    code: "99396",
+    display: "Periodic comprehensive preventive medicine, established patient, 40-64 years",
+};
+pub(crate) const CPT_ED_VISIT: Code = Code {
+    system: CPT,
+    code: "99284",
+    display: "Emergency department visit, moderate MDM",
+};
+pub(crate) const CPT_INPATIENT: Code = Code {
+    system: CPT,
+    code: "99223",
+    display: "Initial hospital inpatient or observation care, high MDM",
+};
+pub(crate) const CPT_PSYCHOTHERAPY: Code = Code {
+    system: CPT,
+    code: "90834",
+    display: "Psychotherapy, 45 minutes with patient",
+};

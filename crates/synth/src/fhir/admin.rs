@@ -130,7 +130,13 @@ pub(crate) struct Demographics<'a> {
 }
 
 /// A Patient as one site records it (its own MRN, same demographics everywhere).
-pub(crate) fn patient(d: &Demographics<'_>, mrn_system: &str, mrn: &str, organization_id: &str, site_name: &str) -> Value {
+pub(crate) fn patient(
+    d: &Demographics<'_>,
+    mrn_system: &str,
+    mrn: &str,
+    organization_id: &str,
+    site_name: &str,
+) -> Value {
     let omb = |url: &str, (code, display): (&str, &str)| {
         json!({
             "url": url,

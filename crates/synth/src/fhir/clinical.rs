@@ -32,7 +32,11 @@ impl Context<'_> {
         reference("Encounter", self.encounter_id, None)
     }
     pub(crate) fn practitioner(&self) -> Value {
-        reference("Practitioner", self.practitioner_id, Some(self.practitioner_name))
+        reference(
+            "Practitioner",
+            self.practitioner_id,
+            Some(self.practitioner_name),
+        )
     }
 }
 
@@ -100,17 +104,30 @@ pub(crate) fn quantity_observation(
     let mut body = observation_base(ctx, category, code, text);
     body["valueQuantity"] = quantity(value, unit);
     if let Some((low, high, flag)) = range {
-        body["referenceRange"] = json!([{"low": quantity(low, unit), "high": quantity(high, unit)}]);
+        body["referenceRange"] =
+            json!([{"low": quantity(low, unit), "high": quantity(high, unit)}]);
         if let Some(flag) = flag {
-            let display = if flag == "H" { "High" } else if flag == "L" { "Low" } else { "Normal" };
-            body["interpretation"] = json!([hl7_concept("v3-ObservationInterpretation", flag, display)]);
+            let display = if flag == "H" {
+                "High"
+            } else if flag == "L" {
+                "Low"
+            } else {
+                "Normal"
+            };
+            body["interpretation"] =
+                json!([hl7_concept("v3-ObservationInterpretation", flag, display)]);
         }
     }
     body
 }
 
 /// A blood-pressure panel with systolic/diastolic components.
-pub(crate) fn blood_pressure(ctx: &Context<'_>, panel: &Code, systolic: (&Code, i64), diastolic: (&Code, i64)) -> Value {
+pub(crate) fn blood_pressure(
+    ctx: &Context<'_>,
+    panel: &Code,
+    systolic: (&Code, i64),
+    diastolic: (&Code, i64),
+) -> Value {
     let mut body = observation_base(ctx, "vital-signs", panel, "Blood pressure");
     body["component"] = json!([
         {"code": concept(systolic.0, "Systolic blood pressure"), "valueQuantity": quantity(json!(systolic.1), "mm[Hg]")},
@@ -120,7 +137,13 @@ pub(crate) fn blood_pressure(ctx: &Context<'_>, panel: &Code, systolic: (&Code, 
 }
 
 /// An Observation with a coded value.
-pub(crate) fn coded_observation(ctx: &Context<'_>, category: &str, code: &Code, text: &str, value: &Code) -> Value {
+pub(crate) fn coded_observation(
+    ctx: &Context<'_>,
+    category: &str,
+    code: &Code,
+    text: &str,
+    value: &Code,
+) -> Value {
     let mut body = observation_base(ctx, category, code, text);
     body["valueCodeableConcept"] = concept(value, value.display);
     body
@@ -134,9 +157,16 @@ pub(crate) fn condition(
     onset: &str,
     abatement: Option<&str>,
 ) -> Value {
-    let (category, category_display) =
-        if problem_list { ("problem-list-item", "Problem List Item") } else { ("encounter-diagnosis", "Encounter Diagnosis") };
-    let (status, status_display) = if abatement.is_some() { ("resolved", "Resolved") } else { ("active", "Active") };
+    let (category, category_display) = if problem_list {
+        ("problem-list-item", "Problem List Item")
+    } else {
+        ("encounter-diagnosis", "Encounter Diagnosis")
+    };
+    let (status, status_display) = if abatement.is_some() {
+        ("resolved", "Resolved")
+    } else {
+        ("active", "Active")
+    };
     let mut body = json!({
         "clinicalStatus": hl7_concept("condition-clinical", status, status_display),
         "verificationStatus": hl7_concept("condition-ver-status", "confirmed", "Confirmed"),
@@ -155,7 +185,12 @@ pub(crate) fn condition(
 }
 
 /// MedicationRequest for `med`, optionally with its reason Condition.
-pub(crate) fn medication_request(ctx: &Context<'_>, med: &MedSpec, status: &str, reason: Option<(&str, &str)>) -> Value {
+pub(crate) fn medication_request(
+    ctx: &Context<'_>,
+    med: &MedSpec,
+    status: &str,
+    reason: Option<(&str, &str)>,
+) -> Value {
     let mut body = json!({
         "status": status,
         "intent": "order",
@@ -190,7 +225,12 @@ pub(crate) fn immunization(ctx: &Context<'_>, vaccine: &Code, lot: &str) -> Valu
 }
 
 /// AllergyIntolerance.
-pub(crate) fn allergy(ctx: &Context<'_>, substance: &Code, category: &str, reaction: &str) -> Value {
+pub(crate) fn allergy(
+    ctx: &Context<'_>,
+    substance: &Code,
+    category: &str,
+    reaction: &str,
+) -> Value {
     json!({
         "clinicalStatus": hl7_concept("allergyintolerance-clinical", "active", "Active"),
         "verificationStatus": hl7_concept("allergyintolerance-verification", "confirmed", "Confirmed"),
@@ -220,7 +260,12 @@ pub(crate) fn procedure(ctx: &Context<'_>, code: &Code, text: &str) -> Value {
 }
 
 /// ServiceRequest (an order or referral).
-pub(crate) fn service_request(ctx: &Context<'_>, code: &Code, text: &str, category: (&str, &str)) -> Value {
+pub(crate) fn service_request(
+    ctx: &Context<'_>,
+    code: &Code,
+    text: &str,
+    category: (&str, &str),
+) -> Value {
     json!({
         "status": "active",
         "intent": "order",
@@ -234,8 +279,16 @@ pub(crate) fn service_request(ctx: &Context<'_>, code: &Code, text: &str, catego
 }
 
 /// DiagnosticReport over results in the same bundle.
-pub(crate) fn diagnostic_report(ctx: &Context<'_>, code: &Code, text: &str, results: &[(String, &str)]) -> Value {
-    let result: Vec<Value> = results.iter().map(|(id, t)| reference("Observation", id, Some(t))).collect();
+pub(crate) fn diagnostic_report(
+    ctx: &Context<'_>,
+    code: &Code,
+    text: &str,
+    results: &[(String, &str)],
+) -> Value {
+    let result: Vec<Value> = results
+        .iter()
+        .map(|(id, t)| reference("Observation", id, Some(t)))
+        .collect();
     json!({
         "status": "final",
         "category": [hl7_concept("v2-0074", "LAB", "Laboratory")],
@@ -250,7 +303,12 @@ pub(crate) fn diagnostic_report(ctx: &Context<'_>, code: &Code, text: &str, resu
 }
 
 /// DocumentReference holding a short plain-text note (base64).
-pub(crate) fn document_reference(ctx: &Context<'_>, kind: &Code, note_base64: &str, period: (&str, &str)) -> Value {
+pub(crate) fn document_reference(
+    ctx: &Context<'_>,
+    kind: &Code,
+    note_base64: &str,
+    period: (&str, &str),
+) -> Value {
     json!({
         "status": "current",
         "docStatus": "final",

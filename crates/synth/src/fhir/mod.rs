@@ -47,7 +47,11 @@ pub(crate) fn quantity(value: Value, unit: &str) -> Value {
 
 /// A number for a value in tenths: an integer when whole-valued output is wanted.
 pub(crate) fn number(tenths: i64, integer: bool) -> Value {
-    if integer { json!(tenths / 10) } else { json!(tenths as f64 / 10.0) }
+    if integer {
+        json!(tenths / 10)
+    } else {
+        json!(tenths as f64 / 10.0)
+    }
 }
 
 /// One generated entry: its type, id and JSON.
@@ -69,17 +73,29 @@ pub(crate) struct Accumulator {
 impl Accumulator {
     /// An accumulator whose ids derive from `(seed, patient, site)`.
     pub(crate) fn new(seed: u64, patient: u64, site: u64) -> Self {
-        Self { key: [seed, patient, site], counter: 0, entries: Vec::with_capacity(128) }
+        Self {
+            key: [seed, patient, site],
+            counter: 0,
+            entries: Vec::with_capacity(128),
+        }
     }
 
     /// The id the next `add` will assign.
     pub(crate) fn next_id(&self) -> String {
-        uuid("resource", &[self.key[0], self.key[1], self.key[2], self.counter])
+        uuid(
+            "resource",
+            &[self.key[0], self.key[1], self.key[2], self.counter],
+        )
     }
 
     /// Add a resource (an object without `resourceType`/`id`/`meta`) with security labels;
     /// returns its id.
-    pub(crate) fn add(&mut self, resource_type: &'static str, mut body: Value, labels: &BTreeSet<Label>) -> String {
+    pub(crate) fn add(
+        &mut self,
+        resource_type: &'static str,
+        mut body: Value,
+        labels: &BTreeSet<Label>,
+    ) -> String {
         let id = self.next_id();
         self.counter += 1;
         if let Some(map) = body.as_object_mut() {
@@ -93,13 +109,21 @@ impl Accumulator {
                 map.insert("meta".into(), json!({"security": security}));
             }
         }
-        self.entries.push(Entry { resource_type, id: id.clone(), resource: body });
+        self.entries.push(Entry {
+            resource_type,
+            id: id.clone(),
+            resource: body,
+        });
         id
     }
 
     /// Add a resource whose id is fixed by the caller (site-level resources shared by bundles).
     pub(crate) fn add_shared(&mut self, resource_type: &'static str, id: &str, resource: &Value) {
-        self.entries.push(Entry { resource_type, id: id.to_owned(), resource: resource.clone() });
+        self.entries.push(Entry {
+            resource_type,
+            id: id.to_owned(),
+            resource: resource.clone(),
+        });
     }
 }
 

@@ -49,8 +49,11 @@ pub(crate) struct ClaimParts<'a> {
 
 /// Claim for one encounter, as the provider submitted it.
 pub(crate) fn claim(p: &ClaimParts<'_>) -> Value {
-    let (claim_type, claim_display) =
-        if p.institutional { ("institutional", "Institutional") } else { ("professional", "Professional") };
+    let (claim_type, claim_display) = if p.institutional {
+        ("institutional", "Institutional")
+    } else {
+        ("professional", "Professional")
+    };
     let money = json!({"value": p.charge_cents as f64 / 100.0, "currency": "USD"});
     let diagnosis: Vec<Value> = p
         .diagnoses

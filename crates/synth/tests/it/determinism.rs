@@ -8,7 +8,11 @@ use crate::support::run;
 
 fn fingerprint(config: &Config) -> Vec<String> {
     let sink = run(config);
-    let mut out: Vec<String> = sink.bundles().iter().map(|(p, b)| format!("{p}\n{}", to_compact(b))).collect();
+    let mut out: Vec<String> = sink
+        .bundles()
+        .iter()
+        .map(|(p, b)| format!("{p}\n{}", to_compact(b)))
+        .collect();
     out.push(to_compact(&sink.manifest().unwrap()));
     out
 }
@@ -20,7 +24,10 @@ fn same_seed_same_bytes_different_seed_different_data() {
     assert_eq!(a, b);
     let c = fingerprint(&Config::new(8, 25));
     assert_ne!(a, c);
-    let shifted = Config { reference_date: Date::parse("2025-06-30").unwrap(), ..Config::new(7, 25) };
+    let shifted = Config {
+        reference_date: Date::parse("2025-06-30").unwrap(),
+        ..Config::new(7, 25)
+    };
     assert_ne!(a, fingerprint(&shifted));
 }
 
@@ -44,7 +51,11 @@ fn read_tree(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.push((rel, std::fs::read(&path).unwrap()));
             }
         }
@@ -56,7 +67,10 @@ fn read_tree(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn files_on_disk_are_byte_identical_across_runs() {
     for (layout, pretty) in [(Layout::Bundles, true), (Layout::Ndjson, false)] {
-        let config = Config { layout, ..Config::new(11, 30) };
+        let config = Config {
+            layout,
+            ..Config::new(11, 30)
+        };
         let one = tempfile::tempdir().unwrap();
         let two = tempfile::tempdir().unwrap();
         generate(&config, &mut DirSink::new(one.path(), layout, pretty)).unwrap();
@@ -71,7 +85,11 @@ fn files_on_disk_are_byte_identical_across_runs() {
 fn streamed_manifest_equals_in_memory_manifest() {
     let config = Config::new(5, 12);
     let dir = tempfile::tempdir().unwrap();
-    generate(&config, &mut DirSink::new(dir.path(), Layout::Bundles, false)).unwrap();
+    generate(
+        &config,
+        &mut DirSink::new(dir.path(), Layout::Bundles, false),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
     let streamed: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(streamed, run(&config).manifest().unwrap());

@@ -29,7 +29,10 @@ pub fn resources(sink: &MemorySink) -> Vec<(String, Value)> {
 pub fn codings(value: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(value, &mut |v| {
-        if let (Some(s), Some(c)) = (v.get("system").and_then(Value::as_str), v.get("code").and_then(Value::as_str)) {
+        if let (Some(s), Some(c)) = (
+            v.get("system").and_then(Value::as_str),
+            v.get("code").and_then(Value::as_str),
+        ) {
             out.push((s.to_owned(), c.to_owned()));
         }
     });
@@ -54,13 +57,19 @@ pub fn walk(value: &Value, f: &mut dyn FnMut(&Value)) {
 pub fn labels(resource: &Value) -> Vec<String> {
     resource["meta"]["security"]
         .as_array()
-        .map(|a| a.iter().map(|l| l["code"].as_str().unwrap().to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|l| l["code"].as_str().unwrap().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// True if `resource` has a coding `system|code` anywhere under `field`.
 pub fn has_code(resource: &Value, field: &str, system: &str, code: &str) -> bool {
-    codings(&resource[field]).iter().any(|(s, c)| s == system && c == code)
+    codings(&resource[field])
+        .iter()
+        .any(|(s, c)| s == system && c == code)
 }
 
 pub const LOINC: &str = "http://loinc.org";

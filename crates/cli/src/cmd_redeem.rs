@@ -1,0 +1,98 @@
+//! `tessera redeem`: exchange a Permission Ticket for an access token at a Data Holder's token
+//! endpoint (RFC 8693, private_key_jwt, optional DPoP) and print the token response JSON.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tessera_client::{Client, ClientKey, Redemption, Url};
+
+use crate::clock::SystemClock;
+
+/// Arguments of `tessera redeem`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("endpoint").required(true).args(["token_endpoint", "fhir_base"])))]
+pub struct RedeemArgs {
+    /// The ticket (compact JWT) file; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub ticket: std::path::PathBuf,
+    /// The token endpoint URL.
+    #[arg(long, value_name = "URL")]
+    pub token_endpoint: Option<Url>,
+    /// A FHIR base URL: the token endpoint is discovered at
+    /// `[base]/.well-known/smart-configuration`.
+    #[arg(long, value_name = "URL")]
+    pub fhir_base: Option<Url>,
+    /// The registered client id (`iss` = `sub` of the client assertion).
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+    /// The client's private JWK file (ES256 or RS256); signs the assertion and DPoP proofs.
+    #[arg(long, value_name = "JWK")]
+    pub client_key: std::path::PathBuf,
+    /// Requested scopes, space-separated (default: what the ticket allows).
+    #[arg(long, value_name = "S")]
+    pub scope: Option<String>,
+    /// Send a DPoP proof signed with the client key (RFC 9449).
+    #[arg(long)]
+    pub dpop: bool,
+}
+
+impl tessera_client::Clock for SystemClock {
+    fn now(&self) -> i64 {
+        SystemClock::now(self)
+    }
+}
+
+/// Reads a file, or stdin for `-`.
+pub fn read_input(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Loads a client key file.
+pub fn load_key(path: &Path) -> anyhow::Result<ClientKey> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    ClientKey::from_json(&bytes).with_context(|| format!("key file {}", path.display()))
+}
+
+/// A current-thread runtime: the client does one request at a time.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs the command.
+pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
+    let ticket = read_input(&args.ticket)?;
+    let key = load_key(&args.client_key)?;
+    let client = Client::new(Arc::new(SystemClock))?;
+    let response = runtime()?.block_on(async {
+        let endpoint = match (&args.token_endpoint, &args.fhir_base) {
+            (Some(url), _) => url.clone(),
+            (None, Some(base)) => client.discover_token_endpoint(base).await?,
+            (None, None) => anyhow::bail!("--token-endpoint or --fhir-base is required"),
+        };
+        let redemption = Redemption {
+            ticket: &ticket,
+            client_id: &args.client_id,
+            client_key: &key,
+            scope: args.scope.as_deref(),
+            dpop: args.dpop,
+        };
+        Ok(client.redeem(&endpoint, &redemption).await?)
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::Value::Object(response.raw))?
+    );
+    Ok(())
+}
