@@ -12,7 +12,12 @@ use crate::cmd_redeem::{load_key, runtime};
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
     /// The access token (from `tessera redeem`).
-    #[arg(long, value_name = "TOKEN", env = "TESSERA_ACCESS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "TESSERA_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
     pub token: String,
     /// The private JWK the token is DPoP-bound to; sends `Authorization: DPoP` and a proof.
     #[arg(long, value_name = "JWK")]
@@ -21,11 +26,17 @@ pub struct FetchArgs {
     #[arg(long)]
     pub all: bool,
     /// With `--all`, stop after this many pages.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES,
-          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES, value_parser = page_bound)]
     pub max_pages: usize,
     /// The FHIR URL to read (a resource or a search).
     pub url: Url,
+}
+
+fn page_bound(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+        _ => Err("a number of pages from 1 to 10000".into()),
+    }
 }
 
 /// Runs the command.

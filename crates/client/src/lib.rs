@@ -21,9 +21,9 @@ pub use error::{ClientError, Step};
 pub use fetch::{Authorization, DEFAULT_MAX_PAGES, FetchOptions, Fetched};
 pub use http::{Client, MAX_FHIR_BODY, MAX_SMALL_BODY};
 pub use jwt::ClientKey;
+pub use redeem::{Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url};
 /// Re-exported so callers name URLs without depending on `url` themselves.
 pub use url::Url;
-pub use redeem::{Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url};
 
 /// The caller's clock: unix seconds. The binary passes the system clock; tests a fixed one.
 pub trait Clock: Send + Sync {

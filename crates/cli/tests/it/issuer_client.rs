@@ -18,11 +18,27 @@ fn help_is_available() {
         let out = ok(&tessera(args, None));
         assert!(out.contains(needle), "{args:?}: {out}");
     }
-    let out = ok(&tessera(&["issuer", "serve", "--print-example-config"], None));
+    let out = ok(&tessera(
+        &["issuer", "serve", "--print-example-config"],
+        None,
+    ));
     assert_eq!(out, tessera_issuer::EXAMPLE_CONFIG);
     // Exactly one of the two endpoint options is a usage error otherwise.
     assert_eq!(
-        tessera(&["redeem", "--ticket", "t", "--client-id", "c", "--client-key", "k"], None).status.code(),
+        tessera(
+            &[
+                "redeem",
+                "--ticket",
+                "t",
+                "--client-id",
+                "c",
+                "--client-key",
+                "k"
+            ],
+            None
+        )
+        .status
+        .code(),
         Some(2)
     );
 }
@@ -44,7 +60,10 @@ fn setup(dir: &std::path::Path) -> std::path::PathBuf {
 fn operator_mints_shows_and_revokes() {
     let dir = tempfile::tempdir().unwrap();
     let config = setup(dir.path());
-    let jkt = PrivateJwk::generate(Alg::Es256).unwrap().public().thumbprint();
+    let jkt = PrivateJwk::generate(Alg::Es256)
+        .unwrap()
+        .public()
+        .thumbprint();
     let claims = json!({
         "aud": "http://127.0.0.1:8080/fhir",
         "ticket_type": "https://smarthealthit.org/permission-ticket-type/patient-self-access-v1",
@@ -54,26 +73,48 @@ fn operator_mints_shows_and_revokes() {
         "access": {"smart_scopes": ["patient/Observation.rs"]}
     });
     let minted: Value = serde_json::from_str(&ok(&tessera(
-        &["issuer", "mint", "--config", path_str(&config), "--claims", "-"],
+        &[
+            "issuer",
+            "mint",
+            "--config",
+            path_str(&config),
+            "--claims",
+            "-",
+        ],
         Some(&claims.to_string()),
     )))
     .unwrap();
     let jti = minted["jti"].as_str().unwrap();
-    assert_eq!(minted["revocation"]["url"], "http://127.0.0.1:8090/status/tickets");
+    assert_eq!(
+        minted["revocation"]["url"],
+        "http://127.0.0.1:8090/status/tickets"
+    );
 
-    let shown: Value =
-        serde_json::from_str(&ok(&tessera(&["issuer", "show", "--config", path_str(&config), jti], None))).unwrap();
+    let shown: Value = serde_json::from_str(&ok(&tessera(
+        &["issuer", "show", "--config", path_str(&config), jti],
+        None,
+    )))
+    .unwrap();
     assert_eq!(shown["requested_by"], "operator");
     assert_eq!(shown["revoked_at"], Value::Null);
 
-    let revoked: Value =
-        serde_json::from_str(&ok(&tessera(&["issuer", "revoke", "--config", path_str(&config), jti], None))).unwrap();
+    let revoked: Value = serde_json::from_str(&ok(&tessera(
+        &["issuer", "revoke", "--config", path_str(&config), jti],
+        None,
+    )))
+    .unwrap();
     assert!(revoked["revoked_at"].is_i64());
-    let shown: Value =
-        serde_json::from_str(&ok(&tessera(&["issuer", "show", "--config", path_str(&config), jti], None))).unwrap();
+    let shown: Value = serde_json::from_str(&ok(&tessera(
+        &["issuer", "show", "--config", path_str(&config), jti],
+        None,
+    )))
+    .unwrap();
     assert_eq!(shown["revoked_at"], revoked["revoked_at"]);
 
-    let out = tessera(&["issuer", "show", "--config", path_str(&config), "nope"], None);
+    let out = tessera(
+        &["issuer", "show", "--config", path_str(&config), "nope"],
+        None,
+    );
     crate::fails_with(&out, "error: no ticket \"nope\"");
 }
 
@@ -82,7 +123,10 @@ fn bad_config_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("issuer.toml");
     std::fs::write(&config, "issuer = \"ftp://x\"\ndatabase = \"db\"\n").unwrap();
-    let out = tessera(&["issuer", "show", "--config", path_str(&config), "x"], None);
+    let out = tessera(
+        &["issuer", "show", "--config", path_str(&config), "x"],
+        None,
+    );
     crate::fails_with(
         &out,
         "error: config key `issuer`: must be an https URL (http only on loopback)",
@@ -93,38 +137,82 @@ fn bad_config_names_the_key() {
 fn client_errors_name_the_failing_step() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("client.jwk.json");
-    std::fs::write(&key, PrivateJwk::generate(Alg::Es256).unwrap().to_value().to_string()).unwrap();
+    std::fs::write(
+        &key,
+        PrivateJwk::generate(Alg::Es256)
+            .unwrap()
+            .to_value()
+            .to_string(),
+    )
+    .unwrap();
     let ticket = dir.path().join("ticket.jwt");
     std::fs::write(&ticket, "a.b.c\n").unwrap();
     // Port 9 (discard) is closed on loopback: the connection is refused at once.
     let out = tessera(
         &[
-            "redeem", "--ticket", path_str(&ticket), "--token-endpoint", "http://127.0.0.1:9/token",
-            "--client-id", "app", "--client-key", path_str(&key),
+            "redeem",
+            "--ticket",
+            path_str(&ticket),
+            "--token-endpoint",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "app",
+            "--client-key",
+            path_str(&key),
         ],
         None,
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: token exchange failed: cannot reach http://127.0.0.1:9/token"), "{err}");
+    assert!(
+        err.starts_with("error: token exchange failed: cannot reach http://127.0.0.1:9/token"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1);
 
     let out = tessera(
-        &["redeem", "--ticket", path_str(&ticket), "--fhir-base", "http://127.0.0.1:9/fhir",
-          "--client-id", "app", "--client-key", path_str(&key)],
+        &[
+            "redeem",
+            "--ticket",
+            path_str(&ticket),
+            "--fhir-base",
+            "http://127.0.0.1:9/fhir",
+            "--client-id",
+            "app",
+            "--client-key",
+            path_str(&key),
+        ],
         None,
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: SMART discovery failed: cannot reach"), "{err}");
+    assert!(
+        err.starts_with("error: SMART discovery failed: cannot reach"),
+        "{err}"
+    );
 
-    let out = tessera(&["fetch", "--token", "t", "http://127.0.0.1:9/fhir/Patient/1"], None);
+    let out = tessera(
+        &["fetch", "--token", "t", "http://127.0.0.1:9/fhir/Patient/1"],
+        None,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: FHIR fetch failed: cannot reach"), "{err}");
+    assert!(
+        err.starts_with("error: FHIR fetch failed: cannot reach"),
+        "{err}"
+    );
     assert_eq!(out.status.code(), Some(1));
 
     let out = tessera(
-        &["redeem", "--ticket", path_str(&ticket), "--token-endpoint", "http://127.0.0.1:9/token",
-          "--client-id", "app", "--client-key", path_str(&ticket)],
+        &[
+            "redeem",
+            "--ticket",
+            path_str(&ticket),
+            "--token-endpoint",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "app",
+            "--client-key",
+            path_str(&ticket),
+        ],
         None,
     );
     let err = String::from_utf8_lossy(&out.stderr);

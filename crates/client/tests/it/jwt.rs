@@ -10,7 +10,10 @@ use url::Url;
 const NOW: i64 = 1_800_000_000;
 
 fn spec_client_key() -> ClientKey {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors/keys/spec-client.private.jwk.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../test-vectors/keys/spec-client.private.jwk.json"
+    );
     ClientKey::from_json(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -21,7 +24,8 @@ fn client_assertion_claims_and_signature() {
         ClientKey::new(PrivateJwk::generate(Alg::Es256).unwrap()).unwrap(),
         spec_client_key(),
     ] {
-        let jwt = client_assertion(&key, "app-1", "https://dh.example.org/token", NOW, "j-1").unwrap();
+        let jwt =
+            client_assertion(&key, "app-1", "https://dh.example.org/token", NOW, "j-1").unwrap();
         let jws = decode(&jwt, &Limits::client()).unwrap();
         jws.verify_with(key.jwk().public()).unwrap();
         let h = jws.header();

@@ -11,9 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 use tessera_client::jwt::access_token_hash;
-use tessera_client::{
-    Authorization, Client, ClientError, ClientKey, FetchOptions, Redemption,
-};
+use tessera_client::{Authorization, Client, ClientError, ClientKey, FetchOptions, Redemption};
 use tessera_jose::{Alg, Jwk, Limits, PrivateJwk, decode};
 use url::Url;
 
@@ -43,8 +41,18 @@ impl Peer {
     }
 
     /// Verifies a DPoP proof; returns its thumbprint or a reason.
-    fn check_dpop(&self, headers: &HeaderMap, htm: &str, htu: &str, token: Option<&str>) -> Result<String, String> {
-        let proof = headers.get("dpop").ok_or("no DPoP header")?.to_str().unwrap();
+    fn check_dpop(
+        &self,
+        headers: &HeaderMap,
+        htm: &str,
+        htu: &str,
+        token: Option<&str>,
+    ) -> Result<String, String> {
+        let proof = headers
+            .get("dpop")
+            .ok_or("no DPoP header")?
+            .to_str()
+            .unwrap();
         let jws = decode(proof, &Limits::client()).map_err(|e| e.to_string())?;
         let h = jws.header();
         if h.typ.as_deref() != Some("dpop+jwt") {
@@ -71,20 +79,39 @@ impl Peer {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 async fn smart_configuration(State(peer): State<Peer>) -> Json<Value> {
-    Json(json!({"token_endpoint": peer.token_url(), "grant_types_supported": [
-        "urn:ietf:params:oauth:grant-type:token-exchange"]}))
+    Json(
+        json!({"token_endpoint": peer.token_url(), "grant_types_supported": [
+        "urn:ietf:params:oauth:grant-type:token-exchange"]}),
+    )
 }
 
-async fn token(State(peer): State<Peer>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str);
     let expected = [
-        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
-        ("subject_token_type", "https://smarthealthit.org/token-type/permission-ticket"),
-        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        (
+            "subject_token_type",
+            "https://smarthealthit.org/token-type/permission-ticket",
+        ),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
     ];
     for (k, v) in expected {
         if field(k) != Some(v) {
@@ -104,10 +131,16 @@ async fn token(State(peer): State<Peer>, headers: HeaderMap, Form(form): Form<Ha
         && c["exp"] == NOW + 60
         && peer.fresh(c["jti"].as_str().unwrap());
     if !ok {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed",
+        );
     }
     match field("subject_token") {
-        Some("expired") => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Ticket expired"),
+        Some("expired") => {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Ticket expired");
+        }
         Some(TICKET) => {}
         _ => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "subject_token"),
     }
@@ -134,7 +167,9 @@ async fn observations(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned());
+    let auth = headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned());
     let url = format!("{}/fhir/Observation", peer.base);
     let authorized = match auth.as_deref() {
         Some("Bearer at-1") => true,
@@ -156,8 +191,10 @@ async fn observations(
     if let Some(n) = next {
         links.push(json!({"relation": "next", "url": n}));
     }
-    Json(json!({"resourceType": "Bundle", "type": "searchset", "link": links,
-        "entry": [{"resource": {"resourceType": "Observation", "id": format!("o{page}")}}]}))
+    Json(
+        json!({"resourceType": "Bundle", "type": "searchset", "link": links,
+        "entry": [{"resource": {"resourceType": "Observation", "id": format!("o{page}")}}]}),
+    )
     .into_response()
 }
 
@@ -171,7 +208,10 @@ async fn start() -> (Peer, ClientKey) {
         seen_jtis: Arc::default(),
     };
     let app = Router::new()
-        .route("/fhir/.well-known/smart-configuration", get(smart_configuration))
+        .route(
+            "/fhir/.well-known/smart-configuration",
+            get(smart_configuration),
+        )
         .route("/token", post(token))
         .route("/fhir/Observation", get(observations))
         .with_state(peer.clone());
@@ -200,18 +240,27 @@ async fn redeem_after_discovery_sends_every_field() {
     let base = Url::parse(&format!("{}/fhir", peer.base)).unwrap();
     let endpoint = client.discover_token_endpoint(&base).await.unwrap();
     assert_eq!(endpoint.as_str(), peer.token_url());
-    let response = client.redeem(&endpoint, &redemption(&key, TICKET, false)).await.unwrap();
+    let response = client
+        .redeem(&endpoint, &redemption(&key, TICKET, false))
+        .await
+        .unwrap();
     assert_eq!(response.access_token, "at-1");
     assert_eq!(response.token_type, "Bearer");
     assert_eq!(response.scope.as_deref(), Some("patient/Observation.rs"));
-    assert_eq!(response.raw["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    assert_eq!(
+        response.raw["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
 }
 
 #[tokio::test]
 async fn redeem_with_dpop_sends_a_valid_proof() {
     let (peer, key) = start().await;
     let endpoint = Url::parse(&peer.token_url()).unwrap();
-    let response = client().redeem(&endpoint, &redemption(&key, TICKET, true)).await.unwrap();
+    let response = client()
+        .redeem(&endpoint, &redemption(&key, TICKET, true))
+        .await
+        .unwrap();
     assert_eq!(response.token_type, "DPoP");
 }
 
@@ -219,20 +268,45 @@ async fn redeem_with_dpop_sends_a_valid_proof() {
 async fn refusals_name_the_step_and_the_code() {
     let (peer, key) = start().await;
     let endpoint = Url::parse(&peer.token_url()).unwrap();
-    let e = client().redeem(&endpoint, &redemption(&key, "expired", false)).await.unwrap_err();
-    assert_eq!(e.to_string(), "token endpoint refused the ticket: invalid_grant: Ticket expired");
+    let e = client()
+        .redeem(&endpoint, &redemption(&key, "expired", false))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "token endpoint refused the ticket: invalid_grant: Ticket expired"
+    );
 
     let stranger = ClientKey::new(PrivateJwk::generate(Alg::Es256).unwrap()).unwrap();
-    let e = client().redeem(&endpoint, &redemption(&stranger, TICKET, false)).await.unwrap_err();
+    let e = client()
+        .redeem(&endpoint, &redemption(&stranger, TICKET, false))
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "token endpoint rejected the client authentication: invalid_client: Client authentication failed"
     );
 
     let nowhere = Url::parse("http://127.0.0.1:9/fhir").unwrap();
-    let e = client().discover_token_endpoint(&nowhere).await.unwrap_err();
-    assert!(matches!(e, ClientError::Transport { step: tessera_client::Step::Discovery, .. }), "{e}");
-    assert!(e.to_string().starts_with("SMART discovery failed: cannot reach"), "{e}");
+    let e = client()
+        .discover_token_endpoint(&nowhere)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Transport {
+                step: tessera_client::Step::Discovery,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("SMART discovery failed: cannot reach"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -240,23 +314,45 @@ async fn fetch_follows_next_links_within_the_bound() {
     let (peer, key) = start().await;
     let url = Url::parse(&format!("{}/fhir/Observation", peer.base)).unwrap();
     let client = client();
-    let one = client.fetch(&url, Authorization::Bearer("at-1"), FetchOptions::default()).await.unwrap();
+    let one = client
+        .fetch(&url, Authorization::Bearer("at-1"), FetchOptions::default())
+        .await
+        .unwrap();
     assert_eq!(one.pages.len(), 1);
     assert!(!one.truncated);
 
-    let all = FetchOptions { all: true, max_pages: 10 };
-    let every = client.fetch(&url, Authorization::Bearer("at-1"), all).await.unwrap();
-    let ids: Vec<&str> = every.pages.iter().map(|p| p["entry"][0]["resource"]["id"].as_str().unwrap()).collect();
+    let all = FetchOptions {
+        all: true,
+        max_pages: 10,
+    };
+    let every = client
+        .fetch(&url, Authorization::Bearer("at-1"), all)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = every
+        .pages
+        .iter()
+        .map(|p| p["entry"][0]["resource"]["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["o1", "o2", "o3"]);
     assert!(!every.truncated);
 
-    let bounded = FetchOptions { all: true, max_pages: 2 };
-    let two = client.fetch(&url, Authorization::Bearer("at-1"), bounded).await.unwrap();
+    let bounded = FetchOptions {
+        all: true,
+        max_pages: 2,
+    };
+    let two = client
+        .fetch(&url, Authorization::Bearer("at-1"), bounded)
+        .await
+        .unwrap();
     assert_eq!(two.pages.len(), 2);
     assert!(two.truncated);
 
     // DPoP: a fresh proof per page (the server refuses a replayed proof jti) with ath.
-    let dpop = Authorization::Dpop { token: "at-1", key: &key };
+    let dpop = Authorization::Dpop {
+        token: "at-1",
+        key: &key,
+    };
     let every = client.fetch(&url, dpop, all).await.unwrap();
     assert_eq!(every.pages.len(), 3);
 }
@@ -266,12 +362,21 @@ async fn fetch_refuses_foreign_next_links_and_reports_outcomes() {
     let (peer, _key) = start().await;
     let client = client();
     let url = Url::parse(&format!("{}/fhir/Observation?next=foreign", peer.base)).unwrap();
-    let all = FetchOptions { all: true, max_pages: 10 };
-    let e = client.fetch(&url, Authorization::Bearer("at-1"), all).await.unwrap_err();
+    let all = FetchOptions {
+        all: true,
+        max_pages: 10,
+    };
+    let e = client
+        .fetch(&url, Authorization::Bearer("at-1"), all)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ClientError::ForeignNextLink { .. }), "{e}");
 
     let url = Url::parse(&format!("{}/fhir/Observation", peer.base)).unwrap();
-    let e = client.fetch(&url, Authorization::Bearer("wrong"), all).await.unwrap_err();
+    let e = client
+        .fetch(&url, Authorization::Bearer("wrong"), all)
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("FHIR server refused {url}: HTTP 401: Invalid access token")

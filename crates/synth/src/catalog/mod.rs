@@ -222,7 +222,7 @@ pub(crate) struct PayerSpec {
     pub(crate) slug: &'static str,
     pub(crate) name: &'static str,
     pub(crate) city: &'static str,
-    /// Home state; `None` for a national plan.
+    /// Home state of the plan's headquarters.
     pub(crate) state: &'static str,
     pub(crate) zip: &'static str,
     /// States whose residents this plan covers; empty = every state.
