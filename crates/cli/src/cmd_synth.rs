@@ -104,7 +104,7 @@ impl<S: Sink> Sink for Progress<S> {
     fn patient(&mut self, patient: PatientOutput) -> Result<(), S::Error> {
         self.inner.patient(patient)?;
         self.done += 1;
-        if self.every > 0 && self.done % self.every == 0 {
+        if self.every > 0 && self.done.is_multiple_of(self.every) {
             eprintln!("synth: {}/{} patients", self.done, self.total);
         }
         Ok(())

@@ -32,6 +32,7 @@ pub fn vector(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A path as UTF-8 (test paths always are).
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
