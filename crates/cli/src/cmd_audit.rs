@@ -29,7 +29,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     };
     let db = TokenDb::open(path)?;
     for record in tessera_holder::audit::query_audit(&db, args.jti.as_deref())? {
-        println!("{}", serde_json::to_string(&record)?);
+        crate::out::line(serde_json::to_string(&record)?)?;
     }
     Ok(())
 }

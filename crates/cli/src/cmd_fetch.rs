@@ -70,6 +70,6 @@ pub fn run(args: FetchArgs) -> anyhow::Result<()> {
             .next()
             .unwrap_or(serde_json::Value::Null)
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    crate::out::line(serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }

@@ -101,7 +101,7 @@ fn open(config: &std::path::Path) -> anyhow::Result<Issuer> {
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    crate::out::line(serde_json::to_string_pretty(value)?)?;
     Ok(())
 }
 

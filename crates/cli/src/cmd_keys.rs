@@ -40,7 +40,7 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
         KeyAlg::Rs256 => Alg::Rs256,
     };
     let key = PrivateJwk::generate(alg).context("key generation")?;
-    println!("{}", serde_json::to_string_pretty(&key.to_value())?);
+    crate::out::line(serde_json::to_string_pretty(&key.to_value())?)?;
     Ok(())
 }
 
@@ -53,6 +53,6 @@ pub fn jwks(args: JwksArgs) -> anyhow::Result<()> {
             .with_context(|| format!("parsing {}", path.display()))?;
         set.keys.extend(keys.keys);
     }
-    println!("{}", serde_json::to_string_pretty(&set.to_value())?);
+    crate::out::line(serde_json::to_string_pretty(&set.to_value())?)?;
     Ok(())
 }

@@ -90,9 +90,8 @@ pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
         };
         Ok(client.redeem(&endpoint, &redemption).await?)
     })?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::Value::Object(response.raw))?
-    );
+    crate::out::line(serde_json::to_string_pretty(&serde_json::Value::Object(
+        response.raw,
+    ))?)?;
     Ok(())
 }

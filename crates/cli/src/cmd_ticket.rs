@@ -90,7 +90,7 @@ fn inspect(file: &Path) -> anyhow::Result<()> {
     let parts =
         tessera_ticket::danger::decode_unverified(&read_token(file)?).map_err(|e| failure(&e))?;
     let out = json!({"unverified": true, "header": parts.header, "payload": parts.payload});
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    crate::out::line(serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }
 
@@ -109,7 +109,7 @@ fn verify(args: &VerifyArgs, clock: &SystemClock) -> anyhow::Result<()> {
     };
     let now = args.at.unwrap_or_else(|| clock.now());
     let verified = tessera_ticket::verify(&token, &keys, now, &opts).map_err(|e| failure(&e))?;
-    println!("{}", serde_json::to_string_pretty(verified.claims())?);
+    crate::out::line(serde_json::to_string_pretty(verified.claims())?)?;
     Ok(())
 }
 
@@ -134,6 +134,6 @@ fn mint(args: &MintArgs, clock: &SystemClock) -> anyhow::Result<()> {
         .or_insert_with(|| Value::from(uuid::Uuid::new_v4().to_string()));
     let token = tessera_ticket::mint_payload(&claims, &signer, &VerifyOptions::default())
         .map_err(|e| failure(&e))?;
-    println!("{token}");
+    crate::out::line(&token)?;
     Ok(())
 }

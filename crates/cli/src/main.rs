@@ -18,6 +18,7 @@ mod cmd_redeem;
 mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
+mod out;
 
 /// Tessera: SMART Permission Tickets (issuer, Data Holder, client, tools).
 #[derive(Debug, Parser)]

@@ -217,7 +217,12 @@ impl Cast {
             .and_then(|c| m.sites.iter().find(|s| s.slug == c.site))
             .map(|s| s.state.clone())
             .ok_or_else(|| missing("COVID-19 case at a known site"))?;
-        let sites: Vec<Site> = m.sites.iter().filter(|s| s.state == state).cloned().collect();
+        let sites: Vec<Site> = m
+            .sites
+            .iter()
+            .filter(|s| s.state == state)
+            .cloned()
+            .collect();
         let served = |site: &str| sites.iter().any(|s| s.slug == site);
 
         // A diabetic with HbA1c results, self-pay visits and claims at the same site.
@@ -244,11 +249,17 @@ impl Cast {
             .iter()
             .filter(|c| c.patient == anchor.patient && c.site == anchor.site)
             .filter(|c| c.encounter_ids.len() == 1)
-            .filter(|c| !c.encounter_ids.iter().any(|e| self_pay.contains(&e.as_str())))
+            .filter(|c| {
+                !c.encounter_ids
+                    .iter()
+                    .any(|e| self_pay.contains(&e.as_str()))
+            })
             .filter_map(|c| Some((c, c.encounter_ids.first()?)))
             .max_by_key(|(_, enc)| linked_count(&patient.bundle, enc))
             .map(|(c, enc)| ClaimPick {
-                system: site_of(&sites, &c.site).map(|s| s.claim_system.clone()).unwrap_or_default(),
+                system: site_of(&sites, &c.site)
+                    .map(|s| s.claim_system.clone())
+                    .unwrap_or_default(),
                 control_number: c.control_number.clone(),
                 encounter_id: enc.clone(),
             })

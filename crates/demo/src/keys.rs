@@ -58,7 +58,10 @@ impl DemoKeys {
         let holder_issuer = new()?;
         let idp = new()?;
         let mut clients = BTreeMap::new();
-        for id in HOLDER_CLIENTS.into_iter().chain([NETWORK_MINTER, BILLING_MINTER]) {
+        for id in HOLDER_CLIENTS
+            .into_iter()
+            .chain([NETWORK_MINTER, BILLING_MINTER])
+        {
             let key = new()?;
             write_pair(&dir, id, &key)?;
             let key = ClientKey::new(key).map_err(|e| DemoError::Keys(e.to_string()))?;
@@ -103,7 +106,10 @@ fn write_pair(dir: &Path, name: &str, key: &PrivateJwk) -> Result<(), DemoError>
     let private = dir.join(format!("{name}.jwk.json"));
     std::fs::write(&private, pretty(&key.to_value()))?;
     restrict(&private)?;
-    std::fs::write(dir.join(format!("{name}.jwks.json")), pretty(&public_set(key)))?;
+    std::fs::write(
+        dir.join(format!("{name}.jwks.json")),
+        pretty(&public_set(key)),
+    )?;
     Ok(())
 }
 

@@ -188,6 +188,18 @@ impl ConstrainedTicket {
         &self.shell
     }
 
+    /// The checked `access` (legacy shapes already translated). Exposed before step 13 so the
+    /// Data Holder can finish step 12 — its own enforceability checks such as the
+    /// `data_holder_filter` match (OP-07) — before the type's required claims (PT-VAL-15).
+    pub fn access(&self) -> &Access {
+        &self.shell.claims.access
+    }
+
+    /// Whether a legacy shape was translated (audit it).
+    pub fn legacy_translated(&self) -> bool {
+        self.legacy
+    }
+
     /// Step 13: the type's required and forbidden claims (PT-TYPE).
     pub fn check_type_rules(self) -> Result<VerifiedTicket, TicketError> {
         let s = &self.shell;

@@ -149,5 +149,10 @@ fn challenge(scheme: Option<Scheme>, error: Option<&str>) -> Response {
     if let Ok(v) = HeaderValue::from_str(&www) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
+    // Every FHIR-facing error is an OperationOutcome in FHIR's own media type.
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
     resp
 }

@@ -265,15 +265,14 @@ async fn run(
         sensitivity_withhold: st.policy.sensitivity_profile,
     };
     let constrained = current.check_access(&opts)?;
+    // Step 12 ends with our own enforceability check: a ticket scoped to other Data Holders
+    // fails here, before the type's required claims (PT-VAL-15, OP-07).
+    if let Some(filter) = &constrained.access().data_holder_filter {
+        check_holder_filter(filter, &st.holder_profile)?;
+    }
 
     trail.at("type_rules");
     let verified = constrained.check_type_rules()?;
-    // Step 12's data_holder_filter match needs the normalized `access`, which the ticket
-    // crate exposes only once the type rules passed.
-    trail.at("access_constraints");
-    if let Some(filter) = &verified.access().data_holder_filter {
-        check_holder_filter(filter, &st.holder_profile)?;
-    }
     if verified.legacy_translated() {
         trail
             .details

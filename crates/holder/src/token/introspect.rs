@@ -1,20 +1,65 @@
 //! Token introspection (RFC 7662) for registered clients allowed to introspect: the same
 //! `private_key_jwt` Layer 1 as the token endpoint (assertion `aud` = the introspection URL or
-//! the token URL), then the stored token row.
+//! the token URL), then the stored token row. Every call that reaches here is audited —
+//! rejected ones too, so probing the endpoint with bad or unauthorized credentials leaves a
+//! trail (PT-AUDIT).
 
 use serde_json::{Value, json};
 use tessera_store::audit::AuditRecord;
 
 use crate::state::HolderState;
 use crate::token::access_token::lookup_token;
-use crate::token::client_auth::{AuthContext, ClientAuthError, ClientCredentials};
+use crate::token::client_auth::{
+    AuthContext, ClientAuthError, ClientCredentials, claimed_client_id,
+};
 use crate::token::error::TokenError;
 use crate::token::request::FormParams;
 
-/// Introspects the `token` parameter.
+/// Introspects the `token` parameter and writes the audit record (durably, before
+/// returning; a failed write fails the call, as at the token endpoint).
 pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Value, TokenError> {
-    let st = &state.inner;
     let now = state.now();
+    let mut rec = AuditRecord {
+        at: now,
+        event: "introspection".into(),
+        client_id: params.get("client_assertion").and_then(claimed_client_id),
+        details: "{}".into(),
+        ..AuditRecord::default()
+    };
+    let mut step = "client_authentication";
+    let result = run(state, params, now, &mut rec, &mut step).await;
+    match &result {
+        Ok(body) => {
+            rec.outcome = "accepted".into();
+            if body["active"] != json!(true) {
+                rec.details = json!({ "active": false }).to_string();
+            }
+        }
+        Err(e) => {
+            let (_, code, description) = e.oauth();
+            rec.outcome = "rejected".into();
+            rec.step = Some(step.to_owned());
+            rec.error = Some(code.to_owned());
+            rec.error_description = Some(description);
+            tracing::info!(step, error = %e, client = ?rec.client_id, "introspection rejected");
+        }
+    }
+    let db = state.inner.db.clone();
+    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
+        Ok(Ok(_)) => result,
+        Ok(Err(e)) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
+        Err(e) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
+    }
+}
+
+async fn run(
+    state: &HolderState,
+    params: &FormParams,
+    now: i64,
+    rec: &mut AuditRecord,
+    step: &mut &'static str,
+) -> Result<Value, TokenError> {
+    let st = &state.inner;
     let audiences = [
         format!("{}/introspect", st.config.base_url),
         st.config.token_url(),
@@ -34,12 +79,16 @@ pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Valu
         .authenticate(creds, ctx)
         .await
         .map_err(TokenError::InvalidClient)?;
+    rec.client_id = Some(client.client_id.clone());
+    *step = "introspection_permission";
     if !client.introspection {
         return Err(TokenError::InvalidClient(ClientAuthError::UnknownClient));
     }
+    *step = "request";
     let token = params
         .get("token")
         .ok_or(TokenError::InvalidRequest("Missing token"))?;
+    *step = "lookup";
     let info = lookup_token(state, token)
         .await
         .map_err(TokenError::Internal)?;
@@ -62,23 +111,10 @@ pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Valu
     if let Some(jkt) = &r.cnf_jkt {
         body["cnf"] = json!({ "jkt": jkt });
     }
-    let rec = AuditRecord {
-        at: now,
-        event: "introspection".into(),
-        outcome: "accepted".into(),
-        jti: Some(r.ticket_jti.clone()),
-        iss: Some(r.ticket_iss.clone()),
-        ticket_type: Some(r.ticket_type.clone()),
-        client_id: Some(client.client_id.clone()),
-        patient: Some(r.patient.clone()),
-        scopes: Some(r.scope.clone()),
-        details: "{}".into(),
-        ..AuditRecord::default()
-    };
-    let db = st.db.clone();
-    tokio::task::spawn_blocking(move || db.append_audit(&rec))
-        .await
-        .map_err(|e| TokenError::Internal(e.to_string()))?
-        .map_err(|e| TokenError::Internal(e.to_string()))?;
+    rec.jti = Some(r.ticket_jti.clone());
+    rec.iss = Some(r.ticket_iss.clone());
+    rec.ticket_type = Some(r.ticket_type.clone());
+    rec.patient = Some(r.patient.clone());
+    rec.scopes = Some(r.scope.clone());
     Ok(body)
 }

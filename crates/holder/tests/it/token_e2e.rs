@@ -49,6 +49,11 @@ async fn pt_rs_01_requests_without_a_valid_token_get_401() {
     let (s, headers, _) = h.get("/fhir/Observation", &[]).await;
     assert_eq!(s, 401);
     assert!(headers.get("www-authenticate").is_some());
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "application/fhir+json",
+        "the 401 body is an OperationOutcome"
+    );
     let (s, headers, _) = h
         .get(
             "/fhir/Observation",
@@ -115,6 +120,111 @@ async fn pt_acc_09_introspection() {
     // The payer client is not allowed to introspect.
     let (s, _, b) = introspect("payer", &keys().payer, token.to_owned()).await;
     assert_eq!(s, 401, "{b}");
+}
+
+/// Introspection rows, oldest first.
+fn introspection_rows(h: &Holder) -> Vec<tessera_store::audit::AuditRecord> {
+    let rows = h.db.audit_recent().unwrap();
+    rows.into_iter()
+        .filter(|r| r.event == "introspection")
+        .collect()
+}
+
+#[tokio::test]
+async fn pt_audit_introspection_calls_are_recorded_including_rejections() {
+    let h = Holder::new();
+    let (_, body) = h.redeem(&mint(&baseline()), &[]).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let call =
+        |client: &'static str, key: &'static PrivateJwk, form: Vec<(&'static str, String)>| {
+            let now = h.now();
+            let a = sign(
+                key,
+                &json!({"iss": client, "sub": client, "aud": format!("{BASE}/introspect"),
+            "jti": uuid::Uuid::new_v4().to_string(), "exp": now + 60}),
+            );
+            let h = &h;
+            async move {
+                let mut f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                f.push(("client_assertion_type", JWT_BEARER));
+                f.push(("client_assertion", a.as_str()));
+                h.post("/fhir/introspect", &f, &[]).await
+            }
+        };
+    // No client authentication at all.
+    let (s, _, _) = h
+        .post("/fhir/introspect", &[("token", token.as_str())], &[])
+        .await;
+    assert_eq!(s, 401);
+    // Wrong key for app1: the claimed id is kept.
+    let (s, _, _) = call("app1", &keys().other, vec![("token", token.clone())]).await;
+    assert_eq!(s, 401);
+    // Authenticated but not allowed to introspect.
+    let (s, _, _) = call("payer", &keys().payer, vec![("token", token.clone())]).await;
+    assert_eq!(s, 401);
+    // Allowed, but no token parameter.
+    let (s, _, _) = call("app1", &keys().client, vec![]).await;
+    assert_eq!(s, 400);
+    // Unknown token, then the real one.
+    let (s, _, b) = call("app1", &keys().client, vec![("token", "nope".into())]).await;
+    assert_eq!((s.as_u16(), b), (200, json!({"active": false})));
+    let (s, _, _) = call("app1", &keys().client, vec![("token", token.clone())]).await;
+    assert_eq!(s, 200);
+
+    let rows = introspection_rows(&h);
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.outcome.as_str(),
+                r.step.as_deref(),
+                r.error.as_deref(),
+                r.client_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "rejected",
+                Some("client_authentication"),
+                Some("invalid_client"),
+                None
+            ),
+            (
+                "rejected",
+                Some("client_authentication"),
+                Some("invalid_client"),
+                Some("app1")
+            ),
+            (
+                "rejected",
+                Some("introspection_permission"),
+                Some("invalid_client"),
+                Some("payer")
+            ),
+            (
+                "rejected",
+                Some("request"),
+                Some("invalid_request"),
+                Some("app1")
+            ),
+            ("accepted", None, None, Some("app1")),
+            ("accepted", None, None, Some("app1")),
+        ]
+    );
+    assert_eq!(
+        rows[1].error_description.as_deref(),
+        Some("Client assertion signature verification failed")
+    );
+    assert_eq!(rows[4].details, r#"{"active":false}"#);
+    assert_eq!(rows[4].jti, None);
+    assert_eq!(rows[5].patient.as_deref(), Some("elena"));
+    assert!(rows[5].jti.is_some());
+    // The presented token is never stored (PT-AUDIT-03).
+    let dump = serde_json::to_string(&rows).unwrap();
+    assert!(!dump.contains(&token));
 }
 
 fn proof(key: &PrivateJwk, htm: &str, htu: &str, now: i64, token: Option<&str>) -> String {

@@ -1163,6 +1163,18 @@ async fn pt_val_15_step_order_decides_the_error() {
         "invalid_grant",
         Some("Unsupported access constraint: foo"),
     );
+    // data_holder_filter mismatch + missing required claim ⇒ the filter (PT-DHF, OP-07: the
+    // filter match is part of step 12, before the type's required claims of step 13).
+    let mut t = baseline();
+    t["access"]["data_holder_filter"] =
+        json!([{"kind": "jurisdiction", "address": {"country": "US", "state": "TX"}}]);
+    t["access"].as_object_mut().unwrap().remove("smart_scopes");
+    assert_error(
+        &err(&h, &t).await,
+        400,
+        "invalid_grant",
+        Some("Data Holder not within ticket data_holder_filter"),
+    );
     // missing required claim + unresolvable subject ⇒ required claim.
     let mut t = baseline();
     t["access"].as_object_mut().unwrap().remove("smart_scopes");
