@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod clock;
 mod cmd_audit;
+mod cmd_demo;
 mod cmd_fetch;
 mod cmd_issuer;
 mod cmd_keys;
@@ -50,6 +51,8 @@ enum Command {
     Redeem(cmd_redeem::RedeemArgs),
     /// Read FHIR with an access token (Bearer or DPoP); `--all` follows paging links.
     Fetch(cmd_fetch::FetchArgs),
+    /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
+    Demo(cmd_demo::DemoArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
 
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Issuer(cmd) => cmd_issuer::run(cmd, &clock),
         Command::Redeem(args) => cmd_redeem::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
+        Command::Demo(args) => cmd_demo::run(args, &clock),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

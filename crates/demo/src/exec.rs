@@ -124,12 +124,13 @@ impl DemoEnv {
             .map_err(|e| ClientError::Input(e.to_string()))
     }
 
-    /// Searches every granted type (`[base]/{type}`), following `next` links; returns the pages.
+    /// Searches every granted type (`[base]/{type}`), following `next` links; returns the pages
+    /// and a note for each granted type the server does not search (HTTP 404).
     pub async fn fetch_granted(
         &self,
         token: &TokenResponse,
         client_id: &str,
-    ) -> Result<Vec<Value>, ClientError> {
+    ) -> Result<(Vec<Value>, Vec<String>), ClientError> {
         let key = self.client_key(client_id)?;
         let auth = if token.token_type.eq_ignore_ascii_case("dpop") {
             Authorization::Dpop {
@@ -144,10 +145,25 @@ impl DemoEnv {
             ..FetchOptions::default()
         };
         let mut pages = Vec::new();
+        let mut notes = Vec::new();
         for t in scope_types(token.scope.as_deref().unwrap_or_default()) {
             let url = Url::parse(&format!("{}/{t}?_count=50", self.base_url))
                 .map_err(|e| ClientError::Input(format!("search URL: {e}")))?;
-            let fetched = self.client.fetch(&url, auth, options).await?;
+            let fetched = match self.client.fetch(&url, auth, options).await {
+                Ok(f) => f,
+                // A granted type the FHIR API does not serve releases nothing; say so.
+                Err(ClientError::FhirStatus {
+                    status: 404,
+                    summary,
+                    ..
+                }) => {
+                    notes.push(format!(
+                        "{t} is granted but not searchable here (HTTP 404: {summary})"
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if fetched.truncated {
                 return Err(ClientError::Input(format!(
                     "{url}: more pages than the bound"
@@ -155,7 +171,7 @@ impl DemoEnv {
             }
             pages.extend(fetched.pages);
         }
-        Ok(pages)
+        Ok((pages, notes))
     }
 
     /// The Grant the Data Holder stored with an access token (the operator's view).
@@ -391,4 +407,23 @@ fn codeable(c: &Value) -> String {
 /// At most `n` leading characters of a secret (tokens are never printed whole).
 pub fn prefix(secret: &str, n: usize) -> String {
     secret.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_types_are_distinct_and_ordered() {
+        let scope = "patient/Observation.rs?code=http://loinc.org|4548-4 patient/Condition.rs \
+                     patient/Observation.rs patient/*.rs openid";
+        assert_eq!(scope_types(scope), ["Observation", "Condition"]);
+        assert!(scope_types("").is_empty());
+    }
+
+    #[test]
+    fn prefix_never_returns_more_than_asked() {
+        assert_eq!(prefix("abcdefghijkl", 4), "abcd");
+        assert_eq!(prefix("ab", 4), "ab");
+    }
 }

@@ -266,21 +266,23 @@ fn render_granted(out: &mut String, g: &Granted) {
             Some(n) => format!("{:>3} of {:>3}", t.released, n),
             None => format!("{:>3} shared", t.released),
         };
-        let mut line = format!("            {:<20} {count}", t.resource_type);
-        if t.held_back_total() > 0 {
-            let why: Vec<String> = t
-                .held_back
-                .iter()
-                .map(|(reason, n)| format!("{n} {reason}"))
-                .collect();
-            let _ = write!(line, "   held back: {}", why.join("; "));
+        let line = format!("            {:<20} {count}", t.resource_type);
+        if t.held_back_total() == 0 {
+            let _ = writeln!(out, "{}", line.trim_end());
+            continue;
         }
-        let _ = writeln!(out, "{}", line.trim_end());
+        // One reason per line, aligned under the first.
+        let lead = format!("{line}   held back: ");
+        let indent = " ".repeat(lead.chars().count());
+        for (i, (reason, n)) in t.held_back.iter().enumerate() {
+            let head = if i == 0 { &lead } else { &indent };
+            let _ = writeln!(out, "{head}{n} {reason}");
+        }
     }
 }
 
 /// Long wildcard expansions are shortened for the trace (the report keeps the full scope).
-fn abbreviate_scope(scope: &str) -> String {
+pub(crate) fn abbreviate_scope(scope: &str) -> String {
     let parts: Vec<&str> = scope.split(' ').collect();
     if parts.len() <= 4 {
         return scope.to_owned();

@@ -49,7 +49,7 @@ pub async fn run(env: &DemoEnv, sc: &Scenario) -> ScenarioOutcome {
         match env.redeem(&minted.token, sc.client, sc.dpop).await {
             Ok(t) => out.notes.push(format!(
                 "first redemption granted (scope {}, {} s)",
-                t.scope.as_deref().unwrap_or("-"),
+                crate::report::abbreviate_scope(t.scope.as_deref().unwrap_or("-")),
                 t.expires_in.unwrap_or_default()
             )),
             Err(e) => out.problems.push(format!("first redemption failed: {e}")),
@@ -92,11 +92,12 @@ pub async fn run(env: &DemoEnv, sc: &Scenario) -> ScenarioOutcome {
         }
         (_, Err(e)) => out.problems.push(format!("redemption: {e}")),
         (Expect::Granted(check), Ok(token)) => match granted(env, sc, &token).await {
-            Ok((g, stored, released, problems)) => {
-                out.problems.extend(problems);
-                out.problems
-                    .extend(verify(env, sc, check, &g, &stored, &released));
-                out.result = Some(Redemption::Granted(g));
+            Ok(x) => {
+                out.notes.extend(x.notes);
+                out.problems.extend(x.problems);
+                let checked = verify(env, sc, check, &x.granted, &x.stored, &x.released);
+                out.problems.extend(checked);
+                out.result = Some(Redemption::Granted(x.granted));
             }
             Err(e) => out.problems.push(e),
         },
@@ -141,10 +142,18 @@ fn save_ticket(env: &DemoEnv, key: &str, token: &str) -> std::io::Result<()> {
     std::fs::write(dir.join(format!("{key}.jwt")), format!("{token}\n"))
 }
 
-type Explained = (Granted, Vec<Stored>, Vec<Stored>, Vec<String>);
+/// What a granted redemption released: the summary, the patient's stored and the released
+/// resources, the API/Grant disagreements, and notes on the fetch.
+struct Explained {
+    granted: Granted,
+    stored: Vec<Stored>,
+    released: Vec<Stored>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+}
 
 async fn granted(env: &DemoEnv, sc: &Scenario, token: &TokenResponse) -> Result<Explained, String> {
-    let pages = env
+    let (pages, notes) = env
         .fetch_granted(token, sc.client)
         .await
         .map_err(|e| format!("FHIR fetch: {e}"))?;
@@ -171,7 +180,13 @@ async fn granted(env: &DemoEnv, sc: &Scenario, token: &TokenResponse) -> Result<
         pages: pages.len(),
         types,
     };
-    Ok((g, stored, released, problems))
+    Ok(Explained {
+        granted: g,
+        stored,
+        released,
+        problems,
+        notes,
+    })
 }
 
 /// The scenario's own expectations (the API/Grant agreement is checked in `tally`).
@@ -289,7 +304,8 @@ fn verify(
             let year = env.cast.measurement_year.to_string();
             let expected: BTreeSet<&str> = stored
                 .iter()
-                .filter(|r| is_hba1c(&r.json) && !has_label(&r.json, "HIPAASelfPay"))
+                .filter(|r| r.resource_type == "Observation" && is_hba1c(&r.json))
+                .filter(|r| !has_label(&r.json, "HIPAASelfPay"))
                 .filter(|r| effective(&r.json).starts_with(&year))
                 .map(|r| r.id.as_str())
                 .collect();

@@ -126,6 +126,7 @@ pub fn all(env: &DemoEnv) -> Result<Vec<Scenario>, DemoError> {
             )
         },
         Scenario {
+            flow: Flow::Direct,
             expect: Expect::Granted(Check::Withholds("MH")),
             ..base(
                 "delegated-delegatee",
@@ -148,7 +149,7 @@ pub fn all(env: &DemoEnv) -> Result<Vec<Scenario>, DemoError> {
                 "delegated-poa",
                 "Delegated access: HPOWATT (healthcare power of attorney)",
                 format!(
-                    "{} {} ({}) reads the last two years of {}'s records.",
+                    "{} {} ({}) reads the last three years of {}'s records.",
                     poa.given,
                     family,
                     poa.relationship,
@@ -271,7 +272,7 @@ pub fn all(env: &DemoEnv) -> Result<Vec<Scenario>, DemoError> {
                 elder.display(),
                 daughter.given
             ),
-            delegated(&daughter, tickets::delegatee_access()),
+            delegated(&daughter, tickets::revocable_access()),
             FAMILY_APP,
             elder,
         )

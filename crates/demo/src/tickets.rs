@@ -141,12 +141,17 @@ pub fn delegatee_access() -> Value {
     })
 }
 
-/// The POA agent's access: everything from the last two years of data.
+/// The daughter's first delegation, later withdrawn: everything.
+pub fn revocable_access() -> Value {
+    json!({ "smart_scopes": ["patient/*.rs"] })
+}
+
+/// The POA agent's access: everything from the last three years of data.
 pub fn poa_access(cast: &Cast) -> Value {
     json!({
         "smart_scopes": ["patient/*.rs"],
         "data_period": {
-            "start": format!("{}-01-01", cast.measurement_year - 1),
+            "start": format!("{}-01-01", cast.measurement_year - 2),
             "end": cast.window_end,
         },
     })

@@ -102,8 +102,13 @@ impl HolderState {
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
         db: Arc<TokenDb>,
-        policy: LocalPolicy,
+        mut policy: LocalPolicy,
     ) -> Result<HolderState, String> {
+        // A grant may only name types the FHIR API can actually serve: a granted type that
+        // answers "not supported" would make the scope string promise more than is enforced.
+        policy
+            .served_types
+            .retain(|t| tessera_fhir::resource_def(t).is_some());
         let fetcher = Fetcher::new(config.http, config.allow_loopback_http)
             .map_err(|e| format!("HTTP client: {e}"))?;
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use tessera_jose::JwkSet;
-use tessera_ticket::{TicketError, TicketType, VerifyOptions, mint_payload};
+use tessera_ticket::{TicketError, TicketType, mint_payload};
 
 use crate::config::Config;
 use crate::db::{Db, IssuanceRecord};
@@ -120,39 +120,39 @@ impl Issuer {
         )?;
         let signer = self.config.keys.signer();
         let kid = self.config.keys.active_kid().to_owned();
-        let issued = self.db.issue(
-            &list.name,
-            list.size,
-            random_u64,
-            |index| -> Result<(IssuanceRecord, String), IssueError> {
-                let mut payload: Map<String, Value> = prepared.payload;
-                set_revocation(&mut payload, &status_url, index);
-                let token = mint_payload(&payload, signer, &VerifyOptions::default()).map_err(
-                    |e| match e {
-                        TicketError::Mint(_) => IssueError::Signing(e),
-                        other => IssueError::Refused(other),
-                    },
-                )?;
-                let claims = &prepared.claims;
-                let record = IssuanceRecord {
-                    jti: jti.clone(),
-                    ticket_type: ticket_type.uri().to_owned(),
-                    subject: subject_summary(&claims.subject.patient),
-                    requester: claims.requester.as_ref().map(requester_summary),
-                    requested_by: caller.name().to_owned(),
-                    issued_at: now,
-                    expires_at: claims.exp,
-                    kid,
-                    status_list: list.name.clone(),
-                    status_index: index,
-                    status_url: status_url.clone(),
-                    revoked_at: None,
-                    revoked_by: None,
-                    claims: Value::Object(payload),
-                };
-                Ok((record, token))
-            },
-        )?;
+        let issued =
+            self.db.issue(
+                &list.name,
+                list.size,
+                random_u64,
+                |index| -> Result<(IssuanceRecord, String), IssueError> {
+                    let mut payload: Map<String, Value> = prepared.payload;
+                    set_revocation(&mut payload, &status_url, index);
+                    let token = mint_payload(&payload, signer, &crate::mint::mint_options())
+                        .map_err(|e| match e {
+                            TicketError::Mint(_) => IssueError::Signing(e),
+                            other => IssueError::Refused(other),
+                        })?;
+                    let claims = &prepared.claims;
+                    let record = IssuanceRecord {
+                        jti: jti.clone(),
+                        ticket_type: ticket_type.uri().to_owned(),
+                        subject: subject_summary(&claims.subject.patient),
+                        requester: claims.requester.as_ref().map(requester_summary),
+                        requested_by: caller.name().to_owned(),
+                        issued_at: now,
+                        expires_at: claims.exp,
+                        kid,
+                        status_list: list.name.clone(),
+                        status_index: index,
+                        status_url: status_url.clone(),
+                        revoked_at: None,
+                        revoked_by: None,
+                        claims: Value::Object(payload),
+                    };
+                    Ok((record, token))
+                },
+            )?;
         let (record, token) = issued.ok_or_else(|| IssueError::ListFull(list.name.clone()))?;
         tracing::info!(
             jti = %record.jti,

@@ -67,8 +67,7 @@ pub(crate) fn prepare(
         "revocation".into(),
         json!({ "url": status_url, "index": 0 }),
     );
-    let verified =
-        check_payload(&payload, &VerifyOptions::default()).map_err(IssueError::Refused)?;
+    let verified = check_payload(&payload, &mint_options()).map_err(IssueError::Refused)?;
     Ok(Prepared {
         payload,
         claims: verified.into_claims(),
@@ -259,4 +258,14 @@ mod tests {
         assert_eq!(fhir_instant("1970-13-01"), None);
         assert_eq!(fhir_instant("soon"), None);
     }
+}
+
+/// The checks a ticket must pass before this issuer signs it: the verifier's own rules, with
+/// the Proposal 005 `sensitivity_withhold` constraint allowed. Minting it is always sound:
+/// a Data Holder that does not enforce it rejects the ticket, which is the spec's intended
+/// consequence, and ours does enforce it.
+pub(crate) fn mint_options() -> VerifyOptions {
+    let mut opts = VerifyOptions::default();
+    opts.access.sensitivity_withhold = true;
+    opts
 }

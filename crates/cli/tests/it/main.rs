@@ -2,6 +2,7 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod demo;
 mod issuer_client;
 mod keys;
 mod ticket;

@@ -9,5 +9,6 @@ mod fhir_support;
 mod token_e2e;
 mod token_http;
 mod token_pipeline;
+mod token_props;
 mod token_seed;
 mod token_support;

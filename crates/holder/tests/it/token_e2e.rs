@@ -386,3 +386,27 @@ async fn concurrent_redemptions_and_replayed_assertions() {
     let rows = h.audit(&jti);
     assert_eq!(rows.iter().filter(|r| r.outcome == "accepted").count(), 100);
 }
+
+#[tokio::test]
+async fn a_wildcard_grant_names_only_types_the_fhir_api_serves() {
+    // PT-SCOPE / PT-ACC: the granted scope string must be exactly what is enforced, so a
+    // `*` ticket scope expands only to types the FHIR API can search.
+    let h = Holder::new();
+    let mut ticket = baseline();
+    ticket["access"] = json!({"smart_scopes": ["patient/*.rs"]});
+    let (s, body) = h.redeem(&mint(&ticket), &[]).await;
+    assert_eq!(s, 200, "{body}");
+    let scope = body["scope"].as_str().unwrap().to_owned();
+    assert!(!scope.contains("PractitionerRole"), "{scope}");
+    let auth = format!("Bearer {}", body["access_token"].as_str().unwrap());
+    let auth = [("authorization", auth.as_str())];
+    for granted in scope.split(' ') {
+        let rtype = granted
+            .trim_start_matches("patient/")
+            .split('.')
+            .next()
+            .unwrap();
+        let (s, _, b) = h.get(&format!("/fhir/{rtype}"), &auth).await;
+        assert_eq!(s, 200, "{rtype}: {b}");
+    }
+}

@@ -420,3 +420,30 @@ fn clients_see_only_their_own_tickets() {
         Err(IssueError::NotFound(_))
     ));
 }
+
+// Proposal 005 (PT-SENS): `sensitivity_withhold` is a constraint any ticket may carry; the
+// issuer mints it (a Data Holder that cannot enforce it rejects the ticket, as intended).
+#[test]
+fn mints_tickets_carrying_sensitivity_withhold() {
+    let issuer = issuer(&es256());
+    let mut c = claims(TicketType::DelegatedAccess);
+    c["access"]["sensitivity_withhold"] = json!({"codes": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "MH"}]});
+    let minted = issuer.mint(&c, NOW).unwrap();
+    let mut opts = VerifyOptions::default();
+    opts.access.sensitivity_withhold = true;
+    let verified = verify(&minted.token, &issuer.jwks(NOW), NOW, &opts).unwrap();
+    assert!(verified.access().sensitivity_withhold.is_some());
+    // A verifier that does not enforce the profile rejects it by name.
+    let err = verify(
+        &minted.token,
+        &issuer.jwks(NOW),
+        NOW,
+        &VerifyOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.oauth_error().1,
+        "Unsupported access constraint: sensitivity_withhold"
+    );
+}
