@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use tessera_holder::config::EXAMPLE_CONFIG;
 use tessera_holder::{Clock, Config};
 
@@ -41,16 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .config
         .ok_or_else(|| anyhow!("--config FILE is required"))?;
     let config = Config::load(&path)?;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::server::start()?;
     runtime.block_on(tessera_holder::serve::serve(config, Arc::new(SystemClock)))?;
     Ok(())
 }

@@ -20,6 +20,7 @@ mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
 mod out;
+mod server;
 
 /// Tessera: SMART Permission Tickets (issuer, Data Holder, client, tools).
 #[derive(Debug, Parser)]
