@@ -244,6 +244,16 @@ pub(crate) fn refusal_description(e: &TicketError) -> String {
     format!("{} ({e})", e.oauth_error().1)
 }
 
+/// The checks a ticket must pass before this issuer signs it: the verifier's own rules, with
+/// the Proposal 005 `sensitivity_withhold` constraint allowed. Minting it is always sound:
+/// a Data Holder that does not enforce it rejects the ticket, which is the spec's intended
+/// consequence, and ours does enforce it.
+pub(crate) fn mint_options() -> VerifyOptions {
+    let mut opts = VerifyOptions::default();
+    opts.access.sensitivity_withhold = true;
+    opts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,14 +268,4 @@ mod tests {
         assert_eq!(fhir_instant("1970-13-01"), None);
         assert_eq!(fhir_instant("soon"), None);
     }
-}
-
-/// The checks a ticket must pass before this issuer signs it: the verifier's own rules, with
-/// the Proposal 005 `sensitivity_withhold` constraint allowed. Minting it is always sound:
-/// a Data Holder that does not enforce it rejects the ticket, which is the spec's intended
-/// consequence, and ours does enforce it.
-pub(crate) fn mint_options() -> VerifyOptions {
-    let mut opts = VerifyOptions::default();
-    opts.access.sensitivity_withhold = true;
-    opts
 }
