@@ -119,6 +119,34 @@ pub async fn redeem(
     }
 }
 
+/// Records a request refused before the pipeline could read it (body not a bounded form,
+/// duplicated or oversized parameters, a malformed DPoP header): every attempt is audited,
+/// even one that names no client or ticket. Returns the error to send, or an internal error
+/// if the audit row could not be written.
+pub async fn audit_unreadable_request(
+    state: &HolderState,
+    event: &str,
+    error: TokenError,
+) -> TokenError {
+    let (_, code, description) = error.oauth();
+    let rec = AuditRecord {
+        at: state.now(),
+        event: event.to_owned(),
+        outcome: "rejected".into(),
+        step: Some("request".into()),
+        error: Some(code.to_owned()),
+        error_description: Some(description),
+        details: "{}".into(),
+        ..AuditRecord::default()
+    };
+    let db = state.inner.db.clone();
+    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
+        Ok(Ok(_)) => error,
+        Ok(Err(e)) => TokenError::Internal(format!("audit write failed: {e}")),
+        Err(e) => TokenError::Internal(format!("audit write failed: {e}")),
+    }
+}
+
 async fn run(
     state: &HolderState,
     params: &FormParams,

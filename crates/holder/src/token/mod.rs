@@ -31,11 +31,19 @@ pub async fn token_handler(
         .and_then(|v| v.to_str().ok());
     let params = match FormParams::parse(content_type, &body) {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            return exchange::audit_unreadable_request(&state, "token_exchange", e)
+                .await
+                .into_response();
+        }
     };
     let dpop = match single_header(&headers, "dpop") {
         Ok(d) => d,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            return exchange::audit_unreadable_request(&state, "token_exchange", e)
+                .await
+                .into_response();
+        }
     };
     match exchange::redeem(&state, &params, dpop).await {
         Ok(resp) => {
@@ -58,7 +66,11 @@ pub async fn introspect_handler(
         .and_then(|v| v.to_str().ok());
     let params = match FormParams::parse(content_type, &body) {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            return exchange::audit_unreadable_request(&state, "introspection", e)
+                .await
+                .into_response();
+        }
     };
     match introspect::introspect(&state, &params).await {
         Ok(v) => {

@@ -127,6 +127,24 @@ async fn pt_req_06_form_encoding_and_duplicates() {
     let (s, headers, b) = send(&h.router, req).await;
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
     assert_error(&(s, b), 400, "invalid_request", None);
+    // PT-AUDIT-01: a request refused before it could be read is still an audited attempt.
+    let unreadable: Vec<_> =
+        h.db.audit_recent()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.event == "token_exchange" && r.step.as_deref() == Some("request"))
+            .collect();
+    // Both refusals above: the repeated parameter and the JSON body.
+    assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+    for r in &unreadable {
+        assert_eq!(r.outcome, "rejected");
+        assert_eq!(r.error.as_deref(), Some("invalid_request"));
+    }
+    assert!(
+        unreadable
+            .iter()
+            .any(|r| r.error_description.as_deref() == Some("Repeated parameter"))
+    );
 }
 
 #[tokio::test]
