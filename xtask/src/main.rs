@@ -1,13 +1,16 @@
-//! Project automation: `cargo xtask vectors [--check]`, `cargo xtask tidy`.
+//! Project automation: `cargo xtask vectors [--check]`, `conformance [--check]`, `tidy`.
 //!
 //! `vectors` regenerates `test-vectors/tickets/**` (and the public halves of our fixed test
 //! keys) from code; `--check` regenerates in memory and fails if anything on disk differs.
 //! `tidy` checks house rules over every `.rs` file. `gen-test-keys` creates the fixed test
-//! keys if they are missing (run once; the keys are committed).
+//! keys if they are missing (run once; the keys are committed). `conformance` renders
+//! `docs/conformance.md` (requirement IDs and where tests cite them); `--check` fails if it is
+//! stale or a requirement is neither cited nor listed in `test-vectors/conformance/skips.toml`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod conformance;
 mod tidy;
 mod vectors;
 
@@ -23,9 +26,11 @@ fn main() -> ExitCode {
         ["vectors"] => vectors::run(&root, false),
         ["vectors", "--check"] => vectors::run(&root, true),
         ["tidy"] => tidy::run(&root),
+        ["conformance"] => conformance::run(&root, false),
+        ["conformance", "--check"] => conformance::run(&root, true),
         ["gen-test-keys"] => vectors::generate_missing_keys(&root),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask vectors [--check] | tidy | gen-test-keys"
+            "usage: cargo xtask vectors [--check] | conformance [--check] | tidy | gen-test-keys"
         )),
     };
     match result {

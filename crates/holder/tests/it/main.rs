@@ -1,6 +1,7 @@
 //! Integration tests of the Data Holder (one test binary; modules per area).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod adversarial;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;

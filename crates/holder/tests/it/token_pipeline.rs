@@ -19,7 +19,11 @@ async fn err(h: &Holder, t: &Value) -> (http::StatusCode, Value) {
 async fn pt_req_01_09_baseline_is_redeemed() {
     let h = Holder::new();
     let body = ok(&h, &baseline()).await;
+    // The baseline is jkt-bound, yet the access token is a plain bearer token (PT-ACC-10,
+    // PT-BIND-11); its demographics resolve to exactly one local patient (PT-SUBJ-01).
     assert_eq!(body["token_type"], "Bearer");
+    // No continuation in the ticket, so no refresh token (PT-LIFE-03).
+    assert!(body.get("refresh_token").is_none(), "{body}");
     assert_eq!(
         body["issued_token_type"],
         "urn:ietf:params:oauth:token-type:access_token"
@@ -488,6 +492,7 @@ async fn pt_val_11_unknown_issuer_is_not_trusted() {
 
 #[tokio::test]
 async fn pt_val_12_expired() {
+    // Tickets carry `exp` and expired ones are rejected (PT-LIFE-02).
     let h = Holder::new();
     let mut t = baseline();
     t["exp"] = json!(NOW - 31);
@@ -697,7 +702,8 @@ async fn pt_evid_rejections() {
         "wrong key",
         with_evidence(&sign(&keys().other, &evidence_claims(NOW - 60))),
     ));
-    // PT-EVID-02: issuer not configured as an identity provider (a ticket issuer is not enough).
+    // PT-EVID-02: issuer not configured as an identity provider (a ticket issuer is not enough):
+    // evidence-issuer trust is separate from ticket-issuer trust (PT-TRUST-06).
     let mut c = evidence_claims(NOW - 60);
     c["iss"] = json!(ISSUER);
     cases.push(("untrusted iss", invalid(c)));
@@ -804,6 +810,7 @@ async fn pt_field_02_03_05_06_unknown_access_members() {
         Some("Unsupported access constraint: permissions"),
     );
     let mut t = baseline();
+    // A present kernel field we cannot enforce (PT-FIELD-04).
     t["must_understand"] = json!(["x"]);
     assert_error(
         &err(&h, &t).await,
@@ -864,6 +871,11 @@ async fn pt_type_04_05_06_delegated_authority() {
     );
     let body = ok(&h, &t).await;
     assert_eq!(body["patient"], "maria");
+    // PT-TYPE-07: `RelatedPerson.period` is not checked; an ended period with a valid `exp`
+    // still redeems (the issuer bounds `exp` by the authority instead, PT-LIFE-08).
+    let mut ended = t.clone();
+    ended["requester"]["period"] = json!({"start": "2001-01-01", "end": "2002-01-01"});
+    ok(&h, &ended).await;
     for bad in [
         json!([]),
         json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "DAU"}]),
@@ -953,6 +965,13 @@ async fn pt_type_08_09_10_pt_cl_02_payer_claims() {
     let (s, b) = as_payer(claims_ticket()).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["patient"], "B77421");
+    // PT-CL-07: the provider's claim control number is kept in the audit entry.
+    let mut t = claims_ticket();
+    t["access"]["claim_linkage"]["claim"] =
+        json!({"identifier": {"system": "https://provider.example/ccn", "value": "CCN-4411"}});
+    let jti = t["jti"].as_str().unwrap().to_owned();
+    assert_eq!(as_payer(t).await.0, 200);
+    assert!(h.audit(&jti)[0].details.contains("CCN-4411"));
     let mut t = claims_ticket();
     t["access"]["data_period"] = json!({"start": "2026-01-01"});
     assert_error(&as_payer(t).await, 400, "invalid_grant", None);

@@ -215,6 +215,7 @@ fn revocation_flips_the_bit_in_the_served_list() {
     assert!(issuer.status_list("unknown").unwrap().is_none());
 }
 
+// PT-REV-10: status lists are grouped (one per configured group of types), never per ticket.
 #[test]
 fn tickets_go_on_the_list_of_their_type_and_lists_fill_up() {
     let key = es256();
