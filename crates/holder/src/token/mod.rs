@@ -26,33 +26,15 @@ pub async fn token_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let params = match FormParams::parse(content_type, &body) {
-        Ok(p) => p,
-        Err(e) => {
-            return exchange::audit_unreadable_request(&state, "token_exchange", e)
-                .await
-                .into_response();
-        }
+    let read = read_form(&headers, &body).and_then(|params| {
+        let dpop = single_header(&headers, "dpop")?;
+        Ok((params, dpop))
+    });
+    let (params, dpop) = match read {
+        Ok(r) => r,
+        Err(e) => return refuse_unreadable(&state, "token_exchange", e).await,
     };
-    let dpop = match single_header(&headers, "dpop") {
-        Ok(d) => d,
-        Err(e) => {
-            return exchange::audit_unreadable_request(&state, "token_exchange", e)
-                .await
-                .into_response();
-        }
-    };
-    match exchange::redeem(&state, &params, dpop).await {
-        Ok(resp) => {
-            let mut r = Json(resp).into_response();
-            no_store(&mut r);
-            r
-        }
-        Err(e) => e.into_response(),
-    }
+    respond(exchange::redeem(&state, &params, dpop).await)
 }
 
 /// `POST [base]/introspect`.
@@ -61,20 +43,31 @@ pub async fn introspect_handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let params = match read_form(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return refuse_unreadable(&state, "introspection", e).await,
+    };
+    respond(introspect::introspect(&state, &params).await)
+}
+
+fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<FormParams, TokenError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let params = match FormParams::parse(content_type, &body) {
-        Ok(p) => p,
-        Err(e) => {
-            return exchange::audit_unreadable_request(&state, "introspection", e)
-                .await
-                .into_response();
-        }
-    };
-    match introspect::introspect(&state, &params).await {
-        Ok(v) => {
-            let mut r = Json(v).into_response();
+    FormParams::parse(content_type, body)
+}
+
+/// A request refused before the pipeline could read it is still an audited attempt.
+async fn refuse_unreadable(state: &HolderState, event: &str, e: TokenError) -> Response {
+    exchange::audit_unreadable_request(state, event, e)
+        .await
+        .into_response()
+}
+
+fn respond<T: serde::Serialize>(result: Result<T, TokenError>) -> Response {
+    match result {
+        Ok(body) => {
+            let mut r = Json(body).into_response();
             no_store(&mut r);
             r
         }
