@@ -693,6 +693,32 @@ async fn pt_evid_01_03_04_05_valid_evidence() {
 }
 
 #[tokio::test]
+async fn pt_evid_14_self_issued_evidence_is_recorded_as_issuer_attested() {
+    // The ticket issuer is also configured as an identity provider, so its own ID token
+    // verifies; it adds no independent assurance and the audit says so.
+    let extra = format!("[[identity_provider]]\niss = \"{ISSUER}\"\njwks_file = \"issuer.json\"\n");
+    let h = Holder::with_config(&config_toml(&extra));
+    let attested = |t: &Value| -> Value {
+        let jti = t["jti"].as_str().unwrap();
+        let rows = h.audit(jti);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].outcome, "accepted", "{rows:?}");
+        let details: Value = serde_json::from_str(&rows[0].details).unwrap();
+        details["subject_evidence"]["issuer_attested"].clone()
+    };
+    let mut c = evidence_claims(NOW - 60);
+    c["iss"] = json!(ISSUER);
+    c["aud"] = json!("app1");
+    let self_issued = with_evidence(&sign(&keys().issuer, &c));
+    ok(&h, &self_issued).await;
+    assert_eq!(attested(&self_issued), json!(true));
+    // Evidence from the independent identity provider is not issuer-attested.
+    let independent = with_evidence(&id_token(evidence_claims(NOW - 60)));
+    ok(&h, &independent).await;
+    assert_eq!(attested(&independent), json!(false));
+}
+
+#[tokio::test]
 async fn pt_evid_rejections() {
     let h = Holder::new();
     let invalid = |c: Value| with_evidence(&id_token(c));
