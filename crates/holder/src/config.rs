@@ -14,6 +14,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+mod trust_framework;
+
+pub use trust_framework::{
+    FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
+    TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
+};
+use trust_framework::{validate_registration, validate_trust_frameworks};
+
 /// The commented example printed by `tessera serve --print-example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("example-config.toml");
 
@@ -109,6 +117,12 @@ pub struct FileConfig {
     /// Identity providers trusted for embedded identity evidence.
     #[serde(default)]
     pub identity_provider: Vec<FileIdentityProvider>,
+    /// Trust frameworks (UDAP communities, OpenID Federations, well-known client lists).
+    #[serde(default)]
+    pub trust_framework: Vec<FileTrustFramework>,
+    /// Dynamic client registration.
+    #[serde(default)]
+    pub registration: FileRegistration,
 }
 
 /// `[holder]`.
@@ -191,6 +205,12 @@ pub struct FileIssuer {
     /// This issuer is the Data Holder itself (self-issued tickets, OP-21).
     #[serde(default)]
     pub self_issued: bool,
+    /// Keys come through this `[[trust_framework]]` (its `id`) instead of `jwks_*`.
+    #[serde(default)]
+    pub trust_framework: Option<String>,
+    /// oidf: trust marks this issuer must carry for these ticket types.
+    #[serde(default)]
+    pub required_trust_marks: Vec<String>,
 }
 
 /// `[[client]]`.
@@ -290,6 +310,10 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// Trusted identity providers.
     pub identity_providers: Vec<IdentityProviderConfig>,
+    /// Configured trust frameworks.
+    pub trust_framework_configs: Vec<TrustFrameworkConfig>,
+    /// Dynamic client registration.
+    pub registration: RegistrationConfig,
 }
 
 /// Where durable state lives.
@@ -319,6 +343,13 @@ pub enum KeySourceConfig {
     Static(Value),
     /// Fetched over HTTP(S) and cached.
     Remote(Url),
+    /// Obtained through a configured trust framework (UDAP signed metadata, OIDF metadata).
+    Framework {
+        /// The `[[trust_framework]]` id.
+        trust_framework: String,
+        /// oidf: trust marks the entity must carry.
+        required_trust_marks: Vec<String>,
+    },
 }
 
 /// A trusted issuer.
@@ -450,7 +481,9 @@ impl Config {
         let mut holder_addresses: Vec<AddressConfig> = file.holder.address.into_iter().collect();
         holder_addresses.extend(file.holder.additional_addresses);
 
-        let issuers = validate_issuers(file.issuer, dir)?;
+        let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
+        let registration = validate_registration(file.registration)?;
+        let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
         Ok(Config {
@@ -471,6 +504,8 @@ impl Config {
             issuers,
             clients,
             identity_providers,
+            trust_framework_configs,
+            registration,
         })
     }
 
@@ -480,7 +515,11 @@ impl Config {
     }
 }
 
-fn validate_issuers(list: Vec<FileIssuer>, dir: &Path) -> Result<Vec<IssuerConfig>, ConfigError> {
+fn validate_issuers(
+    list: Vec<FileIssuer>,
+    dir: &Path,
+    frameworks: &[TrustFrameworkConfig],
+) -> Result<Vec<IssuerConfig>, ConfigError> {
     let mut out: Vec<IssuerConfig> = Vec::with_capacity(list.len());
     for (i, f) in list.into_iter().enumerate() {
         let key = format!("issuer[{i}]");
@@ -518,7 +557,18 @@ fn validate_issuers(list: Vec<FileIssuer>, dir: &Path) -> Result<Vec<IssuerConfi
                 "payer claims adjudication tickets are accepted only from a self_issued issuer",
             ));
         }
-        let keys = validate_keys(&key, f.keys, dir)?;
+        let keys = match f.trust_framework {
+            Some(tf) => {
+                issuer_framework_keys(&key, tf, f.required_trust_marks, &f.keys, frameworks)?
+            }
+            None if !f.required_trust_marks.is_empty() => {
+                return Err(invalid(
+                    format!("{key}.required_trust_marks"),
+                    "needs trust_framework",
+                ));
+            }
+            None => validate_keys(&key, f.keys, dir)?,
+        };
         out.push(IssuerConfig {
             iss: f.iss,
             keys,
@@ -527,6 +577,37 @@ fn validate_issuers(list: Vec<FileIssuer>, dir: &Path) -> Result<Vec<IssuerConfi
         });
     }
     Ok(out)
+}
+
+fn issuer_framework_keys(
+    key: &str,
+    trust_framework: String,
+    required_trust_marks: Vec<String>,
+    keys: &FileKeys,
+    frameworks: &[TrustFrameworkConfig],
+) -> Result<KeySourceConfig, ConfigError> {
+    if keys.jwks_file.is_some() || keys.jwks_uri.is_some() || keys.jwks.is_some() {
+        return Err(invalid(
+            format!("{key}.trust_framework"),
+            "keys come from the trust framework: remove jwks_file, jwks_uri and jwks",
+        ));
+    }
+    let Some(tf) = frameworks.iter().find(|t| t.id == trust_framework) else {
+        return Err(invalid(
+            format!("{key}.trust_framework"),
+            format!("no [[trust_framework]] has id {trust_framework}"),
+        ));
+    };
+    if !required_trust_marks.is_empty() && !matches!(tf.kind, TrustFrameworkKind::Oidf(_)) {
+        return Err(invalid(
+            format!("{key}.required_trust_marks"),
+            "trust marks exist only in oidf frameworks",
+        ));
+    }
+    Ok(KeySourceConfig::Framework {
+        trust_framework,
+        required_trust_marks,
+    })
 }
 
 fn validate_clients(list: Vec<FileClient>, dir: &Path) -> Result<Vec<ClientConfig>, ConfigError> {

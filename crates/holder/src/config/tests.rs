@@ -117,3 +117,140 @@ fn inline_jwks_becomes_a_set() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+const BASE: &str = "listen = \"127.0.0.1:0\"\nbase_url = \"http://127.0.0.1:8080/fhir\"\nstore = \"sqlite::memory:\"\n";
+
+fn parse(extra: &str) -> Result<Config, ConfigError> {
+    let d = dir_with_key();
+    Config::from_toml(&format!("{BASE}{extra}"), d.path())
+}
+
+fn problem(extra: &str) -> String {
+    match parse(extra) {
+        Err(ConfigError::Invalid { key, problem }) => format!("{key}: {problem}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn trust_frameworks_of_each_type_validate_and_resolve_paths() {
+    let cfg = parse(
+        r#"
+[[trust_framework]]
+id = "https://udap.example.org/community/payers"
+framework_type = "udap"
+anchors_file = "anchors.pem"
+certificate_file = "chain.pem"
+key_file = "key.pem"
+crl_files = ["root.crl"]
+[[trust_framework]]
+id = "https://fed.example.org"
+framework_type = "oidf"
+anchor_jwks_file = "anchor.jwks.json"
+entity_id = "https://holder.example.org"
+required_trust_marks = ["https://fed.example.org/marks/provider"]
+[[trust_framework]]
+id = "https://wk.example.org"
+framework_type = "well-known"
+entities = ["https://app.example.org"]
+[registration]
+enabled = true
+[[issuer]]
+iss = "https://issuer.example.org"
+trust_framework = "https://fed.example.org"
+required_trust_marks = ["https://fed.example.org/marks/ticket-issuer"]
+ticket_types = ["https://smarthealthit.org/permission-ticket-type/patient-self-access-v1"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(cfg.trust_framework_configs.len(), 3);
+    match &cfg.trust_framework_configs[0].kind {
+        TrustFrameworkKind::Udap(u) => {
+            assert!(u.anchors_file.is_absolute(), "{u:?}");
+            assert_eq!(u.crl_files.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cfg.trust_framework_configs[1].kind.framework_type(), "oidf");
+    assert_eq!(
+        cfg.trust_framework_configs[2].kind.framework_type(),
+        "well-known"
+    );
+    assert!(cfg.registration.enabled);
+    assert!(cfg.registration.initial_access_token.is_none());
+    match &cfg.issuers[0].keys {
+        KeySourceConfig::Framework {
+            trust_framework,
+            required_trust_marks,
+        } => {
+            assert_eq!(trust_framework, "https://fed.example.org");
+            assert_eq!(required_trust_marks.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn trust_framework_mistakes_name_the_member() {
+    let udap = "[[trust_framework]]\nid = \"https://u.example\"\nframework_type = \"udap\"\n";
+    assert_eq!(
+        problem(udap),
+        "trust_framework[0].anchors_file: required for udap"
+    );
+    assert_eq!(
+        problem(&format!(
+            "{udap}anchors_file = \"a.pem\"\nentities = [\"https://x.example\"]\n"
+        )),
+        "trust_framework[0].entities: belongs to well-known frameworks, not udap"
+    );
+    assert_eq!(
+        problem(&format!(
+            "{udap}anchors_file = \"a.pem\"\nkey_file = \"k.pem\"\n"
+        )),
+        "trust_framework[0].certificate_file: certificate_file and key_file go together"
+    );
+    assert_eq!(
+        problem("[[trust_framework]]\nid = \"x\"\nframework_type = \"saml\"\n"),
+        "trust_framework[0].framework_type: must be udap, oidf or well-known, not \"saml\""
+    );
+    assert_eq!(
+        problem(
+            "[[trust_framework]]\nid = \"https://w.example\"\nframework_type = \"well-known\"\n"
+        ),
+        "trust_framework[0]: well-known needs exactly one of entities or framework_document_uri"
+    );
+    assert_eq!(
+        problem("[registration]\nenabled = true\ninitial_access_token = \"short\"\n"),
+        "registration.initial_access_token: must be at least 16 characters"
+    );
+}
+
+#[test]
+fn framework_issuers_need_a_configured_framework_and_no_jwks() {
+    let issuer = "[[issuer]]\niss = \"https://i.example\"\nticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\"]\n";
+    assert_eq!(
+        problem(&format!(
+            "{issuer}trust_framework = \"https://nowhere.example\"\n"
+        )),
+        "issuer[0].trust_framework: no [[trust_framework]] has id https://nowhere.example"
+    );
+    let wk = "[[trust_framework]]\nid = \"https://w.example\"\nframework_type = \"well-known\"\nentities = [\"https://a.example\"]\n";
+    assert_eq!(
+        problem(&format!(
+            "{wk}{issuer}trust_framework = \"https://w.example\"\njwks_file = \"issuer.jwks.json\"\n"
+        )),
+        "issuer[0].trust_framework: keys come from the trust framework: remove jwks_file, jwks_uri and jwks"
+    );
+    assert_eq!(
+        problem(&format!(
+            "{wk}{issuer}trust_framework = \"https://w.example\"\nrequired_trust_marks = [\"m\"]\n"
+        )),
+        "issuer[0].required_trust_marks: trust marks exist only in oidf frameworks"
+    );
+    assert_eq!(
+        problem(&format!(
+            "{issuer}jwks_file = \"issuer.jwks.json\"\nrequired_trust_marks = [\"m\"]\n"
+        )),
+        "issuer[0].required_trust_marks: needs trust_framework"
+    );
+}

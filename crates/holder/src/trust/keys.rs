@@ -36,6 +36,11 @@ impl KeySource {
                 Ok(KeySource::Static(Arc::new(set)))
             }
             KeySourceConfig::Remote(u) => Ok(KeySource::Remote(u.clone())),
+            KeySourceConfig::Framework {
+                trust_framework, ..
+            } => Err(format!(
+                "keys through trust framework {trust_framework} are not supported yet"
+            )),
         }
     }
 }
