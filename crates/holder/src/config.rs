@@ -14,7 +14,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+mod policy;
 mod trust_framework;
+
+pub use policy::{
+    ContractPanel, FileDisclosure, FileMeasure, FilePanel, FilePolicy, FileSensitivity,
+    LabelConfig, PolicyConfig,
+};
 
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
@@ -123,6 +129,9 @@ pub struct FileConfig {
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: FileRegistration,
+    /// Local release policy (defaults: the reference policy).
+    #[serde(default)]
+    pub policy: FilePolicy,
 }
 
 /// `[holder]`.
@@ -314,6 +323,8 @@ pub struct Config {
     pub trust_framework_configs: Vec<TrustFrameworkConfig>,
     /// Dynamic client registration.
     pub registration: RegistrationConfig,
+    /// Local release policy and quality-gap contract panels.
+    pub policy: PolicyConfig,
 }
 
 /// Where durable state lives.
@@ -486,6 +497,7 @@ impl Config {
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
+        let policy = policy::validate_policy(file.policy)?;
         Ok(Config {
             listen,
             base_url,
@@ -506,6 +518,7 @@ impl Config {
             identity_providers,
             trust_framework_configs,
             registration,
+            policy,
         })
     }
 

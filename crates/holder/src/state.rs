@@ -85,18 +85,21 @@ pub(crate) struct Inner {
 }
 
 impl HolderState {
-    /// Builds the state. `store` holds FHIR resources (already ingested); `db` the token
-    /// tables. Fails with a message naming the configuration key at fault.
+    /// Builds the state with the configured release policy (`[policy]`, whose defaults are
+    /// [`LocalPolicy::reference_defaults`]). `store` holds FHIR resources (already ingested);
+    /// `db` the token tables. Fails with a message naming the configuration key at fault.
     pub fn new(
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
         db: Arc<TokenDb>,
     ) -> Result<HolderState, String> {
-        HolderState::with_policy(config, clock, store, db, LocalPolicy::reference_defaults())
+        let policy = config.policy.release.clone();
+        HolderState::with_policy(config, clock, store, db, policy)
     }
 
-    /// As [`HolderState::new`], with an explicit local release policy.
+    /// As [`HolderState::new`], with an explicit local release policy replacing the
+    /// configured one.
     pub fn with_policy(
         config: Config,
         clock: Arc<dyn Clock>,
@@ -119,10 +122,13 @@ impl HolderState {
             keys.clone(),
             db.clone(),
         )?);
+        // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
+        // enforced here; public health needs a disclosure policy (PT-TYPE-18).
         let supported_types = issuers
             .supported_types()
             .iter()
             .filter_map(|t| TicketType::from_uri(t))
+            .filter(|t| *t != TicketType::PublicHealth || !policy.public_health.is_empty())
             .collect();
         let holder_profile = HolderProfile {
             organization_identifiers: config

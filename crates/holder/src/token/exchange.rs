@@ -248,8 +248,14 @@ async fn run(
     let current = typed.check_times(now, cfg.leeway)?;
     let shell = current.shell();
     trail.record.requester = shell.requester().map(requester_summary);
+    // PT-AUDIT-01: every profile claim is on the redemption's audit row.
     if let Some(m) = shell.measure() {
         trail.details.insert("measure".into(), json!(m));
+    }
+    if let Some(rc) = shell.reportable_condition() {
+        trail
+            .details
+            .insert("reportable_condition".into(), json!(rc));
     }
     if !shell.audience_matches(&st.expected_audience) {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
@@ -307,6 +313,18 @@ async fn run(
             .insert("legacy_access_shape".into(), json!(true));
     }
     let claims = verified.claims();
+    if let Some(rc) = &claims.reportable_condition {
+        // A J10 `context.reportable_condition` is only known after step 12.
+        trail
+            .details
+            .entry("reportable_condition")
+            .or_insert_with(|| json!(rc));
+    }
+    if let Some(r) = &claims.sensitivity_release_authorized {
+        trail
+            .details
+            .insert("sensitivity_release_authorized".into(), json!(r));
+    }
     if let Some(c) = claims
         .access
         .claim_linkage
@@ -334,7 +352,8 @@ async fn run(
         _ => Vec::new(),
     };
     if ticket_type == TicketType::QualityGap {
-        check_relationship(state, claims, &patient_id, now).await?;
+        let how = check_relationship(state, claims, &patient_id, now).await?;
+        trail.details.insert("relationship".into(), json!(how));
     }
 
     trail.at("grant");
@@ -342,6 +361,8 @@ async fn run(
         ticket_type: ticket_type.uri(),
         access: &claims.access,
         release_authorized: claims.sensitivity_release_authorized.as_ref(),
+        reportable_condition: claims.reportable_condition.as_ref(),
+        measure: claims.measure.as_ref(),
         requested_scope: params.get("scope"),
         client_scopes: client.scopes.as_deref(),
         patient_id: &patient_id,
@@ -349,6 +370,8 @@ async fn run(
         holder: &st.holder_profile,
         policy: &st.policy,
     })?;
+    // PT-RS-02: supporting resources only as released data references them.
+    let grant = crate::token::supporting::with_supporting(state, grant).await?;
     let scope = grant.scope_string();
 
     trail.at("issue");

@@ -8,6 +8,7 @@ pub mod error;
 pub mod exchange;
 pub mod introspect;
 pub mod request;
+pub mod supporting;
 pub mod type_rules;
 
 use axum::Json;

@@ -7,6 +7,8 @@ mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
+mod policy_config;
+mod policy_public_health;
 mod token_e2e;
 mod token_http;
 mod token_pipeline;

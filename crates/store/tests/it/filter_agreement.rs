@@ -50,6 +50,9 @@ fn filters(enc: &str) -> Vec<Filter> {
         Filter::EncounterIn(vec![]),
         Filter::CurrentlyRelevant,
         Filter::SecurityLabelOutside(vec![]),
+        Filter::IdIn(vec![enc.to_owned(), ELENA_AUSTIN.into()]),
+        Filter::IdIn(vec![]),
+        Filter::Not(Box::new(Filter::IdIn(vec![enc.to_owned()]))),
         Filter::Not(Box::new(Filter::SecurityLabelOutside(vec![Token {
             system: Some("http://terminology.hl7.org/CodeSystem/v3-ActCode".into()),
             code: "SEX".into(),
