@@ -9,6 +9,7 @@ mod fhir_loopback;
 mod fhir_support;
 mod policy_config;
 mod policy_public_health;
+mod policy_supporting;
 mod token_e2e;
 mod token_http;
 mod token_pipeline;
