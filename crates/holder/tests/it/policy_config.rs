@@ -90,7 +90,10 @@ async fn local_withhold_labels_are_never_released() {
         let (_, _, b) = h.get("/fhir/Condition", &[("authorization", &auth)]).await;
         b["total"].clone()
     };
-    let default = Holder::build(&config_toml(""), fixture_store(std::slice::from_ref(&labelled)));
+    let default = Holder::build(
+        &config_toml(""),
+        fixture_store(std::slice::from_ref(&labelled)),
+    );
     assert_eq!(count(default).await, 2);
     let withheld = Holder::build(&toml, fixture_store(&[labelled]));
     assert_eq!(count(withheld).await, 1);
