@@ -191,11 +191,27 @@ async fn pt_req_06_07_every_unreadable_body_is_an_audited_oauth_error() {
                 400,
                 "Repeated parameter",
             ),
-            // Far over the HTTP layer's old 256 KiB limit, declared in Content-Length.
+            // Far over the HTTP layer's old 256 KiB limit: declared in Content-Length (refused
+            // before reading), and undeclared (the stream is cut at the limit).
+            (
+                "declared oversize",
+                form().header("content-length", big.len()),
+                Body::from(big.clone()),
+                400,
+                "Request too large",
+            ),
             (
                 "oversize",
                 form(),
                 Body::from(big.clone()),
+                400,
+                "Request too large",
+            ),
+            // Just over our own limit (128 KiB), far under any HTTP-layer one.
+            (
+                "slightly oversize",
+                form(),
+                Body::from("a=".to_owned() + &"x".repeat(128 * 1024)),
                 400,
                 "Request too large",
             ),
