@@ -281,7 +281,7 @@ mod tests {
         assert!(bad_iss.contains("identity_provider[0].iss"), "{bad_iss}");
         let cases = [
             (
-                format!("[[evidence_profile]]\nticket_type = \"https://x.example\"\n"),
+                "[[evidence_profile]]\nticket_type = \"https://x.example\"\n".to_string(),
                 "evidence_profile[0].ticket_type",
             ),
             (
