@@ -2,14 +2,13 @@
 //! introspection, discovery, admin audit, and the FHIR API behind the token middleware.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 use crate::auth::require_token;
 use crate::fhir::{FhirState, fhir_router};
 use crate::state::HolderState;
-use crate::token::request::MAX_BODY_BYTES;
+use crate::token::oauth_http::oauth_post;
 use crate::token::{introspect_handler, token_handler};
 
 /// The Data Holder router. Routes live under the path of the configured `base_url`.
@@ -18,15 +17,16 @@ pub fn app(state: HolderState) -> Result<Router, String> {
         .map_err(|e| format!("FHIR state: {e}"))?;
     let fhir = fhir_router(fhir_state).layer(from_fn_with_state(state.clone(), require_token));
     let own = Router::new()
-        .route("/token", post(token_handler))
-        .route("/introspect", post(introspect_handler))
+        .route("/token", oauth_post(token_handler, "token_exchange"))
+        .route(
+            "/introspect",
+            oauth_post(introspect_handler, "introspection"),
+        )
         .route(
             "/.well-known/smart-configuration",
             get(crate::discovery::smart_configuration_handler),
         )
         .route("/admin/audit", get(crate::audit::admin_audit_handler))
-        // Room for an oversized body to reach our own size check (PT-REQ-07: invalid_request).
-        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());
     let inner = own.merge(fhir);
     let path = base_path(&state.config().base_url);

@@ -15,6 +15,7 @@ use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::token::launch::LaunchRegistry;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
@@ -82,6 +83,7 @@ pub(crate) struct Inner {
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
     pub tokens: TokenCache,
+    pub launches: LaunchRegistry,
 }
 
 impl HolderState {
@@ -116,7 +118,8 @@ impl HolderState {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
-        let idps = IdentityProviders::from_config(&config.identity_providers)?;
+        let idps =
+            IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
         let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
             &config.clients,
             keys.clone(),
@@ -163,6 +166,7 @@ impl HolderState {
                 policy,
                 expected_audience,
                 tokens: TokenCache::default(),
+                launches: LaunchRegistry::default(),
             }),
         })
     }

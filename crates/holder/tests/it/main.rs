@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+mod evidence_profiles;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
@@ -10,7 +11,10 @@ mod fhir_support;
 mod policy_config;
 mod policy_public_health;
 mod policy_supporting;
+mod interaction;
+mod refusals;
 mod token_e2e;
+mod token_gaps;
 mod token_http;
 mod token_pipeline;
 mod token_props;
