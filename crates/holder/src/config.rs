@@ -14,8 +14,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+mod continuation;
 mod trust_framework;
 
+use continuation::validate_continuation;
+pub use continuation::{ContinuationConfig, FileContinuation};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -123,6 +126,9 @@ pub struct FileConfig {
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: FileRegistration,
+    /// Refresh tokens for `continuation` tickets.
+    #[serde(default)]
+    pub continuation: FileContinuation,
 }
 
 /// `[holder]`.
@@ -314,6 +320,8 @@ pub struct Config {
     pub trust_framework_configs: Vec<TrustFrameworkConfig>,
     /// Dynamic client registration.
     pub registration: RegistrationConfig,
+    /// Refresh tokens for `continuation` tickets (off by default).
+    pub continuation: ContinuationConfig,
 }
 
 /// Where durable state lives.
@@ -483,6 +491,7 @@ impl Config {
 
         let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
         let registration = validate_registration(file.registration)?;
+        let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
@@ -506,6 +515,7 @@ impl Config {
             identity_providers,
             trust_framework_configs,
             registration,
+            continuation,
         })
     }
 

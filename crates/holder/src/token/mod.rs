@@ -1,4 +1,5 @@
-//! The token endpoint (`POST [base]/token`) and introspection (`POST [base]/introspect`):
+//! The token endpoint (`POST [base]/token`: token exchange, and refresh for `continuation`
+//! tickets) and introspection (`POST [base]/introspect`):
 //! thin axum handlers over the plain pipeline functions in [`exchange`] and [`introspect`].
 
 pub mod access_token;
@@ -7,6 +8,7 @@ pub mod dpop;
 pub mod error;
 pub mod exchange;
 pub mod introspect;
+pub mod refresh;
 pub mod request;
 pub mod type_rules;
 
@@ -34,6 +36,9 @@ pub async fn token_handler(
         Ok(r) => r,
         Err(e) => return refuse_unreadable(&state, "token_exchange", e).await,
     };
+    if params.get("grant_type") == Some(refresh::REFRESH_TOKEN) {
+        return respond(refresh::refresh(&state, &params, dpop).await);
+    }
     respond(exchange::redeem(&state, &params, dpop).await)
 }
 
