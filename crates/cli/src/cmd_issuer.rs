@@ -117,10 +117,7 @@ pub fn run(cmd: IssuerCommand, clock: &SystemClock) -> anyhow::Result<()> {
 }
 
 /// The record from `--verification FILE` or `--verified … --verified-by … --verification-method …`.
-fn verification_record(
-    args: &MintArgs,
-    now: i64,
-) -> anyhow::Result<Option<serde_json::Value>> {
+fn verification_record(args: &MintArgs, now: i64) -> anyhow::Result<Option<serde_json::Value>> {
     if let Some(path) = &args.verification {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;

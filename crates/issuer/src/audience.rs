@@ -31,8 +31,10 @@ pub fn settle_aud_type(
         // Missing or mistyped `aud`: the verifier's own checks name the problem.
         _ => return Ok(AudTypeOutcome::Unchanged),
     };
-    let is_framework = |e: &&str| frameworks.iter().any(|f| f == e);
-    let framework_count = entries.iter().filter(is_framework).count();
+    let framework_count = entries
+        .iter()
+        .filter(|e| frameworks.iter().any(|f| f == **e))
+        .count();
     let declared = payload.get("aud_type").and_then(Value::as_str);
     if framework_count > 0 && framework_count < entries.len() {
         return Err(IssueError::Request(
@@ -82,7 +84,8 @@ mod tests {
         let (r, v) = run(json!({"aud": "https://network.example"}));
         assert_eq!(r, Ok(AudTypeOutcome::Added));
         assert_eq!(v["aud_type"], "trust_framework");
-        let (r, _) = run(json!({"aud": ["https://network.example"], "aud_type": "trust_framework"}));
+        let (r, _) =
+            run(json!({"aud": ["https://network.example"], "aud_type": "trust_framework"}));
         assert_eq!(r, Ok(AudTypeOutcome::Unchanged));
         let (r, _) = run(json!({"aud": "https://network.example", "aud_type": "data_holder_url"}));
         assert!(r.unwrap_err().contains("must be \"trust_framework\""));

@@ -468,7 +468,10 @@ pub const MAX_INTERACTIVE_DEFAULT: i64 = 4 * 3600;
 fn non_empty_list(key: &str, list: Vec<String>) -> Result<Vec<String>, ConfigError> {
     for (i, v) in list.iter().enumerate() {
         if v.is_empty() || v.len() > 2048 || v.chars().any(char::is_control) {
-            return Err(invalid(format!("{key}[{i}]"), "1-2048 printable characters"));
+            return Err(invalid(
+                format!("{key}[{i}]"),
+                "1-2048 printable characters",
+            ));
         }
     }
     Ok(list)

@@ -66,7 +66,9 @@ pub fn check_evidence(
             }
         }
         if slot == "subject_identity_evidence" && !consistent_with_subject(&claims, payload) {
-            return Err(bad("the ID token's birthdate or family_name contradicts subject.patient"));
+            return Err(bad(
+                "the ID token's birthdate or family_name contradicts subject.patient",
+            ));
         }
     }
     Ok(extra)

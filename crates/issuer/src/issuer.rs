@@ -103,7 +103,12 @@ impl Issuer {
     /// (bounded by the type's lifetimes) and `revocation`, refuses claims our own verifier
     /// would reject, signs with the active key and records the issuance (with the verification
     /// record) durably before returning.
-    pub fn mint_as(&self, caller: &Caller, request: &Value, now: i64) -> Result<Minted, IssueError> {
+    pub fn mint_as(
+        &self,
+        caller: &Caller,
+        request: &Value,
+        now: i64,
+    ) -> Result<Minted, IssueError> {
         let Value::Object(request) = request else {
             return Err(IssueError::Request(
                 "the claims must be a JSON object".into(),
@@ -125,8 +130,8 @@ impl Issuer {
         )?;
         let verification =
             verification::check(verification_request, ticket_type, &extra_facts, now)?;
-        let verification = serde_json::to_value(&verification)
-            .map_err(|e| IssueError::Request(e.to_string()))?;
+        let verification =
+            serde_json::to_value(&verification).map_err(|e| IssueError::Request(e.to_string()))?;
         let list = self
             .config
             .list_for(ticket_type)

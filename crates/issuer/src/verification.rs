@@ -103,7 +103,10 @@ pub fn check(
     })?;
     let record: VerificationRecord = serde_json::from_value(value)
         .map_err(|e| bad(format!("`verification` is malformed: {e}")))?;
-    for (name, text) in [("method", &record.method), ("verified_by", &record.verified_by)] {
+    for (name, text) in [
+        ("method", &record.method),
+        ("verified_by", &record.verified_by),
+    ] {
         if text.trim().is_empty() || text.len() > MAX_TEXT {
             return Err(bad(format!(
                 "`verification.{name}` must be 1 to {MAX_TEXT} characters"
@@ -111,13 +114,16 @@ pub fn check(
         }
     }
     if record.note.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
-        return Err(bad(format!("`verification.note` is over {MAX_TEXT} characters")));
+        return Err(bad(format!(
+            "`verification.note` is over {MAX_TEXT} characters"
+        )));
     }
     if record.evidence.len() > MAX_EVIDENCE
-        || record
-            .evidence
-            .iter()
-            .any(|e| e.kind.is_empty() || e.reference.is_empty() || e.kind.len() + e.reference.len() > MAX_TEXT)
+        || record.evidence.iter().any(|e| {
+            e.kind.is_empty()
+                || e.reference.is_empty()
+                || e.kind.len() + e.reference.len() > MAX_TEXT
+        })
     {
         return Err(bad(format!(
             "`verification.evidence`: at most {MAX_EVIDENCE} entries with a non-empty `type` and `reference`"

@@ -172,6 +172,7 @@ async fn pt_life_04_continuation_ticket_yields_a_rotating_refresh_token() {
     assert_eq!(rows[1].patient.as_deref(), Some("elena"));
 
     // `refresh_until: null` is indefinite: a refresh token is issued and lives its full TTL.
+    h.clock.set(NOW);
     let (s, body) = h.redeem(&mint(&ticket(&url, Some(None))), &[]).await;
     assert_eq!(s, 200, "{body}");
     h.clock.advance(6 * DAY);

@@ -3,9 +3,9 @@
 //! revocation-management URL (PT-ISS-09), and identity evidence embedded only when its
 //! audience names who obtained it (PT-EVID-15).
 
+use serde_json::Map;
 use serde_json::{Value, json};
 use tessera_issuer::{Caller, Config, Fact, IssueError, Issuer, required_facts};
-use serde_json::Map;
 use tessera_jose::sign_compact;
 use tessera_ticket::{TicketType, VerifyOptions, verify};
 
@@ -65,7 +65,10 @@ fn pt_iss_06_minting_requires_a_verification_record_kept_by_jti() {
     let (issuer, _) = framework_issuer();
     for t in TicketType::ALL {
         let e = request_error(issuer.mint(&bare_claims(t), NOW));
-        assert!(e.contains("a `verification` record is required"), "{t}: {e}");
+        assert!(
+            e.contains("a `verification` record is required"),
+            "{t}: {e}"
+        );
     }
     // Delegated access needs the delegate's authority verified, not only identity.
     let mut c = claims(TicketType::DelegatedAccess);
@@ -98,14 +101,19 @@ fn pt_iss_06_minting_requires_a_verification_record_kept_by_jti() {
         assert!(e.contains(want), "{want}: {e}");
     }
     // Kept with the issuance record, never signed into the ticket.
-    let minted = issuer.mint(&claims(TicketType::DelegatedAccess), NOW).unwrap();
+    let minted = issuer
+        .mint(&claims(TicketType::DelegatedAccess), NOW)
+        .unwrap();
     let payload = tessera_ticket::danger::decode_unverified(&minted.token)
         .unwrap()
         .payload;
     assert!(payload.get("verification").is_none());
     let record = issuer.record(&minted.record.jti).unwrap();
     let v = record.verification.unwrap();
-    assert_eq!(v["facts"], json!(required_facts(TicketType::DelegatedAccess)));
+    assert_eq!(
+        v["facts"],
+        json!(required_facts(TicketType::DelegatedAccess))
+    );
     assert_eq!(v["verified_by"], "front-desk-17");
     assert_eq!(v["evidence"][0]["reference"], "scan-0042");
 }
@@ -115,8 +123,13 @@ fn pt_iss_09_lifetimes_revocation_and_a_management_url() {
     let (issuer, _) = framework_issuer();
     for t in TicketType::ALL {
         let minted = issuer.mint(&claims(t), NOW).unwrap();
-        let verified = verify(&minted.token, &issuer.jwks(NOW), NOW, &VerifyOptions::default())
-            .unwrap();
+        let verified = verify(
+            &minted.token,
+            &issuer.jwks(NOW),
+            NOW,
+            &VerifyOptions::default(),
+        )
+        .unwrap();
         // Every ticket, long-lived or not, is revocable.
         assert!(verified.claims().revocation.is_some(), "{t}");
         let lifetime = minted.record.expires_at - NOW;
@@ -124,9 +137,15 @@ fn pt_iss_09_lifetimes_revocation_and_a_management_url() {
             assert!((3600..=4 * 3600).contains(&lifetime), "{t}: {lifetime}");
         }
         let url = format!("{ISS}/manage/{}", minted.record.jti);
-        assert_eq!(minted.record.revocation_management.as_deref(), Some(url.as_str()));
         assert_eq!(
-            issuer.record(&minted.record.jti).unwrap().revocation_management,
+            minted.record.revocation_management.as_deref(),
+            Some(url.as_str())
+        );
+        assert_eq!(
+            issuer
+                .record(&minted.record.jti)
+                .unwrap()
+                .revocation_management,
             Some(url)
         );
     }
@@ -207,7 +226,11 @@ fn pt_evid_15_evidence_embedded_only_when_its_aud_names_the_authenticated_client
     let e = request_error(issuer.mint_as(&client, &with(multi, id_redisclosure), NOW));
     assert!(e.contains("names neither"), "{e}");
     let multi = evidence(json!({"aud": [CLIENT_ID, "another-app"], "azp": CLIENT_ID}));
-    assert!(issuer.mint_as(&client, &with(multi, id_redisclosure), NOW).is_ok());
+    assert!(
+        issuer
+            .mint_as(&client, &with(multi, id_redisclosure), NOW)
+            .is_ok()
+    );
     // subject.patient must stay consistent with the evidence.
     let other_person = evidence(json!({"aud": "issuer-oidc-client", "birthdate": "1950-01-01"}));
     let e = request_error(issuer.mint_as(&client, &with(other_person, id), NOW));
