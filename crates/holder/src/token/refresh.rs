@@ -243,7 +243,7 @@ async fn run(
             &family,
             "refresh token reuse",
             audit,
-            *step,
+            step,
             &error,
             now,
         )
@@ -300,7 +300,7 @@ async fn run(
                 &family,
                 "source ticket revoked",
                 audit,
-                *step,
+                step,
                 &error,
                 now,
             )
