@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+mod continuation;
 mod evidence;
 mod policy;
 mod subject_resolution;
@@ -31,6 +32,8 @@ use evidence::{validate_evidence_profiles, validate_idps};
 use subject_resolution::validate_subject_resolution;
 pub use subject_resolution::{FileSubjectResolution, SubjectResolutionConfig};
 
+use continuation::validate_continuation;
+pub use continuation::{ContinuationConfig, FileContinuation};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -147,6 +150,9 @@ pub struct FileConfig {
     /// Local release policy (defaults: the reference policy).
     #[serde(default)]
     pub policy: FilePolicy,
+    /// Refresh tokens for `continuation` tickets.
+    #[serde(default)]
+    pub continuation: FileContinuation,
 }
 
 /// `[holder]`.
@@ -347,6 +353,8 @@ pub struct Config {
     pub registration: RegistrationConfig,
     /// Local release policy and quality-gap contract panels.
     pub policy: PolicyConfig,
+    /// Refresh tokens for `continuation` tickets (off by default).
+    pub continuation: ContinuationConfig,
 }
 
 /// Where durable state lives.
@@ -503,6 +511,7 @@ impl Config {
 
         let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
         let registration = validate_registration(file.registration)?;
+        let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
@@ -533,6 +542,7 @@ impl Config {
             trust_framework_configs,
             registration,
             policy,
+            continuation,
         })
     }
 

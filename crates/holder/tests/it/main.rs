@@ -13,6 +13,7 @@ mod policy_public_health;
 mod policy_supporting;
 mod interaction;
 mod refusals;
+mod refresh;
 mod token_e2e;
 mod token_gaps;
 mod token_http;
