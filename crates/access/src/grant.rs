@@ -249,14 +249,17 @@ impl Grant {
     /// The grant with its supporting set: the shared-type references (`Type/id`, e.g. from
     /// [`crate::shared_references`]) of the resources it releases and of the patient's own
     /// Patient resource. At most [`crate::MAX_SUPPORTING`] are kept (fewer released, never
-    /// more).
+    /// more). A grant that already has a supporting set (a narrowed refresh) keeps only what
+    /// was in it too, so recomputing never widens.
     pub fn with_supporting(mut self, refs: BTreeSet<String>) -> Grant {
+        let previous = self.supporting.take();
         let kept: Vec<String> = refs
             .into_iter()
             .filter(|r| {
                 r.split_once('/')
                     .is_some_and(|(t, id)| SHARED_TYPES.contains(&t) && !id.is_empty())
             })
+            .filter(|r| previous.as_ref().is_none_or(|p| p.contains(r)))
             .take(crate::MAX_SUPPORTING)
             .collect();
         self.supporting = Some(kept);
