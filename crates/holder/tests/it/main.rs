@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+// The independent search-parameter reference the store's tests use, over HTTP here.
+#[path = "../../../store/tests/it/expect.rs"]
+mod expect;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
