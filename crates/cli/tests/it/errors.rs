@@ -100,7 +100,7 @@ fn a_toml_error_keeps_its_lines_and_caret() {
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "listen = \"127.0.0.1:0\nbase_url = 1\n").unwrap();
     let want = format!(
-        "error: config file {}: TOML parse error at line 1, column 23\n  |\n1 | listen = \"127.0.0.1:0\n  |                       ^\ninvalid basic string, expected `\"`\n",
+        "error: config file {}: TOML parse error at line 1, column 22\n  |\n1 | listen = \"127.0.0.1:0\n  |                      ^\ninvalid basic string, expected `\"`\n",
         path.display()
     );
     for args in [

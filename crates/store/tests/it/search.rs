@@ -4,23 +4,41 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tessera_access::Filter;
 use tessera_fhir::{DatePrefix, RESOURCES, parse_date_range};
-use tessera_store::Scope;
+use tessera_store::{ResourceStore, Scope};
 
 use crate::expect::{matches, values_of};
 use crate::{all, loaded, synth};
 
 /// Parameters the synthetic data set never populates (the test asserts exactly these are
-/// empty, so the list cannot hide a populated parameter the store fails to find).
-const UNPOPULATED: &[(&str, &str)] = &[];
+/// empty, so the list cannot hide a populated parameter the store fails to find); the
+/// `supplemented` test gives them values and checks them the same way.
+const UNPOPULATED: &[(&str, &str)] = &[
+    ("AllergyIntolerance", "identifier"),
+    ("Condition", "identifier"),
+    ("DiagnosticReport", "identifier"),
+    ("DocumentReference", "identifier"),
+    ("Encounter", "identifier"),
+    ("Immunization", "identifier"),
+    ("Location", "identifier"),
+    ("MedicationRequest", "date"),
+    ("MedicationRequest", "identifier"),
+    ("Observation", "identifier"),
+    ("Practitioner", "gender"),
+    ("Procedure", "category"),
+    ("Procedure", "identifier"),
+    ("ServiceRequest", "identifier"),
+];
 
-#[test]
-fn every_parameter_of_every_type_matches_the_json() {
-    let store = loaded();
-    let s = store.as_ref();
-    let resources = synth().resources();
+/// Checks every parameter of every type over `resources` (as stored in `s`): values from the
+/// first and the last resource carrying it, the store's answer equal to the JSON's. Returns
+/// how many searches were checked and which parameters had no value at all.
+fn check_every_parameter(
+    s: &dyn ResourceStore,
+    resources: &[Value],
+) -> (usize, BTreeSet<(&'static str, &'static str)>) {
     let mut checked = 0;
     let mut empty = BTreeSet::new();
     for def in RESOURCES {
@@ -30,7 +48,6 @@ fn every_parameter_of_every_type_matches_the_json() {
             .filter(|r| r["resourceType"] == rtype)
             .collect();
         for param in def.params {
-            // Values from the first and the last resource that carries the parameter.
             let carriers: Vec<&Value> = of_type
                 .iter()
                 .copied()
@@ -70,12 +87,63 @@ fn every_parameter_of_every_type_matches_the_json() {
             }
         }
     }
+    (checked, empty)
+}
+
+#[test]
+fn every_parameter_of_every_type_matches_the_json() {
+    let (checked, empty) = check_every_parameter(loaded().as_ref(), &synth().resources());
     assert_eq!(
         empty,
         UNPOPULATED.iter().copied().collect::<BTreeSet<_>>(),
         "parameters without any value in the data set"
     );
     assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn every_parameter_the_data_leaves_empty_matches_once_supplemented() {
+    // Three generated resources of each type, given the elements the generator never writes
+    // (identifiers on clinical types, a dosage timing, a practitioner's gender, a procedure
+    // category), each resource with different values so that a search must discriminate.
+    let mut resources = Vec::new();
+    for def in RESOURCES {
+        let of_type = synth()
+            .resources()
+            .into_iter()
+            .filter(|r| r["resourceType"] == def.resource_type)
+            .take(3);
+        for (i, mut r) in of_type.enumerate() {
+            let id = |n: usize| json!({"system": "urn:test:ids", "value": format!("X-{n}")});
+            r["identifier"] = json!([id(i), id(10 + i)]);
+            match def.resource_type {
+                "DocumentReference" => r["masterIdentifier"] = id(20 + i),
+                "MedicationRequest" => {
+                    r["dosageInstruction"] =
+                        json!([{"timing": {"event": [format!("2024-0{}-15", i + 1)]}}]);
+                }
+                "Practitioner" => r["gender"] = json!(["female", "male", "other"][i]),
+                "Procedure" => {
+                    r["category"] = json!({"coding": [{"system": "http://snomed.info/sct",
+                        "code": ["387713003", "103693007", "46947000"][i]}]});
+                }
+                _ => {}
+            }
+            resources.push(r);
+        }
+    }
+    let store = tessera_store::SqliteStore::open_in_memory().unwrap();
+    let mut report = tessera_store::IngestReport::default();
+    for r in &resources {
+        tessera_store::ingest_value(&store, r.clone(), None, &crate::opts(), &mut report).unwrap();
+    }
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (checked, empty) = check_every_parameter(&store, &resources);
+    assert!(
+        empty.is_empty(),
+        "every parameter now has values: {empty:?}"
+    );
+    assert!(checked > UNPOPULATED.len(), "{checked}");
 }
 
 fn ids_of<'a>(v: impl Iterator<Item = &'a Value>) -> Vec<String> {
