@@ -25,6 +25,18 @@ pub fn app(state: HolderState) -> Result<Router, String> {
             get(crate::discovery::smart_configuration_handler),
         )
         .route("/admin/audit", get(crate::audit::admin_audit_handler))
+        .route(
+            "/.well-known/udap",
+            get(crate::udap::discovery::udap_handler),
+        )
+        .route(
+            "/register",
+            if state.config().registration.enabled {
+                post(crate::registration::register_handler)
+            } else {
+                post(crate::registration::registration_disabled)
+            },
+        )
         // Room for an oversized body to reach our own size check (PT-REQ-07: invalid_request).
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());

@@ -15,6 +15,9 @@ use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::udap::Communities;
+use crate::udap::client_auth::{Authenticators, UdapClients};
+use tessera_store::registrations::RegistrationStore;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
@@ -73,6 +76,8 @@ pub(crate) struct Inner {
     pub keys: Arc<KeyResolver>,
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
+    pub udap: Arc<Communities>,
+    pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
@@ -114,11 +119,17 @@ impl HolderState {
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps = IdentityProviders::from_config(&config.identity_providers)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let registrations: Arc<dyn RegistrationStore> = db.clone();
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
+            udap: UdapClients::new(
+                udap.clone(),
+                registrations.clone(),
+                fetcher.clone(),
+                db.clone(),
+            ),
+            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?,
+        });
         let supported_types = issuers
             .supported_types()
             .iter()
@@ -149,6 +160,8 @@ impl HolderState {
                 issuers,
                 keys,
                 clients,
+                udap,
+                registrations,
                 idps,
                 store,
                 db,

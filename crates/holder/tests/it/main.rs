@@ -13,3 +13,5 @@ mod token_pipeline;
 mod token_props;
 mod token_seed;
 mod token_support;
+mod udap_e2e;
+mod udap_support;
