@@ -15,6 +15,7 @@ use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::token::launch::LaunchRegistry;
 use crate::udap::Communities;
 use crate::udap::client_auth::{Authenticators, UdapClients};
 use tessera_store::registrations::RegistrationStore;
@@ -87,6 +88,7 @@ pub(crate) struct Inner {
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
     pub tokens: TokenCache,
+    pub launches: LaunchRegistry,
 }
 
 impl HolderState {
@@ -118,7 +120,8 @@ impl HolderState {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
-        let idps = IdentityProviders::from_config(&config.identity_providers)?;
+        let idps =
+            IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
         let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
         let registrations: Arc<dyn RegistrationStore> = db.clone();
         let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
@@ -170,6 +173,7 @@ impl HolderState {
                 policy,
                 expected_audience,
                 tokens: TokenCache::default(),
+                launches: LaunchRegistry::default(),
             }),
         })
     }

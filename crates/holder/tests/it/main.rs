@@ -2,12 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+mod evidence_profiles;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
+mod interaction;
+mod refusals;
 mod token_e2e;
+mod token_gaps;
 mod token_http;
 mod token_pipeline;
 mod token_props;
