@@ -25,6 +25,11 @@ use evidence::{validate_evidence_profiles, validate_idps};
 use subject_resolution::validate_subject_resolution;
 pub use subject_resolution::{FileSubjectResolution, SubjectResolutionConfig};
 
+mod continuation;
+mod trust_framework;
+
+use continuation::validate_continuation;
+pub use continuation::{ContinuationConfig, FileContinuation};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -138,6 +143,9 @@ pub struct FileConfig {
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: FileRegistration,
+    /// Refresh tokens for `continuation` tickets.
+    #[serde(default)]
+    pub continuation: FileContinuation,
 }
 
 /// `[holder]`.
@@ -336,6 +344,8 @@ pub struct Config {
     pub trust_framework_configs: Vec<TrustFrameworkConfig>,
     /// Dynamic client registration.
     pub registration: RegistrationConfig,
+    /// Refresh tokens for `continuation` tickets (off by default).
+    pub continuation: ContinuationConfig,
 }
 
 /// Where durable state lives.
@@ -492,6 +502,7 @@ impl Config {
 
         let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
         let registration = validate_registration(file.registration)?;
+        let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
@@ -520,6 +531,7 @@ impl Config {
             subject_resolution,
             trust_framework_configs,
             registration,
+            continuation,
         })
     }
 

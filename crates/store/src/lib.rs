@@ -11,6 +11,7 @@ mod error;
 mod ingest;
 mod model;
 pub mod registrations;
+pub mod refresh;
 pub mod replay;
 mod sqlite;
 pub mod token_db;

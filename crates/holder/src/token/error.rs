@@ -82,6 +82,10 @@ pub enum TokenError {
     /// A DPoP proof was sent and is not valid (RFC 9449 §5).
     #[error("invalid DPoP proof: {0}")]
     InvalidDpop(&'static str),
+    /// A refresh token is unknown, not this client's, revoked, reused or past its bounds
+    /// (`token/refresh.rs`); the description says which.
+    #[error("refresh refused: {0}")]
+    Refresh(&'static str),
     /// Our own failure (storage); logged, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -171,6 +175,7 @@ impl TokenError {
                 (bad, code.as_str(), desc)
             }
             TokenError::InvalidDpop(_) => (bad, "invalid_dpop_proof", "Invalid DPoP proof".into()),
+            TokenError::Refresh(d) => grant(d),
             TokenError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

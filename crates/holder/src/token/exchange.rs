@@ -70,6 +70,9 @@ pub struct TokenResponse {
     pub scope: String,
     /// Resolved local Patient id.
     pub patient: String,
+    /// A rotating refresh token, only for a `continuation` ticket with the feature enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The audit facts gathered while the pipeline runs.
@@ -416,6 +419,9 @@ async fn run(
         expires_at: now + lifetime,
         cnf_jkt: cnf_jkt.clone(),
     };
+    trail.at("continuation");
+    let refresh_token = crate::token::refresh::issue_first(state, claims, &record, now).await?;
+    trail.at("issue");
     store_token(state, record, grant)
         .await
         .map_err(TokenError::Internal)?;
@@ -426,6 +432,7 @@ async fn run(
         expires_in: lifetime,
         scope,
         patient: patient_id,
+        refresh_token,
     })
 }
 

@@ -1,6 +1,7 @@
-//! The token endpoint (`POST [base]/token`) and introspection (`POST [base]/introspect`):
-//! thin axum handlers over the plain pipeline functions in [`exchange`] and [`introspect`];
-//! the body is read and refused (audited, OAuth-shaped) by [`oauth_http`].
+//! The token endpoint (`POST [base]/token`: token exchange, and refresh for `continuation`
+//! tickets) and introspection (`POST [base]/introspect`): thin axum handlers over the plain
+//! pipeline functions in [`exchange`], [`refresh`] and [`introspect`]; the body is read and
+//! refused (audited, OAuth-shaped) by [`oauth_http`].
 
 pub mod access_token;
 pub mod claimed;
@@ -11,6 +12,7 @@ pub mod exchange;
 pub mod introspect;
 pub mod launch;
 pub mod oauth_http;
+pub mod refresh;
 pub mod request;
 pub mod type_rules;
 
@@ -34,6 +36,9 @@ pub async fn token_handler(State(state): State<HolderState>, req: Request) -> Re
         Ok(r) => r,
         Err(e) => return refuse(&state, "token_exchange", e).await,
     };
+    if params.get("grant_type") == Some(refresh::REFRESH_TOKEN) {
+        return respond(refresh::refresh(&state, &params, dpop.as_deref()).await);
+    }
     respond(exchange::redeem(&state, &params, dpop.as_deref()).await)
 }
 

@@ -10,6 +10,7 @@ mod fhir_loopback;
 mod fhir_support;
 mod interaction;
 mod refusals;
+mod refresh;
 mod token_e2e;
 mod token_gaps;
 mod token_http;
