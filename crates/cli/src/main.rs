@@ -20,12 +20,21 @@ mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
 mod cmd_udap;
+mod errors;
 mod out;
 mod server;
 
-/// Tessera: SMART Permission Tickets (issuer, Data Holder, client, tools).
+/// The `--help` banner (given whole: clap would drop a doc comment's final period).
+const ABOUT: &str = "Tessera implements SMART Permission Tickets: an issuer signs a portable grant \
+                     to one patient's FHIR data, and a Data Holder redeems it for an access token \
+                     that releases exactly what the ticket allows. This binary runs the issuer \
+                     and the Data Holder, and is their client.";
+
+/// Tessera implements SMART Permission Tickets: an issuer signs a portable grant to one
+/// patient's FHIR data, and a Data Holder redeems it for an access token that releases exactly
+/// what the ticket allows. This binary runs the issuer and the Data Holder, and is their client.
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about)]
+#[command(name = "tessera", version, about = ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -100,8 +109,7 @@ fn main() -> ExitCode {
         Err(err) => {
             match err.downcast_ref::<OAuthFailure>() {
                 Some(f) => eprintln!("{f}"),
-                // `{:#}` keeps the cause chain on one line.
-                None => eprintln!("error: {}", format!("{err:#}").replace('\n', " ")),
+                None => eprintln!("error: {}", errors::render(&err)),
             }
             ExitCode::FAILURE
         }

@@ -3,6 +3,9 @@
 
 mod adversarial;
 mod evidence_profiles;
+// The independent search-parameter reference the store's tests use, over HTTP here.
+#[path = "../../../store/tests/it/expect.rs"]
+mod expect;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
