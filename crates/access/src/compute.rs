@@ -161,7 +161,7 @@ fn parse_ticket_scopes(list: &[String]) -> Result<Vec<crate::scope::Scope>, Acce
 /// The `scope` parameter: space-separated SMART resource scopes; anything else (including
 /// `openid`, `launch/patient`, `offline_access`: this endpoint issues neither ID tokens nor
 /// refresh tokens) is `invalid_scope`.
-fn parse_requested(s: &str) -> Result<Vec<crate::scope::Scope>, AccessError> {
+pub(crate) fn parse_requested(s: &str) -> Result<Vec<crate::scope::Scope>, AccessError> {
     if s.is_empty() || s.len() > MAX_SCOPE_PARAM_LEN {
         return Err(AccessError::MalformedScope);
     }

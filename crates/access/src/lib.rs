@@ -13,6 +13,7 @@ mod filter;
 mod grant;
 mod holder_filter;
 mod intersect;
+mod narrow;
 mod policy;
 pub mod scope;
 

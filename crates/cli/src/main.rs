@@ -19,6 +19,7 @@ mod cmd_redeem;
 mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
+mod cmd_udap;
 mod errors;
 mod out;
 mod server;
@@ -61,6 +62,9 @@ enum Command {
     Redeem(cmd_redeem::RedeemArgs),
     /// Read FHIR with an access token (Bearer or DPoP); `--all` follows paging links.
     Fetch(cmd_fetch::FetchArgs),
+    /// UDAP helpers: inspect a certificate chain against anchors, build a software statement.
+    #[command(subcommand)]
+    Udap(cmd_udap::UdapCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::Redeem(args) => cmd_redeem::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
+        Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,10 @@ use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::token::launch::LaunchRegistry;
+use crate::udap::Communities;
+use crate::udap::client_auth::{Authenticators, UdapClients};
+use tessera_store::registrations::RegistrationStore;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
@@ -73,6 +77,8 @@ pub(crate) struct Inner {
     pub keys: Arc<KeyResolver>,
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
+    pub udap: Arc<Communities>,
+    pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
@@ -82,6 +88,7 @@ pub(crate) struct Inner {
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
     pub tokens: TokenCache,
+    pub launches: LaunchRegistry,
 }
 
 impl HolderState {
@@ -113,12 +120,19 @@ impl HolderState {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
-        let idps = IdentityProviders::from_config(&config.identity_providers)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let idps =
+            IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
+        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let registrations: Arc<dyn RegistrationStore> = db.clone();
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
+            udap: UdapClients::new(
+                udap.clone(),
+                registrations.clone(),
+                fetcher.clone(),
+                db.clone(),
+            ),
+            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?,
+        });
         let supported_types = issuers
             .supported_types()
             .iter()
@@ -149,6 +163,8 @@ impl HolderState {
                 issuers,
                 keys,
                 clients,
+                udap,
+                registrations,
                 idps,
                 store,
                 db,
@@ -157,6 +173,7 @@ impl HolderState {
                 policy,
                 expected_audience,
                 tokens: TokenCache::default(),
+                launches: LaunchRegistry::default(),
             }),
         })
     }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+mod evidence_profiles;
 // The independent search-parameter reference the store's tests use, over HTTP here.
 #[path = "../../../store/tests/it/expect.rs"]
 mod expect;
@@ -10,9 +11,15 @@ mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
+mod interaction;
+mod refusals;
+mod refresh;
 mod token_e2e;
+mod token_gaps;
 mod token_http;
 mod token_pipeline;
 mod token_props;
 mod token_seed;
 mod token_support;
+mod udap_e2e;
+mod udap_support;
