@@ -101,6 +101,9 @@ fn every_parameter_of_every_type_matches_the_json() {
     assert!(checked > 100, "{checked}");
 }
 
+const GENDERS: [&str; 3] = ["female", "male", "other"];
+const PROCEDURE_CATEGORIES: [&str; 3] = ["387713003", "103693007", "46947000"];
+
 #[test]
 fn every_parameter_the_data_leaves_empty_matches_once_supplemented() {
     // Three generated resources of each type, given the elements the generator never writes
@@ -122,10 +125,11 @@ fn every_parameter_the_data_leaves_empty_matches_once_supplemented() {
                     r["dosageInstruction"] =
                         json!([{"timing": {"event": [format!("2024-0{}-15", i + 1)]}}]);
                 }
-                "Practitioner" => r["gender"] = json!(["female", "male", "other"][i]),
+                "Practitioner" => r["gender"] = json!(GENDERS[i]),
                 "Procedure" => {
-                    r["category"] = json!({"coding": [{"system": "http://snomed.info/sct",
-                        "code": ["387713003", "103693007", "46947000"][i]}]});
+                    let code = PROCEDURE_CATEGORIES[i];
+                    r["category"] =
+                        json!({"coding": [{"system": "http://snomed.info/sct", "code": code}]});
                 }
                 _ => {}
             }
