@@ -2,6 +2,7 @@
 //! introspection, discovery, admin audit, and the FHIR API behind the token middleware.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 
@@ -9,6 +10,7 @@ use crate::auth::require_token;
 use crate::fhir::{FhirState, fhir_router};
 use crate::state::HolderState;
 use crate::token::oauth_http::oauth_post;
+use crate::token::request::MAX_BODY_BYTES;
 use crate::token::{introspect_handler, token_handler};
 
 /// The Data Holder router. Routes live under the path of the configured `base_url`.
@@ -27,6 +29,20 @@ pub fn app(state: HolderState) -> Result<Router, String> {
             get(crate::discovery::smart_configuration_handler),
         )
         .route("/admin/audit", get(crate::audit::admin_audit_handler))
+        .route(
+            "/.well-known/udap",
+            get(crate::udap::discovery::udap_handler),
+        )
+        .route(
+            "/register",
+            if state.config().registration.enabled {
+                oauth_post(crate::registration::register_handler, "registration")
+            } else {
+                oauth_post(crate::registration::registration_disabled, "registration")
+            },
+        )
+        // Room for an oversized registration body to reach its own size check (PT-REQ-07).
+        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());
     let inner = own.merge(fhir);
     let path = base_path(&state.config().base_url);

@@ -16,6 +16,9 @@ use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
 use crate::token::launch::LaunchRegistry;
+use crate::udap::Communities;
+use crate::udap::client_auth::{Authenticators, UdapClients};
+use tessera_store::registrations::RegistrationStore;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
@@ -74,6 +77,8 @@ pub(crate) struct Inner {
     pub keys: Arc<KeyResolver>,
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
+    pub udap: Arc<Communities>,
+    pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
@@ -120,11 +125,17 @@ impl HolderState {
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps =
             IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let registrations: Arc<dyn RegistrationStore> = db.clone();
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
+            udap: UdapClients::new(
+                udap.clone(),
+                registrations.clone(),
+                fetcher.clone(),
+                db.clone(),
+            ),
+            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?,
+        });
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
         let supported_types = issuers
@@ -158,6 +169,8 @@ impl HolderState {
                 issuers,
                 keys,
                 clients,
+                udap,
+                registrations,
                 idps,
                 store,
                 db,

@@ -523,14 +523,20 @@ fn verify_binding(
             framework_type,
             entity_uri,
         }) => {
-            // Configuration-asserted framework identity until UDAP / OIDF / well-known client
-            // authentication lands (OP-18: unknown framework ⇒ cannot verify ⇒ mismatch).
-            let ok = client.framework_identity.as_ref().is_some_and(|f| {
+            let same = |f: &crate::config::FrameworkIdentityConfig| {
                 f.trust_framework == *trust_framework
                     && f.framework_type == framework_type_str(*framework_type)
                     && f.entity_uri == *entity_uri
-            });
-            if ok {
+            };
+            // Proven by the client's authentication (UDAP: the certificate's URI SAN under
+            // the named community's anchors, PT-BIND-06) wins; a configuration-asserted
+            // identity is the audited fallback (OP-18: unknown framework ⇒ mismatch).
+            if client.verified_framework.as_ref().is_some_and(same) {
+                Ok(match framework_type {
+                    FrameworkType::Udap => "trust_framework_client:verified(udap)",
+                    _ => "trust_framework_client:verified",
+                })
+            } else if client.framework_identity.as_ref().is_some_and(same) {
                 Ok("trust_framework_client:match(configured)")
             } else {
                 Err(TokenError::BindingMismatch("trust_framework_client"))

@@ -3,6 +3,9 @@
 
 mod adversarial;
 mod evidence_profiles;
+// The independent search-parameter reference the store's tests use, over HTTP here.
+#[path = "../../../store/tests/it/expect.rs"]
+mod expect;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
@@ -21,3 +24,5 @@ mod token_pipeline;
 mod token_props;
 mod token_seed;
 mod token_support;
+mod udap_e2e;
+mod udap_support;
