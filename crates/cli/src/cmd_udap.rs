@@ -85,7 +85,13 @@ pub fn run(cmd: UdapCommand, clock: &SystemClock) -> anyhow::Result<()> {
             for (i, c) in certs.iter().enumerate() {
                 crate::out::line(format!(
                     "[{i}] subject: {}\n    issuer: {}\n    serial: {}  valid: {} .. {}\n    uri SANs: {:?}\n    CRL distribution points: {:?}",
-                    c.subject, c.issuer, c.serial, c.not_before, c.not_after, c.uri_sans, c.crl_distribution_points
+                    c.subject,
+                    c.issuer,
+                    c.serial,
+                    c.not_before,
+                    c.not_after,
+                    c.uri_sans,
+                    c.crl_distribution_points
                 ))?;
             }
             let purpose = if a.server {

@@ -16,13 +16,13 @@ use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
 use crate::token::launch::LaunchRegistry;
-use crate::udap::Communities;
-use crate::udap::client_auth::{Authenticators, UdapClients};
-use tessera_store::registrations::RegistrationStore;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
 use crate::trust::revocation::RevocationChecker;
+use crate::udap::Communities;
+use crate::udap::client_auth::{Authenticators, UdapClients};
+use tessera_store::registrations::RegistrationStore;
 
 /// Source of the current time in unix seconds. The binary passes the system clock; tests a
 /// [`FixedClock`].
@@ -121,11 +121,14 @@ impl HolderState {
             .retain(|t| tessera_fhir::resource_def(t).is_some());
         let fetcher = Fetcher::new(config.http, config.allow_loopback_http)
             .map_err(|e| format!("HTTP client: {e}"))?;
-        let keys = Arc::new(KeyResolver::new(fetcher.clone()));
+        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let keys = Arc::new(
+            KeyResolver::new(fetcher.clone())
+                .with_frameworks(&config.trust_framework_configs, udap.clone()),
+        );
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps =
             IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
-        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
         let registrations: Arc<dyn RegistrationStore> = db.clone();
         let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
             udap: UdapClients::new(

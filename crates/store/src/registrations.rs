@@ -185,7 +185,10 @@ mod tests {
             );
         }
         let db = TokenDb::open(&path).unwrap();
-        assert_eq!(db.registration("b").unwrap().unwrap().metadata, r#"{"v":2}"#);
+        assert_eq!(
+            db.registration("b").unwrap().unwrap().metadata,
+            r#"{"v":2}"#
+        );
         assert!(db.delete_registration("b").unwrap());
         assert!(!db.delete_registration("b").unwrap());
         assert!(db.registration("b").unwrap().is_none());

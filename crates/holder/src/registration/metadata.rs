@@ -35,7 +35,10 @@ impl ClientMetadata {
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("grant_types".into(), self.grant_types.clone().into());
-        m.insert("token_endpoint_auth_method".into(), "private_key_jwt".into());
+        m.insert(
+            "token_endpoint_auth_method".into(),
+            "private_key_jwt".into(),
+        );
         if let Some(n) = &self.client_name {
             m.insert("client_name".into(), n.clone().into());
         }

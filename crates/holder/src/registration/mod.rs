@@ -152,7 +152,9 @@ fn check_initial_access_token(
     if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
         Ok(())
     } else {
-        Err(RegistrationError::InvalidToken("initial access token invalid"))
+        Err(RegistrationError::InvalidToken(
+            "initial access token invalid",
+        ))
     }
 }
 

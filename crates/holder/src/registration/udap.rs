@@ -8,7 +8,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use tessera_jose::Alg;
-use tessera_store::registrations::{ClientRegistration, RegistrationStore};
+use tessera_store::registrations::ClientRegistration;
 use tessera_store::replay::ReplayOutcome;
 use tessera_udap::claims::{self, MAX_LIFETIME, Rules, Signer};
 use tessera_udap::{Purpose, UdapError, VerifiedX5c, X5cJwt};
@@ -55,9 +55,7 @@ async fn verify_statement(
             }
         }
     }
-    Err(first_err
-        .unwrap_or(UdapError::UntrustedChain)
-        .into())
+    Err(first_err.unwrap_or(UdapError::UntrustedChain).into())
 }
 
 /// Registers (or supersedes, or cancels) a UDAP client.
@@ -98,7 +96,12 @@ pub async fn register_udap(
     let meta = validate(&v.claims, true)?;
     let db = st.db.clone();
     let ns = format!("{STATEMENT_REPLAY_NS}{community}");
-    match db.record_assertion_jti(&ns, &format!("{}\u{0}{}", checked.iss, checked.jti), checked.exp + rules.leeway, now) {
+    match db.record_assertion_jti(
+        &ns,
+        &format!("{}\u{0}{}", checked.iss, checked.jti),
+        checked.exp + rules.leeway,
+        now,
+    ) {
         Ok(ReplayOutcome::Fresh) => {}
         Ok(ReplayOutcome::Replayed) => {
             return Err(RegistrationError::InvalidSoftwareStatement(

@@ -107,10 +107,12 @@ impl UdapClients {
         )
         .map_err(udap)?;
         // After the signature, so unauthenticated requests cannot fill the table.
-        match self
-            .db
-            .record_assertion_jti(&client_id, &checked.jti, checked.exp + ctx.leeway, ctx.now)
-        {
+        match self.db.record_assertion_jti(
+            &client_id,
+            &checked.jti,
+            checked.exp + ctx.leeway,
+            ctx.now,
+        ) {
             Ok(ReplayOutcome::Fresh) => {}
             Ok(ReplayOutcome::Replayed) => return Err(ClientAuthError::Replayed),
             Err(e) => {

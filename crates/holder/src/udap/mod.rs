@@ -9,6 +9,7 @@
 pub mod client_auth;
 pub mod crl;
 pub mod discovery;
+pub mod issuer_keys;
 
 use std::sync::Arc;
 
@@ -158,7 +159,12 @@ pub async fn verify_in(
     now: i64,
 ) -> Result<VerifiedX5c, UdapError> {
     let set = crls
-        .crl_set(fetcher, &community.crl_files, &jwt.distribution_points()?, now)
+        .crl_set(
+            fetcher,
+            &community.crl_files,
+            &jwt.distribution_points()?,
+            now,
+        )
         .await;
     jwt.verify(&community.anchors, &set, now, purpose)
 }

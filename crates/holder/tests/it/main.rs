@@ -25,4 +25,5 @@ mod token_props;
 mod token_seed;
 mod token_support;
 mod udap_e2e;
+mod udap_issuer;
 mod udap_support;

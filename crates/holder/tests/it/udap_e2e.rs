@@ -98,8 +98,14 @@ async fn udap_discovery_members_and_signed_metadata() {
     ] {
         assert!(doc.get(m).is_some(), "missing {m}");
     }
-    assert_eq!(doc["registration_endpoint"], format!("{SEED_BASE}/register"));
-    assert_eq!(doc["token_endpoint_auth_methods_supported"], json!(["private_key_jwt"]));
+    assert_eq!(
+        doc["registration_endpoint"],
+        format!("{SEED_BASE}/register")
+    );
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        json!(["private_key_jwt"])
+    );
     let anchors = Anchors::from_pem(u.payers.root_pem().as_bytes()).unwrap();
     let v = tessera_udap::metadata::verify_metadata(
         doc["signed_metadata"].as_str().unwrap(),
@@ -110,16 +116,19 @@ async fn udap_discovery_members_and_signed_metadata() {
         u.now(),
     )
     .unwrap();
-    assert_eq!(v.claims["registration_endpoint"], doc["registration_endpoint"]);
+    assert_eq!(
+        v.claims["registration_endpoint"],
+        doc["registration_endpoint"]
+    );
     // A community we do not serve: 204; ours by id: 200.
-    for (q, status) in [("community=https://unknown.example", 204), (&format!("community={PAYERS}"), 200)] {
-        let r = u
-            .http
-            .get(format!("http://{}/.well-known/udap", u.addr))
-            .query(&[(q.split_once('=').unwrap().0, q.split_once('=').unwrap().1)])
-            .send()
-            .await
-            .unwrap();
+    for (q, status) in [
+        ("community=https://unknown.example", 204),
+        (&format!("community={PAYERS}"), 200),
+    ] {
+        let (k, v) = q.split_once('=').unwrap();
+        let mut url = url::Url::parse(&format!("http://{}/.well-known/udap", u.addr)).unwrap();
+        url.query_pairs_mut().append_pair(k, v);
+        let r = u.http.get(url).send().await.unwrap();
         assert_eq!(r.status(), status, "{q}");
     }
 }
@@ -151,7 +160,12 @@ async fn registration_supersedes_cancels_and_audits() {
     let actions: Vec<String> = rows
         .iter()
         .filter(|r| r.outcome == "accepted")
-        .map(|r| serde_json::from_str::<Value>(&r.details).unwrap()["action"].as_str().unwrap().to_owned())
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.details).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     for a in ["registered", "superseded", "cancelled"] {
         assert!(actions.iter().any(|x| x == a), "{actions:?}");
@@ -168,7 +182,14 @@ async fn registration_survives_a_restart() {
     let (payers, ph) = (u.payers.clone(), u.public_health.clone());
     drop(u);
     // A new holder process over the same database file and the same community anchors.
-    let u2 = Udap::start_in(payers, ph, tempfile::tempdir().unwrap(), "enabled = true", Some(&db_path)).await;
+    let u2 = Udap::start_in(
+        payers,
+        ph,
+        tempfile::tempdir().unwrap(),
+        "enabled = true",
+        Some(&db_path),
+    )
+    .await;
     let qg = seed(QG_SEED);
     u2.clock.set(iat_of(&qg) + 60);
     let (s, b) = u2.redeem(&qg, &leaf, &id).await;
@@ -185,9 +206,15 @@ async fn registration_refusals_name_the_failed_check() {
     assert_oauth(&got, 400, "unapproved_software_statement", "trusted anchor");
     let expired = u
         .payers
-        .leaf(&LeafSpec::client(QUALITY, SEED_IAT - 10 * DAY, SEED_IAT - DAY))
+        .leaf(&LeafSpec::client(
+            QUALITY,
+            SEED_IAT - 10 * DAY,
+            SEED_IAT - DAY,
+        ))
         .unwrap();
-    let got = u.register_claims(&expired, &u.statement_claims(QUALITY)).await;
+    let got = u
+        .register_claims(&expired, &u.statement_claims(QUALITY))
+        .await;
     assert_oauth(&got, 400, "unapproved_software_statement", "expired");
     let with_dp = |uri: &str| {
         u.payers
@@ -198,13 +225,25 @@ async fn registration_refusals_name_the_failed_check() {
             .unwrap()
     };
     let unavailable = with_dp(&u.missing_crl_url);
-    let got = u.register_claims(&unavailable, &u.statement_claims(QUALITY)).await;
-    assert_oauth(&got, 400, "unapproved_software_statement", "CRL unavailable");
+    let got = u
+        .register_claims(&unavailable, &u.statement_claims(QUALITY))
+        .await;
+    assert_oauth(
+        &got,
+        400,
+        "unapproved_software_statement",
+        "CRL unavailable",
+    );
     let revoked = with_dp(&u.crl_url);
     let now = u.now();
-    *u.crl.0.lock().unwrap() =
-        Some(u.payers.intermediate_crl(&[revoked.serial], now - DAY, now + DAY).unwrap());
-    let got = u.register_claims(&revoked, &u.statement_claims(QUALITY)).await;
+    *u.crl.0.lock().unwrap() = Some(
+        u.payers
+            .intermediate_crl(&[revoked.serial], now - DAY, now + DAY)
+            .unwrap(),
+    );
+    let got = u
+        .register_claims(&revoked, &u.statement_claims(QUALITY))
+        .await;
     assert_oauth(&got, 400, "unapproved_software_statement", "revoked");
 
     // Statement defects: invalid_software_statement.
@@ -239,7 +278,10 @@ async fn registration_refusals_name_the_failed_check() {
     let got = u.register_claims(&leaf, &c).await;
     assert_oauth(&got, 400, "invalid_client_metadata", "grant type");
     let mut c = u.statement_claims(QUALITY);
-    c.insert("token_endpoint_auth_method".into(), "client_secret_basic".into());
+    c.insert(
+        "token_endpoint_auth_method".into(),
+        "client_secret_basic".into(),
+    );
     let got = u.register_claims(&leaf, &c).await;
     assert_oauth(&got, 400, "invalid_client_metadata", "private_key_jwt");
     let mut c = u.statement_claims(QUALITY);
@@ -247,7 +289,12 @@ async fn registration_refusals_name_the_failed_check() {
     let got = u.register_claims(&leaf, &c).await;
     assert_oauth(&got, 400, "invalid_client_metadata", "scope");
     let (s, b, _) = u.post_json("/register", &json!({"client_name": "x"})).await;
-    assert_oauth(&(s, b), 400, "invalid_client_metadata", "software_statement");
+    assert_oauth(
+        &(s, b),
+        400,
+        "invalid_client_metadata",
+        "software_statement",
+    );
 
     // Every refusal is audited.
     let refused = u
@@ -269,33 +316,70 @@ async fn pt_ca_10_udap_client_authentication_refusals() {
         })
         .unwrap();
     let now = u.now();
-    *u.crl.0.lock().unwrap() = Some(u.payers.intermediate_crl(&[], now - DAY, now + DAY).unwrap());
+    *u.crl.0.lock().unwrap() = Some(
+        u.payers
+            .intermediate_crl(&[], now - DAY, now + DAY)
+            .unwrap(),
+    );
     let id = u.register(&leaf, QUALITY).await;
     let qg = seed(QG_SEED);
     u.clock.set(iat_of(&qg) + 60);
     // Replay of one assertion.
     let a = Udap::sign(&leaf, &u.assertion_claims(&id));
     assert_eq!(u.redeem_with(&qg, &a).await.0, 200);
-    assert_oauth(&u.redeem_with(&qg, &a).await, 401, "invalid_client", "replayed");
+    assert_oauth(
+        &u.redeem_with(&qg, &a).await,
+        401,
+        "invalid_client",
+        "replayed",
+    );
     // Lifetime over 5 minutes.
     let mut c = u.assertion_claims(&id);
     c.insert("exp".into(), (u.now() + 301).into());
-    assert_oauth(&u.redeem_with(&qg, &Udap::sign(&leaf, &c)).await, 401, "invalid_client", "lifetime");
+    assert_oauth(
+        &u.redeem_with(&qg, &Udap::sign(&leaf, &c)).await,
+        401,
+        "invalid_client",
+        "lifetime",
+    );
     // Wrong audience.
     let mut c = u.assertion_claims(&id);
     c.insert("aud".into(), "https://elsewhere.example/token".into());
-    assert_oauth(&u.redeem_with(&qg, &Udap::sign(&leaf, &c)).await, 401, "invalid_client", "aud");
+    assert_oauth(
+        &u.redeem_with(&qg, &Udap::sign(&leaf, &c)).await,
+        401,
+        "invalid_client",
+        "aud",
+    );
     // A certificate with another SAN for the same client id: SAN changed.
     let other = u.client(&u.payers, CLAIMS);
-    assert_oauth(&u.redeem(&qg, &other, &id).await, 401, "invalid_client", "subjectAltName");
+    assert_oauth(
+        &u.redeem(&qg, &other, &id).await,
+        401,
+        "invalid_client",
+        "subjectAltName",
+    );
     // Chain re-validated at each use: revoked after registration.
     let now = u.now();
-    *u.crl.0.lock().unwrap() =
-        Some(u.payers.intermediate_crl(&[leaf.serial], now - DAY, now + DAY).unwrap());
+    *u.crl.0.lock().unwrap() = Some(
+        u.payers
+            .intermediate_crl(&[leaf.serial], now - DAY, now + DAY)
+            .unwrap(),
+    );
     // The first CRL may be cached per its headers (none here: not reused), so this refetches.
-    assert_oauth(&u.redeem(&qg, &leaf, &id).await, 401, "invalid_client", "revoked");
+    assert_oauth(
+        &u.redeem(&qg, &leaf, &id).await,
+        401,
+        "invalid_client",
+        "revoked",
+    );
     // Unregistered client id.
-    assert_oauth(&u.redeem(&qg, &leaf, "nobody").await, 401, "invalid_client", "Unknown client");
+    assert_oauth(
+        &u.redeem(&qg, &leaf, "nobody").await,
+        401,
+        "invalid_client",
+        "Unknown client",
+    );
 }
 
 #[tokio::test]

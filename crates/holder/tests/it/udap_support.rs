@@ -24,7 +24,8 @@ pub const PUBLIC_HEALTH: &str = "https://state.example.gov/trust-framework/publi
 pub const QUALITY: &str = "https://payer.example.com/organizations/quality";
 pub const CLAIMS: &str = "https://payer.example.com/organizations/claims-review";
 pub const EPI: &str = "https://state.example.gov/organizations/epi-unit";
-pub const T_PH: &str = "https://smarthealthit.org/permission-ticket-type/public-health-investigation-v1";
+pub const T_PH: &str =
+    "https://smarthealthit.org/permission-ticket-type/public-health-investigation-v1";
 pub const QG_SEED: &str = "qg-7b41d6e8-90af-4c33-8d12-64e07f5a21c9.jwt";
 pub const CLAIMS_SEED: &str = "uc5-2f9a7c11-5d28-4e6b-9b54-3c1f8a02d977.jwt";
 pub const PH_SEED: &str = "uc3-16ff62cf-2d2d-4b30-8c86-6a13d7ab7d16.jwt";
@@ -33,7 +34,10 @@ pub const SEED_IAT: i64 = 1_782_329_950;
 pub const DAY: i64 = 86_400;
 
 pub fn seed(name: &str) -> String {
-    let p = format!("{}/../../test-vectors/seed/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/../../test-vectors/seed/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(p).unwrap().trim().to_owned()
 }
 
@@ -66,7 +70,7 @@ pub struct Udap {
     pub clock: Arc<FixedClock>,
     pub db: Arc<TokenDb>,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -76,7 +80,7 @@ impl Drop for Udap {
     }
 }
 
-pub fn config_text(dir: &Path, registration: &str) -> String {
+pub fn config_text_with(dir: &Path, registration: &str, extra: &str) -> String {
     std::fs::copy(
         format!(
             "{}/../../test-vectors/keys/spec-issuer.public.jwk.json",
@@ -91,6 +95,10 @@ listen = "127.0.0.1:0"
 base_url = "{SEED_BASE}"
 store = "sqlite::memory:"
 trust_frameworks = ["https://network.org"]
+# The public-health seed (uc3) still uses the legacy `permissions` access shape.
+legacy_access_shapes = true
+[holder]
+address = {{ country = "US", state = "TX" }}
 [registration]
 {registration}
 [[trust_framework]]
@@ -112,6 +120,7 @@ self_issued = true
 iss = "https://issuer.state.example.gov"
 jwks_file = "spec-issuer.json"
 ticket_types = ["{T_PH}"]
+{extra}
 "#
     )
 }
@@ -135,7 +144,27 @@ impl Udap {
         let payers = Pki::new("Payers", from, until, None).unwrap();
         let public_health = Pki::new("Public Health", from, until, None).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        Udap::start_in(Arc::new(payers), Arc::new(public_health), dir, registration, db_path).await
+        Udap::start_in(
+            Arc::new(payers),
+            Arc::new(public_health),
+            dir,
+            registration,
+            db_path,
+        )
+        .await
+    }
+
+    /// As [`Udap::start_in`] with extra configuration appended.
+    pub async fn start_extra(payers: Arc<Pki>, public_health: Arc<Pki>, extra: &str) -> Udap {
+        Udap::start_all(
+            payers,
+            public_health,
+            tempfile::tempdir().unwrap(),
+            "enabled = true",
+            None,
+            extra,
+        )
+        .await
     }
 
     pub async fn start_in(
@@ -144,6 +173,17 @@ impl Udap {
         dir: tempfile::TempDir,
         registration: &str,
         db_path: Option<&Path>,
+    ) -> Udap {
+        Udap::start_all(payers, public_health, dir, registration, db_path, "").await
+    }
+
+    pub async fn start_all(
+        payers: Arc<Pki>,
+        public_health: Arc<Pki>,
+        dir: tempfile::TempDir,
+        registration: &str,
+        db_path: Option<&Path>,
+        extra: &str,
     ) -> Udap {
         let crl = CrlServer::default();
         let crl_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -155,23 +195,34 @@ impl Udap {
             let _ = axum::serve(crl_listener, crl_router).await;
         });
         let holder_leaf = payers
-            .leaf(&LeafSpec::server(SEED_BASE, SEED_IAT - 400 * DAY, SEED_IAT + 400 * DAY))
+            .leaf(&LeafSpec::server(
+                SEED_BASE,
+                SEED_IAT - 400 * DAY,
+                SEED_IAT + 400 * DAY,
+            ))
             .unwrap();
         std::fs::write(dir.path().join("payers-root.pem"), payers.root_pem()).unwrap();
         std::fs::write(dir.path().join("ph-root.pem"), public_health.root_pem()).unwrap();
         std::fs::write(dir.path().join("holder-chain.pem"), &holder_leaf.chain_pem).unwrap();
         std::fs::write(dir.path().join("holder-key.pem"), &holder_leaf.key_pem).unwrap();
-        let mut config =
-            Config::from_toml(&config_text(dir.path(), registration), dir.path()).unwrap();
+        let mut config = Config::from_toml(
+            &config_text_with(dir.path(), registration, extra),
+            dir.path(),
+        )
+        .unwrap();
         config.allow_loopback_http = true;
         let clock = Arc::new(FixedClock::new(SEED_IAT + 60));
         let db = Arc::new(match db_path {
             Some(p) => TokenDb::open(p).unwrap(),
             None => TokenDb::open_in_memory().unwrap(),
         });
-        let state =
-            HolderState::new(config, clock.clone(), fixture_store(&[carter()]), db.clone())
-                .unwrap();
+        let state = HolderState::new(
+            config,
+            clock.clone(),
+            fixture_store(&[carter()]),
+            db.clone(),
+        )
+        .unwrap();
         let router = app(state).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -188,7 +239,7 @@ impl Udap {
             clock,
             db,
             http: reqwest::Client::new(),
-            dir,
+            _dir: dir,
             server,
         }
     }
@@ -200,8 +251,12 @@ impl Udap {
 
     /// A client leaf of `pki` for `san`, valid around the seed time.
     pub fn client(&self, pki: &Pki, san: &str) -> Leaf {
-        pki.leaf(&LeafSpec::client(san, SEED_IAT - 400 * DAY, SEED_IAT + 400 * DAY))
-            .unwrap()
+        pki.leaf(&LeafSpec::client(
+            san,
+            SEED_IAT - 400 * DAY,
+            SEED_IAT + 400 * DAY,
+        ))
+        .unwrap()
     }
 
     pub fn statement_claims(&self, iss: &str) -> Map<String, Value> {
@@ -247,7 +302,9 @@ impl Udap {
 
     /// Registers `leaf` as `san`; returns the client id.
     pub async fn register(&self, leaf: &Leaf, san: &str) -> String {
-        let (s, b) = self.register_claims(leaf, &self.statement_claims(san)).await;
+        let (s, b) = self
+            .register_claims(leaf, &self.statement_claims(san))
+            .await;
         assert_eq!(s, 201, "{b}");
         b["client_id"].as_str().unwrap().to_owned()
     }
@@ -272,7 +329,12 @@ impl Udap {
         let r = self
             .http
             .post(format!("http://{}/token", self.addr))
-            .form(&form)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
             .send()
             .await
             .unwrap();
