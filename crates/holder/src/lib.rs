@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod discovery;
 pub mod evidence;
+pub mod federation;
 pub mod fhir;
 pub mod serve;
 pub mod state;

@@ -11,6 +11,7 @@ use tessera_ticket::{ExpectedAudience, TicketType};
 
 use crate::config::Config;
 use crate::evidence::IdentityProviders;
+use crate::federation::OidfFrameworks;
 use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
@@ -111,14 +112,16 @@ impl HolderState {
             .retain(|t| tessera_fhir::resource_def(t).is_some());
         let fetcher = Fetcher::new(config.http, config.allow_loopback_http)
             .map_err(|e| format!("HTTP client: {e}"))?;
-        let keys = Arc::new(KeyResolver::new(fetcher.clone()));
+        let oidf = Arc::new(OidfFrameworks::from_config(
+            &config.trust_framework_configs,
+            &fetcher,
+        )?);
+        let keys = Arc::new(KeyResolver::new(fetcher.clone()).with_oidf(oidf.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps = IdentityProviders::from_config(&config.identity_providers)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(
+            RegisteredClients::new(&config.clients, keys.clone(), db.clone())?.with_oidf(oidf),
+        );
         let supported_types = issuers
             .supported_types()
             .iter()

@@ -17,6 +17,7 @@ use tessera_store::replay::ReplayOutcome;
 use tessera_store::token_db::TokenDb;
 
 use crate::config::{ClientConfig, FrameworkIdentityConfig, IdentifierConfig};
+use crate::federation::OidfFrameworks;
 use crate::trust::keys::{KeyResolver, KeySource, verifying_key};
 
 /// RFC 7523 §2.2 client assertion type.
@@ -101,6 +102,9 @@ pub enum ClientAuthError {
     /// The replay cache could not be consulted (fail closed).
     #[error("Client authentication unavailable")]
     Unavailable,
+    /// An OpenID Federation client whose trust chain or metadata failed (the check named).
+    #[error("Client trust chain rejected: {0}")]
+    TrustChain(String),
 }
 
 /// What a client authenticator needs from the request context.
@@ -142,6 +146,7 @@ pub struct RegisteredClients {
     clients: HashMap<String, Registered>,
     keys: Arc<KeyResolver>,
     db: Arc<TokenDb>,
+    oidf: Arc<OidfFrameworks>,
 }
 
 impl RegisteredClients {
@@ -163,7 +168,47 @@ impl RegisteredClients {
                 },
             );
         }
-        Ok(RegisteredClients { clients, keys, db })
+        Ok(RegisteredClients {
+            clients,
+            keys,
+            db,
+            oidf: Arc::default(),
+        })
+    }
+
+    /// Also recognizes OpenID Federation clients of these federations.
+    pub fn with_oidf(mut self, oidf: Arc<OidfFrameworks>) -> RegisteredClients {
+        self.oidf = oidf;
+        self
+    }
+
+    /// Keys and the client profile of an unregistered client through a federation.
+    async fn federated(
+        &self,
+        jws: &Jws,
+        client_id: &str,
+        now: i64,
+    ) -> Result<(Arc<tessera_jose::JwkSet>, ClientConfig), ClientAuthError> {
+        use crate::federation::client::{FederatedClientError, authenticate};
+        match authenticate(&self.oidf, jws, client_id, now).await {
+            Ok(fc) => Ok((
+                Arc::new(fc.keys),
+                ClientConfig {
+                    client_id: client_id.to_owned(),
+                    keys: crate::config::KeySourceConfig::Static(Value::Null),
+                    scopes: None,
+                    acts_for: Vec::new(),
+                    framework_identity: Some(fc.identity),
+                    introspection: false,
+                    disabled: false,
+                },
+            )),
+            Err(FederatedClientError::NotFederated) => Err(ClientAuthError::UnknownClient),
+            Err(FederatedClientError::BadHeader) => Err(ClientAuthError::Malformed),
+            Err(FederatedClientError::Chain(e)) => Err(ClientAuthError::TrustChain(
+                e.to_string().chars().take(300).collect(),
+            )),
+        }
     }
 
     async fn run(
@@ -188,16 +233,20 @@ impl RegisteredClients {
         if creds.client_id.is_some_and(|c| c != client_id) {
             return Err(ClientAuthError::ClientIdMismatch);
         }
-        let reg = self
-            .clients
-            .get(&client_id)
-            .filter(|r| !r.cfg.disabled)
-            .ok_or(ClientAuthError::UnknownClient)?;
-        let set = self
-            .keys
-            .key_set(&reg.keys, jws.header().kid.as_deref(), ctx.now)
-            .await
-            .map_err(|_| ClientAuthError::KeysUnavailable)?;
+        let (set, cfg) = match self.clients.get(&client_id) {
+            Some(reg) if reg.cfg.disabled => return Err(ClientAuthError::UnknownClient),
+            Some(reg) => {
+                let set = self
+                    .keys
+                    .key_set(&reg.keys, jws.header().kid.as_deref(), ctx.now)
+                    .await
+                    .map_err(|_| ClientAuthError::KeysUnavailable)?;
+                (set, reg.cfg.clone())
+            }
+            // Not registered: perhaps a federation entity (never fetched unless a configured
+            // federation applies: a `trust_chain` to its anchor, or online resolution on).
+            None => self.federated(&jws, &client_id, ctx.now).await?,
+        };
         let key = verifying_key(&jws, &set).map_err(|_| ClientAuthError::BadSignature)?;
         let jkt = key.thumbprint();
         let exp = check_claims(&jws, ctx)?;
@@ -220,10 +269,10 @@ impl RegisteredClients {
         Ok(AuthenticatedClient {
             client_id,
             jkt,
-            framework_identity: reg.cfg.framework_identity.clone(),
-            acts_for: reg.cfg.acts_for.clone(),
-            scopes: reg.cfg.scopes.clone(),
-            introspection: reg.cfg.introspection,
+            framework_identity: cfg.framework_identity,
+            acts_for: cfg.acts_for,
+            scopes: cfg.scopes,
+            introspection: cfg.introspection,
         })
     }
 }

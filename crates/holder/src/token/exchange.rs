@@ -229,7 +229,14 @@ async fn run(
         .keys
         .key_set(&issuer.keys, Some(unverified.kid()), now)
         .await
-        .map_err(|_| TokenError::IssuerKeysUnavailable)?;
+        .map_err(|e| {
+            // Which check failed (fetch, federation chain, trust mark) is for the audit row.
+            let reason: String = e.to_string().chars().take(512).collect();
+            trail
+                .details
+                .insert("issuer_keys_error".into(), json!(reason));
+            TokenError::IssuerKeysUnavailable
+        })?;
     let signed = unverified.verify_signature(&keys)?;
 
     trail.at("ticket_type");

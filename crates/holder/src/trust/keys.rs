@@ -8,6 +8,7 @@ use tessera_jose::{Jwk, JwkSet, Jws};
 use url::Url;
 
 use crate::config::KeySourceConfig;
+use crate::federation::{OidfFramework, OidfFrameworks};
 use crate::trust::fetch::{CacheError, Fetcher, Freshness, UrlCache};
 
 /// Seconds between forced refetches of one JWKS URL on an unknown `kid`.
@@ -20,6 +21,15 @@ pub enum KeySource {
     Static(Arc<JwkSet>),
     /// Fetched and cached.
     Remote(Url),
+    /// Through a configured trust framework, for one entity (an issuer's `iss`).
+    Framework {
+        /// The `[[trust_framework]]` id.
+        trust_framework: String,
+        /// The entity whose keys these are.
+        entity: String,
+        /// oidf: trust marks the entity must carry.
+        required_trust_marks: Vec<String>,
+    },
 }
 
 impl KeySource {
@@ -39,8 +49,24 @@ impl KeySource {
             KeySourceConfig::Framework {
                 trust_framework, ..
             } => Err(format!(
-                "keys through trust framework {trust_framework} are not supported yet"
+                "keys through trust framework {trust_framework} need an entity (issuers only)"
             )),
+        }
+    }
+
+    /// As [`KeySource::from_config`], for the keys of `entity` (a framework resolves them
+    /// for that entity).
+    pub fn for_entity(cfg: &KeySourceConfig, entity: &str) -> Result<KeySource, String> {
+        match cfg {
+            KeySourceConfig::Framework {
+                trust_framework,
+                required_trust_marks,
+            } => Ok(KeySource::Framework {
+                trust_framework: trust_framework.clone(),
+                entity: entity.to_owned(),
+                required_trust_marks: required_trust_marks.clone(),
+            }),
+            other => KeySource::from_config(other),
         }
     }
 }
@@ -58,6 +84,7 @@ pub enum KeyError {
 pub struct KeyResolver {
     fetcher: Fetcher,
     cache: UrlCache<JwkSet>,
+    oidf: Arc<OidfFrameworks>,
 }
 
 impl KeyResolver {
@@ -66,7 +93,14 @@ impl KeyResolver {
         KeyResolver {
             fetcher,
             cache: UrlCache::default(),
+            oidf: Arc::default(),
         }
+    }
+
+    /// With OpenID Federations that can supply issuer keys.
+    pub fn with_oidf(mut self, oidf: Arc<OidfFrameworks>) -> KeyResolver {
+        self.oidf = oidf;
+        self
     }
 
     /// The key set of `source`. When `kid` is given and not in a cached remote set, the set
@@ -80,6 +114,15 @@ impl KeyResolver {
         let url = match source {
             KeySource::Static(set) => return Ok(set.clone()),
             KeySource::Remote(url) => url,
+            KeySource::Framework {
+                trust_framework,
+                entity,
+                required_trust_marks,
+            } => {
+                return self
+                    .framework_key_set(trust_framework, entity, required_trust_marks, now)
+                    .await;
+            }
         };
         let set = self.fetch(url, now, Freshness::UseCache).await?;
         match kid {
@@ -103,10 +146,39 @@ impl KeyResolver {
             })
     }
 
+    /// Keys of `entity` through a trust framework, one function per framework type.
+    async fn framework_key_set(
+        &self,
+        trust_framework: &str,
+        entity: &str,
+        required_trust_marks: &[String],
+        now: i64,
+    ) -> Result<Arc<JwkSet>, KeyError> {
+        if let Some(f) = self.oidf.get(trust_framework) {
+            return oidf_key_set(f, entity, required_trust_marks, now).await;
+        }
+        Err(KeyError::Unavailable(format!(
+            "trust framework {trust_framework} cannot supply keys"
+        )))
+    }
+
     /// The fetcher (shared with status lists).
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
     }
+}
+
+/// OIDF: the issuer's resolved `smart_permission_ticket_issuer` keys (PT-TRUST-02/03).
+async fn oidf_key_set(
+    f: &OidfFramework,
+    entity: &str,
+    required_trust_marks: &[String],
+    now: i64,
+) -> Result<Arc<JwkSet>, KeyError> {
+    crate::federation::ticket_issuer_keys(f, entity, required_trust_marks, now)
+        .await
+        .map(Arc::new)
+        .map_err(|e| KeyError::Unavailable(format!("OpenID Federation: {e}")))
 }
 
 /// Verifies `jws` against `keys` and returns the key that verified it: the header `kid`

@@ -2,6 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+mod federation_client;
+mod federation_issuer;
+mod federation_support;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
