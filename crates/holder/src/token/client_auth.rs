@@ -49,6 +49,8 @@ pub struct AuthenticatedClient {
     pub jkt: String,
     /// Framework identity, if any (`trust_framework_client` binding).
     pub framework_identity: Option<FrameworkIdentityConfig>,
+    /// The framework identity was proven (a verified trust chain), not configured.
+    pub framework_verified: bool,
     /// Organizations this client acts for (OP-33).
     pub acts_for: Vec<IdentifierConfig>,
     /// Scope eligibility (`None` = unlimited).
@@ -233,6 +235,7 @@ impl RegisteredClients {
         if creds.client_id.is_some_and(|c| c != client_id) {
             return Err(ClientAuthError::ClientIdMismatch);
         }
+        let verified = !self.clients.contains_key(&client_id);
         let (set, cfg) = match self.clients.get(&client_id) {
             Some(reg) if reg.cfg.disabled => return Err(ClientAuthError::UnknownClient),
             Some(reg) => {
@@ -269,6 +272,7 @@ impl RegisteredClients {
         Ok(AuthenticatedClient {
             client_id,
             jkt,
+            framework_verified: verified,
             framework_identity: cfg.framework_identity,
             acts_for: cfg.acts_for,
             scopes: cfg.scopes,

@@ -284,6 +284,10 @@ async fn run(
         &client,
     )?;
     trail.record.binding = Some(binding.to_owned());
+    trail.details.insert(
+        "binding_check".into(),
+        json!(binding_check(&client, binding)),
+    );
 
     trail.at("identity_evidence");
     let evidence = check_evidence(state, shell, &client, now).await?;
@@ -435,6 +439,22 @@ fn check_parameters<'p>(
         return Err(TokenError::InvalidRequest("scope too long"));
     }
     Ok(ticket)
+}
+
+/// How the binding was checked, for the audit row: `verified:{framework_type}` when the
+/// client's framework identity was proven (a verified trust chain), `asserted` when it came
+/// from configuration, `key` for `jkt`, `none` for unbound tickets.
+fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
+    if outcome.starts_with("trust_framework_client") {
+        match (&client.framework_identity, client.framework_verified) {
+            (Some(f), true) => format!("verified:{}", f.framework_type),
+            _ => "asserted".into(),
+        }
+    } else if outcome.starts_with("jkt") {
+        "key".into()
+    } else {
+        "none".into()
+    }
 }
 
 /// Step 10: the binding against the authenticated client; returns the audited outcome.

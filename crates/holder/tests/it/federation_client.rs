@@ -55,10 +55,15 @@ async fn pt_bind_08_oidf_bound_b2b_ticket_redeems_with_trust_chain_offline() {
     let chain = fed.trust_chain(&fed.payer);
     let hits_before = fed.hits().len();
     let a = assertion(&h, &fed.payer.id, &fed.payer_key, Some(chain));
-    let (s, b) = redeem(&h, &mint(&bound_ticket(&fed, &fed.payer.id)), &a).await;
+    let t = bound_ticket(&fed, &fed.payer.id);
+    let (s, b) = redeem(&h, &mint(&t), &a).await;
     assert_eq!(s, 200, "{b}");
     // Validated offline: not one federation fetch.
     assert_eq!(fed.hits().len(), hits_before);
+    // The audit row says the binding was verified through the federation.
+    let rows = h.audit(t["jti"].as_str().unwrap());
+    let details: Value = serde_json::from_str(&rows[0].details).unwrap();
+    assert_eq!(details["binding_check"], "verified:oidf");
 }
 
 #[tokio::test]
@@ -180,4 +185,18 @@ async fn malformed_trust_chain_header_rejected() {
         "invalid_client",
         Some("Malformed client assertion"),
     );
+}
+
+#[tokio::test]
+async fn configured_framework_identity_is_audited_as_asserted() {
+    let extra = "[[client]]\nclient_id = \"cfgpayer\"\njwks_file = \"payer.json\"\nframework_identity = { trust_framework = \"https://fed.example\", framework_type = \"oidf\", entity_uri = \"https://payer.example\" }\n";
+    let h = Holder::with_config(&config_toml(extra));
+    let mut t = quality_gap();
+    t["presenter_binding"] = json!({"method": "trust_framework_client",
+        "trust_framework": "https://fed.example", "framework_type": "oidf", "entity_uri": "https://payer.example"});
+    let (s, b) = h.redeem_as("cfgpayer", &keys().payer, &mint(&t), &[]).await;
+    assert_eq!(s, 200, "{b}");
+    let rows = h.audit(t["jti"].as_str().unwrap());
+    let details: Value = serde_json::from_str(&rows[0].details).unwrap();
+    assert_eq!(details["binding_check"], "asserted");
 }
