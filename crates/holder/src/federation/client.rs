@@ -1,4 +1,4 @@
-//! OpenID Federation client authentication (spec-digest §9; PT-CA-09 family): a client whose
+//! OpenID Federation client authentication (spec-digest §9; PT-BIND-08): a client whose
 //! `client_id` is its entity ID, proving itself with a `private_key_jwt` assertion verified
 //! by the keys of its resolved `metadata.oauth_client.jwks` — never its federation keys.
 //!
