@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod discovery;
 pub mod evidence;
+pub mod federation;
 pub mod fhir;
 pub mod registration;
 pub mod serve;

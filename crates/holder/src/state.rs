@@ -11,6 +11,7 @@ use tessera_ticket::{ExpectedAudience, TicketType};
 
 use crate::config::Config;
 use crate::evidence::IdentityProviders;
+use crate::federation::OidfFrameworks;
 use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
@@ -122,9 +123,14 @@ impl HolderState {
         let fetcher = Fetcher::new(config.http, config.allow_loopback_http)
             .map_err(|e| format!("HTTP client: {e}"))?;
         let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let oidf = Arc::new(OidfFrameworks::from_config(
+            &config.trust_framework_configs,
+            &fetcher,
+        )?);
         let keys = Arc::new(
             KeyResolver::new(fetcher.clone())
-                .with_frameworks(&config.trust_framework_configs, udap.clone()),
+                .with_frameworks(&config.trust_framework_configs, udap.clone())
+                .with_oidf(oidf.clone()),
         );
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps =
@@ -137,7 +143,8 @@ impl HolderState {
                 fetcher.clone(),
                 db.clone(),
             ),
-            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?,
+            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?
+                .with_oidf(oidf),
         });
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).

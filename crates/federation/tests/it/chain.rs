@@ -1,5 +1,5 @@
 //! Trust chain validation: every signature, time, shape, anchor, constraint and trust-mark
-//! rule, each with a negative test (PT-TRUST-02/03, PT-CA-09 rely on these).
+//! rule, each with a negative test (the holder's PT-TRUST-02/03 and PT-BIND-08 rely on these).
 
 use serde_json::json;
 use tessera_federation::{ChainOptions, FederationError, validate};

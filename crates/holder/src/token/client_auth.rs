@@ -17,6 +17,7 @@ use tessera_store::replay::ReplayOutcome;
 use tessera_store::token_db::TokenDb;
 
 use crate::config::{ClientConfig, FrameworkIdentityConfig, IdentifierConfig};
+use crate::federation::OidfFrameworks;
 use crate::trust::keys::{KeyResolver, KeySource, verifying_key};
 
 /// RFC 7523 §2.2 client assertion type.
@@ -49,7 +50,7 @@ pub struct AuthenticatedClient {
     /// Framework identity asserted by configuration, if any (`trust_framework_client`).
     pub framework_identity: Option<FrameworkIdentityConfig>,
     /// Framework identity proven by the authentication itself (UDAP: the certificate's URI
-    /// SAN under the community's anchors), if any.
+    /// SAN under the community's anchors; OIDF: the client's verified trust chain), if any.
     pub verified_framework: Option<FrameworkIdentityConfig>,
     /// Organizations this client acts for (OP-33).
     pub acts_for: Vec<IdentifierConfig>,
@@ -107,6 +108,9 @@ pub enum ClientAuthError {
     /// The replay cache could not be consulted (fail closed).
     #[error("Client authentication unavailable")]
     Unavailable,
+    /// An OpenID Federation client whose trust chain or metadata failed (the check named).
+    #[error("Client trust chain rejected: {0}")]
+    TrustChain(String),
 }
 
 /// What a client authenticator needs from the request context.
@@ -148,6 +152,7 @@ pub struct RegisteredClients {
     clients: HashMap<String, Registered>,
     keys: Arc<KeyResolver>,
     db: Arc<TokenDb>,
+    oidf: Arc<OidfFrameworks>,
 }
 
 impl RegisteredClients {
@@ -169,7 +174,47 @@ impl RegisteredClients {
                 },
             );
         }
-        Ok(RegisteredClients { clients, keys, db })
+        Ok(RegisteredClients {
+            clients,
+            keys,
+            db,
+            oidf: Arc::default(),
+        })
+    }
+
+    /// Also recognizes OpenID Federation clients of these federations.
+    pub fn with_oidf(mut self, oidf: Arc<OidfFrameworks>) -> RegisteredClients {
+        self.oidf = oidf;
+        self
+    }
+
+    /// Keys and the client profile of an unregistered client through a federation.
+    async fn federated(
+        &self,
+        jws: &Jws,
+        client_id: &str,
+        now: i64,
+    ) -> Result<(Arc<tessera_jose::JwkSet>, ClientConfig), ClientAuthError> {
+        use crate::federation::client::{FederatedClientError, authenticate};
+        match authenticate(&self.oidf, jws, client_id, now).await {
+            Ok(fc) => Ok((
+                Arc::new(fc.keys),
+                ClientConfig {
+                    client_id: client_id.to_owned(),
+                    keys: crate::config::KeySourceConfig::Static(Value::Null),
+                    scopes: None,
+                    acts_for: Vec::new(),
+                    framework_identity: Some(fc.identity),
+                    introspection: false,
+                    disabled: false,
+                },
+            )),
+            Err(FederatedClientError::NotFederated) => Err(ClientAuthError::UnknownClient),
+            Err(FederatedClientError::BadHeader) => Err(ClientAuthError::Malformed),
+            Err(FederatedClientError::Chain(e)) => Err(ClientAuthError::TrustChain(
+                e.to_string().chars().take(300).collect(),
+            )),
+        }
     }
 
     async fn run(
@@ -194,16 +239,21 @@ impl RegisteredClients {
         if creds.client_id.is_some_and(|c| c != client_id) {
             return Err(ClientAuthError::ClientIdMismatch);
         }
-        let reg = self
-            .clients
-            .get(&client_id)
-            .filter(|r| !r.cfg.disabled)
-            .ok_or(ClientAuthError::UnknownClient)?;
-        let set = self
-            .keys
-            .key_set(&reg.keys, jws.header().kid.as_deref(), ctx.now)
-            .await
-            .map_err(|_| ClientAuthError::KeysUnavailable)?;
+        let verified = !self.clients.contains_key(&client_id);
+        let (set, cfg) = match self.clients.get(&client_id) {
+            Some(reg) if reg.cfg.disabled => return Err(ClientAuthError::UnknownClient),
+            Some(reg) => {
+                let set = self
+                    .keys
+                    .key_set(&reg.keys, jws.header().kid.as_deref(), ctx.now)
+                    .await
+                    .map_err(|_| ClientAuthError::KeysUnavailable)?;
+                (set, reg.cfg.clone())
+            }
+            // Not registered: perhaps a federation entity (never fetched unless a configured
+            // federation applies: a `trust_chain` to its anchor, or online resolution on).
+            None => self.federated(&jws, &client_id, ctx.now).await?,
+        };
         let key = verifying_key(&jws, &set).map_err(|_| ClientAuthError::BadSignature)?;
         let jkt = key.thumbprint();
         let exp = check_claims(&jws, ctx)?;
@@ -226,11 +276,20 @@ impl RegisteredClients {
         Ok(AuthenticatedClient {
             client_id,
             jkt,
-            framework_identity: reg.cfg.framework_identity.clone(),
-            verified_framework: None,
-            acts_for: reg.cfg.acts_for.clone(),
-            scopes: reg.cfg.scopes.clone(),
-            introspection: reg.cfg.introspection,
+            // A federation-proven identity is verified; a configured one stays asserted.
+            verified_framework: if verified {
+                cfg.framework_identity.clone()
+            } else {
+                None
+            },
+            framework_identity: if verified {
+                None
+            } else {
+                cfg.framework_identity
+            },
+            acts_for: cfg.acts_for,
+            scopes: cfg.scopes,
+            introspection: cfg.introspection,
         })
     }
 }

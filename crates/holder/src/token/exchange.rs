@@ -251,7 +251,14 @@ async fn run(
         .keys
         .key_set(&issuer.keys, Some(unverified.kid()), now)
         .await
-        .map_err(|_| TokenError::IssuerKeysUnavailable)?;
+        .map_err(|e| {
+            // Which check failed (fetch, federation chain, trust mark) is for the audit row.
+            let reason: String = e.to_string().chars().take(512).collect();
+            trail
+                .details
+                .insert("issuer_keys_error".into(), json!(reason));
+            TokenError::IssuerKeysUnavailable
+        })?;
     let signed = unverified.verify_signature(&keys)?;
     trail.details.remove(UNVERIFIED_CLAIMS);
 
@@ -306,6 +313,10 @@ async fn run(
         &client,
     )?;
     trail.record.binding = Some(binding.to_owned());
+    trail.details.insert(
+        "binding_check".into(),
+        json!(binding_check(&client, binding)),
+    );
 
     trail.at("identity_evidence");
     let evidence = check_evidence(state, shell, &client, now).await?;
@@ -503,6 +514,24 @@ fn check_parameters<'p>(
     Ok(ticket)
 }
 
+/// How the binding was checked, for the audit row: `verified:{framework_type}` when the
+/// client's framework identity was proven (a verified trust chain), `asserted` when it came
+/// from configuration, `key` for `jkt`, `none` for unbound tickets.
+fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
+    if outcome.starts_with("trust_framework_client:verified") {
+        match &client.verified_framework {
+            Some(f) => format!("verified:{}", f.framework_type),
+            None => "verified".into(),
+        }
+    } else if outcome.starts_with("trust_framework_client") {
+        "asserted".into()
+    } else if outcome.starts_with("jkt") {
+        "key".into()
+    } else {
+        "none".into()
+    }
+}
+
 /// Step 10: the binding against the authenticated client; returns the audited outcome.
 fn verify_binding(
     ticket_type: TicketType,
@@ -534,6 +563,7 @@ fn verify_binding(
             if client.verified_framework.as_ref().is_some_and(same) {
                 Ok(match framework_type {
                     FrameworkType::Udap => "trust_framework_client:verified(udap)",
+                    FrameworkType::Oidf => "trust_framework_client:verified(oidf)",
                     _ => "trust_framework_client:verified",
                 })
             } else if client.framework_identity.as_ref().is_some_and(same) {

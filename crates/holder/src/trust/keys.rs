@@ -8,6 +8,7 @@ use tessera_jose::{Jwk, JwkSet, Jws};
 use url::Url;
 
 use crate::config::{KeySourceConfig, TrustFrameworkConfig, TrustFrameworkKind};
+use crate::federation::{OidfFramework, OidfFrameworks};
 use crate::trust::fetch::{CacheError, Fetcher, Freshness, UrlCache};
 use crate::udap::Communities;
 use crate::udap::issuer_keys::MetadataCache;
@@ -22,12 +23,14 @@ pub enum KeySource {
     Static(Arc<JwkSet>),
     /// Fetched and cached.
     Remote(Url),
-    /// Through a configured trust framework, for the issuer `iss`.
+    /// Through a configured trust framework, for one entity (an issuer's `iss`).
     Framework {
         /// The `[[trust_framework]]` id.
         trust_framework: String,
-        /// The issuer whose keys these are.
-        iss: String,
+        /// The entity whose keys these are.
+        entity: String,
+        /// oidf: trust marks the entity must carry.
+        required_trust_marks: Vec<String>,
     },
 }
 
@@ -48,22 +51,22 @@ impl KeySource {
             KeySourceConfig::Framework {
                 trust_framework, ..
             } => Err(format!(
-                "keys through trust framework {trust_framework} are not supported yet"
+                "keys through trust framework {trust_framework} need an entity (issuers only)"
             )),
         }
     }
-}
 
-impl KeySource {
-    /// A ticket issuer's key source: as [`KeySource::from_config`], and keys through a trust
-    /// framework (resolved per framework type at use, [`KeyResolver::key_set`]).
-    pub fn for_issuer(cfg: &KeySourceConfig, iss: &str) -> Result<KeySource, String> {
+    /// As [`KeySource::from_config`], for the keys of `entity` (a framework resolves them
+    /// for that entity).
+    pub fn for_entity(cfg: &KeySourceConfig, entity: &str) -> Result<KeySource, String> {
         match cfg {
             KeySourceConfig::Framework {
-                trust_framework, ..
+                trust_framework,
+                required_trust_marks,
             } => Ok(KeySource::Framework {
                 trust_framework: trust_framework.clone(),
-                iss: iss.to_owned(),
+                entity: entity.to_owned(),
+                required_trust_marks: required_trust_marks.clone(),
             }),
             other => KeySource::from_config(other),
         }
@@ -86,6 +89,7 @@ pub struct KeyResolver {
     frameworks: Vec<TrustFrameworkConfig>,
     udap: Arc<Communities>,
     udap_metadata: MetadataCache,
+    oidf: Arc<OidfFrameworks>,
 }
 
 impl KeyResolver {
@@ -97,6 +101,7 @@ impl KeyResolver {
             frameworks: Vec::new(),
             udap: Arc::new(Communities::default()),
             udap_metadata: MetadataCache::default(),
+            oidf: Arc::default(),
         }
     }
 
@@ -111,11 +116,12 @@ impl KeyResolver {
         self
     }
 
-    /// Keys of `iss` through the framework `trust_framework`, per its type.
+    /// Keys of `entity` through the framework `trust_framework`, per its type.
     async fn framework_keys(
         &self,
         trust_framework: &str,
-        iss: &str,
+        entity: &str,
+        required_trust_marks: &[String],
         now: i64,
     ) -> Result<Arc<JwkSet>, KeyError> {
         let kind = self
@@ -129,20 +135,32 @@ impl KeyResolver {
                 &self.udap_metadata,
                 &self.fetcher,
                 trust_framework,
-                iss,
+                entity,
                 now,
             )
             .await
             .map(Arc::new)
             .map_err(KeyError::Unavailable),
+            Some(TrustFrameworkKind::Oidf(_)) => match self.oidf.get(trust_framework) {
+                Some(f) => oidf_key_set(f, entity, required_trust_marks, now).await,
+                None => Err(KeyError::Unavailable(format!(
+                    "trust framework {trust_framework} cannot supply keys"
+                ))),
+            },
             Some(other) => Err(KeyError::Unavailable(format!(
-                "issuer keys through {} frameworks are not supported yet",
+                "issuer keys through {} frameworks are not supported",
                 other.framework_type()
             ))),
             None => Err(KeyError::Unavailable(format!(
                 "no trust framework {trust_framework}"
             ))),
         }
+    }
+
+    /// With OpenID Federations that can supply issuer keys.
+    pub fn with_oidf(mut self, oidf: Arc<OidfFrameworks>) -> KeyResolver {
+        self.oidf = oidf;
+        self
     }
 
     /// The key set of `source`. When `kid` is given and not in a cached remote set, the set
@@ -158,8 +176,13 @@ impl KeyResolver {
             KeySource::Remote(url) => url,
             KeySource::Framework {
                 trust_framework,
-                iss,
-            } => return self.framework_keys(trust_framework, iss, now).await,
+                entity,
+                required_trust_marks,
+            } => {
+                return self
+                    .framework_keys(trust_framework, entity, required_trust_marks, now)
+                    .await;
+            }
         };
         let set = self.fetch(url, now, Freshness::UseCache).await?;
         match kid {
@@ -187,6 +210,19 @@ impl KeyResolver {
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
     }
+}
+
+/// OIDF: the issuer's resolved `smart_permission_ticket_issuer` keys (PT-TRUST-02/03).
+async fn oidf_key_set(
+    f: &OidfFramework,
+    entity: &str,
+    required_trust_marks: &[String],
+    now: i64,
+) -> Result<Arc<JwkSet>, KeyError> {
+    crate::federation::ticket_issuer_keys(f, entity, required_trust_marks, now)
+        .await
+        .map(Arc::new)
+        .map_err(|e| KeyError::Unavailable(format!("OpenID Federation: {e}")))
 }
 
 /// Verifies `jws` against `keys` and returns the key that verified it: the header `kid`

@@ -6,6 +6,9 @@ mod evidence_profiles;
 // The independent search-parameter reference the store's tests use, over HTTP here.
 #[path = "../../../store/tests/it/expect.rs"]
 mod expect;
+mod federation_client;
+mod federation_issuer;
+mod federation_support;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
