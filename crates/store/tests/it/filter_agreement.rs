@@ -51,7 +51,7 @@ fn filters(patient: &str, enc: &str) -> Vec<Filter> {
         Filter::EncounterIn(vec![]),
         Filter::CurrentlyRelevant,
         Filter::SecurityLabelOutside(vec![]),
-        Filter::IdIn(vec![enc.to_owned(), ELENA_AUSTIN.into()]),
+        Filter::IdIn(vec![enc.to_owned(), patient.into()]),
         Filter::IdIn(vec![]),
         Filter::Not(Box::new(Filter::IdIn(vec![enc.to_owned()]))),
         Filter::Not(Box::new(Filter::SecurityLabelOutside(vec![Token {
