@@ -52,6 +52,7 @@ mod tests {
             unlisted_allow: None,
             restricted: Vec::new(),
             local_withhold: Vec::new(),
+            supporting: None,
         }
     }
 

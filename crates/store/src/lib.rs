@@ -10,6 +10,7 @@ pub mod audit;
 mod error;
 mod ingest;
 mod model;
+pub mod registrations;
 pub mod refresh;
 pub mod replay;
 mod sqlite;

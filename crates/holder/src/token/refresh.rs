@@ -321,9 +321,14 @@ async fn run(
         .map_err(|e| TokenError::Internal(format!("stored grant: {e}")))?;
     let grant = match params.get("scope") {
         None => frozen,
-        Some(s) => frozen
-            .narrowed(s, &st.policy.served_types)
-            .map_err(TokenError::from)?,
+        Some(s) => {
+            let narrowed = frozen
+                .narrowed(s, &st.policy.served_types)
+                .map_err(TokenError::from)?;
+            // PT-RS-02: supporting resources follow the narrowed release (never beyond the
+            // frozen set: `with_supporting` intersects).
+            crate::token::supporting::with_supporting(state, narrowed).await?
+        }
     };
     let scope = grant.scope_string();
 

@@ -37,7 +37,7 @@ impl IssuerRegistry {
     pub fn from_config(list: &[IssuerConfig]) -> Result<IssuerRegistry, String> {
         let mut by_iss = HashMap::new();
         for (i, c) in list.iter().enumerate() {
-            let keys = KeySource::from_config(&c.keys)
+            let keys = KeySource::for_issuer(&c.keys, &c.iss)
                 .map_err(|e| format!("config key `issuer[{i}]` keys: {e}"))?;
             by_iss.insert(
                 c.iss.clone(),

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use tessera_jose::{Jwk, JwkSet, Jws};
 use url::Url;
 
-use crate::config::KeySourceConfig;
+use crate::config::{KeySourceConfig, TrustFrameworkConfig, TrustFrameworkKind};
 use crate::trust::fetch::{CacheError, Fetcher, Freshness, UrlCache};
+use crate::udap::Communities;
+use crate::udap::issuer_keys::MetadataCache;
 
 /// Seconds between forced refetches of one JWKS URL on an unknown `kid`.
 pub const UNKNOWN_KID_REFETCH_INTERVAL: i64 = 5;
@@ -20,6 +22,13 @@ pub enum KeySource {
     Static(Arc<JwkSet>),
     /// Fetched and cached.
     Remote(Url),
+    /// Through a configured trust framework, for the issuer `iss`.
+    Framework {
+        /// The `[[trust_framework]]` id.
+        trust_framework: String,
+        /// The issuer whose keys these are.
+        iss: String,
+    },
 }
 
 impl KeySource {
@@ -45,6 +54,22 @@ impl KeySource {
     }
 }
 
+impl KeySource {
+    /// A ticket issuer's key source: as [`KeySource::from_config`], and keys through a trust
+    /// framework (resolved per framework type at use, [`KeyResolver::key_set`]).
+    pub fn for_issuer(cfg: &KeySourceConfig, iss: &str) -> Result<KeySource, String> {
+        match cfg {
+            KeySourceConfig::Framework {
+                trust_framework, ..
+            } => Ok(KeySource::Framework {
+                trust_framework: trust_framework.clone(),
+                iss: iss.to_owned(),
+            }),
+            other => KeySource::from_config(other),
+        }
+    }
+}
+
 /// Why keys could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -58,6 +83,9 @@ pub enum KeyError {
 pub struct KeyResolver {
     fetcher: Fetcher,
     cache: UrlCache<JwkSet>,
+    frameworks: Vec<TrustFrameworkConfig>,
+    udap: Arc<Communities>,
+    udap_metadata: MetadataCache,
 }
 
 impl KeyResolver {
@@ -66,6 +94,54 @@ impl KeyResolver {
         KeyResolver {
             fetcher,
             cache: UrlCache::default(),
+            frameworks: Vec::new(),
+            udap: Arc::new(Communities::default()),
+            udap_metadata: MetadataCache::default(),
+        }
+    }
+
+    /// With the configured trust frameworks (issuer keys through a framework).
+    pub fn with_frameworks(
+        mut self,
+        frameworks: &[TrustFrameworkConfig],
+        udap: Arc<Communities>,
+    ) -> KeyResolver {
+        self.frameworks = frameworks.to_vec();
+        self.udap = udap;
+        self
+    }
+
+    /// Keys of `iss` through the framework `trust_framework`, per its type.
+    async fn framework_keys(
+        &self,
+        trust_framework: &str,
+        iss: &str,
+        now: i64,
+    ) -> Result<Arc<JwkSet>, KeyError> {
+        let kind = self
+            .frameworks
+            .iter()
+            .find(|f| f.id == trust_framework)
+            .map(|f| &f.kind);
+        match kind {
+            Some(TrustFrameworkKind::Udap(_)) => crate::udap::issuer_keys::issuer_keys(
+                &self.udap,
+                &self.udap_metadata,
+                &self.fetcher,
+                trust_framework,
+                iss,
+                now,
+            )
+            .await
+            .map(Arc::new)
+            .map_err(KeyError::Unavailable),
+            Some(other) => Err(KeyError::Unavailable(format!(
+                "issuer keys through {} frameworks are not supported yet",
+                other.framework_type()
+            ))),
+            None => Err(KeyError::Unavailable(format!(
+                "no trust framework {trust_framework}"
+            ))),
         }
     }
 
@@ -80,6 +156,10 @@ impl KeyResolver {
         let url = match source {
             KeySource::Static(set) => return Ok(set.clone()),
             KeySource::Remote(url) => url,
+            KeySource::Framework {
+                trust_framework,
+                iss,
+            } => return self.framework_keys(trust_framework, iss, now).await,
         };
         let set = self.fetch(url, now, Freshness::UseCache).await?;
         match kid {
