@@ -1,5 +1,5 @@
 //! The Data Holder's own durable tables (redemption audit, client-assertion replay cache,
-//! issued access tokens) in one SQLite database with its own connection.
+//! issued access tokens, refresh tokens) in one SQLite database with its own connection.
 //!
 //! Kept apart from the resource store so the token endpoint never contends with FHIR reads
 //! for a connection. Writes go through one mutex-guarded connection, which serializes them:
