@@ -7,6 +7,7 @@ mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
+mod fuzz_regressions;
 mod token_e2e;
 mod token_http;
 mod token_pipeline;
