@@ -41,7 +41,8 @@ fn registry(key: &PrivateJwk) -> RegisteredClients {
 async fn authenticate(claims: &Value) -> Result<String, ClientAuthError> {
     let key = PrivateJwk::generate(Alg::Es256).unwrap();
     let payload = serde_json::to_vec(claims).unwrap();
-    let assertion = sign_compact(&serde_json::Map::new(), &payload, &key.signer().unwrap()).unwrap();
+    let assertion =
+        sign_compact(&serde_json::Map::new(), &payload, &key.signer().unwrap()).unwrap();
     let audiences = [TOKEN_URL.to_owned()];
     let creds = ClientCredentials {
         assertion_type: Some(JWT_BEARER_ASSERTION),
@@ -67,7 +68,11 @@ async fn pt_ca_04_extreme_iat_is_a_lifetime_error_not_an_overflow() {
     for iat in [i64::MIN, i64::MIN + 1, -(1 << 62)] {
         let claims = json!({"iss": CLIENT, "sub": CLIENT, "aud": TOKEN_URL,
             "jti": format!("j{iat}"), "iat": iat, "exp": NOW + 60});
-        assert_eq!(authenticate(&claims).await, Err(ClientAuthError::Lifetime), "iat {iat}");
+        assert_eq!(
+            authenticate(&claims).await,
+            Err(ClientAuthError::Lifetime),
+            "iat {iat}"
+        );
     }
     let ok = json!({"iss": CLIENT, "sub": CLIENT, "aud": TOKEN_URL, "jti": "j-ok",
         "iat": NOW, "exp": NOW + 60});
