@@ -36,6 +36,8 @@ fuzz_target!(|data: &[u8]| {
         ticket_type: TYPE_SELF_ACCESS,
         access: &access,
         release_authorized: None,
+        reportable_condition: None,
+        measure: None,
         requested_scope: Some(input),
         client_scopes: None,
         patient_id: "p",

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use tessera_ticket::claims::{Access, Coding, Period, SensitivityRule, TYPE_PAYER_CLAIMS};
+use tessera_ticket::claims::{
+    Access, CodeableConcept, Coding, Period, SensitivityRule, TYPE_PAYER_CLAIMS,
+    TYPE_PUBLIC_HEALTH, TYPE_QUALITY_GAP,
+};
 
 use crate::date::{Strictness, parse_range};
 use crate::error::AccessError;
@@ -12,6 +15,7 @@ use crate::grant::{Grant, GrantedScope, Window};
 use crate::holder_filter::check_holder_filter;
 use crate::intersect::{PrefixFrom, expand, intersect, normalize, whole_types};
 use crate::policy::{HolderProfile, Label, LocalPolicy, PAYER_TYPES};
+use crate::public_health::{measure_release, release_for};
 use crate::scope::{Context, ScopeError, Syntax, TokenValue, parse_scope};
 
 /// Upper bound on scope entries per source (ticket, request).
@@ -31,6 +35,10 @@ pub struct GrantRequest<'a> {
     pub access: &'a Access,
     /// The ticket's `sensitivity_release_authorized` profile claim, if any.
     pub release_authorized: Option<&'a SensitivityRule>,
+    /// The ticket's `reportable_condition` (public health), if any.
+    pub reportable_condition: Option<&'a CodeableConcept>,
+    /// The ticket's `measure` (quality gap), if any.
+    pub measure: Option<&'a CodeableConcept>,
     /// The token request's `scope` parameter (`None` = omitted).
     pub requested_scope: Option<&'a str>,
     /// The client's registered scopes (`None` = the registration does not limit scopes).
@@ -73,6 +81,16 @@ pub fn compute_grant(req: &GrantRequest<'_>) -> Result<Grant, AccessError> {
         None if payer_claims => None,
         None => return Err(AccessError::MissingClaim("access.smart_scopes")),
     };
+    // PT-TYPE-18: the condition's local disclosure policy is one more ceiling.
+    // PT-TYPE-16: a configured measure policy narrows quality-gap releases likewise.
+    let disclosure = match req.ticket_type {
+        TYPE_PUBLIC_HEALTH => Some(release_for(
+            &policy.public_health,
+            req.reportable_condition,
+        )?),
+        TYPE_QUALITY_GAP => measure_release(&policy.quality_gap_measures, req.measure),
+        _ => None,
+    };
     let window = access.data_period.as_ref().map(parse_window).transpose()?;
     let encounters = if payer_claims {
         if access.claim_linkage.is_none() {
@@ -103,6 +121,9 @@ pub fn compute_grant(req: &GrantRequest<'_>) -> Result<Grant, AccessError> {
     let mut granted = whole_types(&ceiling, policy.interactions);
     if let Some(ticket) = &ticket_scopes {
         granted = intersect(&granted, &expand(ticket, universe), PrefixFrom::Left);
+    }
+    if let Some(allowed) = &disclosure {
+        granted = intersect(&granted, &expand(allowed, universe), PrefixFrom::Left);
     }
     if let Some(client) = req.client_scopes {
         let registered: Vec<_> = client
@@ -141,6 +162,8 @@ pub fn compute_grant(req: &GrantRequest<'_>) -> Result<Grant, AccessError> {
         unlisted_allow: sensitivity.unlisted_allow,
         restricted: sensitivity.restricted,
         local_withhold: sensitivity.local_withhold,
+        // PT-RS-02: no supporting resource until the Data Holder names the referenced ones.
+        supporting: Some(Vec::new()),
     })
 }
 
@@ -161,7 +184,7 @@ fn parse_ticket_scopes(list: &[String]) -> Result<Vec<crate::scope::Scope>, Acce
 /// The `scope` parameter: space-separated SMART resource scopes; anything else (including
 /// `openid`, `launch/patient`, `offline_access`: this endpoint issues neither ID tokens nor
 /// refresh tokens) is `invalid_scope`.
-fn parse_requested(s: &str) -> Result<Vec<crate::scope::Scope>, AccessError> {
+pub(crate) fn parse_requested(s: &str) -> Result<Vec<crate::scope::Scope>, AccessError> {
     if s.is_empty() || s.len() > MAX_SCOPE_PARAM_LEN {
         return Err(AccessError::MalformedScope);
     }

@@ -43,6 +43,10 @@ pub enum AccessError {
     /// `data_holder_filter` names other Data Holders (PT-DHF-02).
     #[error("Data Holder not within ticket data_holder_filter")]
     HolderNotInFilter,
+    /// A public-health ticket names a `reportable_condition` no local disclosure policy
+    /// covers (PT-TYPE-18).
+    #[error("No local disclosure policy for reportable_condition")]
+    NoDisclosurePolicy,
 }
 
 impl AccessError {
@@ -56,7 +60,8 @@ impl AccessError {
             | AccessError::Unenforceable(_)
             | AccessError::Unsupported(_)
             | AccessError::MissingClaim(_)
-            | AccessError::HolderNotInFilter => OAuthCode::InvalidGrant,
+            | AccessError::HolderNotInFilter
+            | AccessError::NoDisclosurePolicy => OAuthCode::InvalidGrant,
         };
         (code, self.to_string())
     }

@@ -66,6 +66,9 @@ pub enum Filter {
     /// (`sensitivity_withhold.unlisted`: uncertain classification ⇒ withhold, PT-SENS-05).
     /// SQL: `EXISTS (label of resource WHERE (system, code) NOT IN allowed)`.
     SecurityLabelOutside(Vec<Token>),
+    /// The resource's logical id is one of these (supporting resources referenced by released
+    /// data, PT-RS-02). Empty = nothing. SQL: `r.id IN (…)`.
+    IdIn(Vec<String>),
 }
 
 impl Filter {
@@ -95,6 +98,7 @@ impl Filter {
             Filter::SecurityLabelOutside(allowed) => {
                 facts.security.iter().any(|label| !allowed.contains(label))
             }
+            Filter::IdIn(ids) => ids.contains(&facts.id),
         }
     }
 }

@@ -138,6 +138,11 @@ pub struct Grant {
     /// Labels local policy never releases under this ticket type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) local_withhold: Vec<TokenValue>,
+    /// PT-RS-02: the shared resources (`Type/id`, sorted) released data references; only
+    /// these shared resources are released. `compute_grant` starts it empty (fail closed)
+    /// and the Data Holder fills it with [`Grant::with_supporting`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) supporting: Option<Vec<String>>,
 }
 
 /// Which constraint a resource failed.
@@ -160,6 +165,8 @@ pub enum Violation {
     Restricted,
     /// Local policy withholds it.
     LocalPolicy,
+    /// A supporting resource no released resource references (PT-RS-02).
+    NotReferenced,
 }
 
 impl Violation {
@@ -173,6 +180,7 @@ impl Violation {
             Violation::SensitivityWithhold => "sensitivity_withhold",
             Violation::Restricted => "restricted",
             Violation::LocalPolicy => "local_policy",
+            Violation::NotReferenced => "supporting",
         }
     }
 }
@@ -220,6 +228,42 @@ impl Grant {
             .map(|s| s.resource_type.as_str())
             .collect();
         set.into_iter().collect()
+    }
+
+    /// Granted types outside [`SHARED_TYPES`]: the released data whose references decide
+    /// which supporting resources are released (PT-RS-02).
+    pub fn referencing_types(&self) -> Vec<&str> {
+        self.allowed_types()
+            .into_iter()
+            .filter(|t| !SHARED_TYPES.contains(t))
+            .collect()
+    }
+
+    /// Whether any shared type is granted (so supporting references matter).
+    pub fn grants_shared_types(&self) -> bool {
+        self.allowed_types()
+            .iter()
+            .any(|t| SHARED_TYPES.contains(t))
+    }
+
+    /// The grant with its supporting set: the shared-type references (`Type/id`, e.g. from
+    /// [`crate::shared_references`]) of the resources it releases and of the patient's own
+    /// Patient resource. At most [`crate::MAX_SUPPORTING`] are kept (fewer released, never
+    /// more). A grant that already has a supporting set (a narrowed refresh) keeps only what
+    /// was in it too, so recomputing never widens.
+    pub fn with_supporting(mut self, refs: BTreeSet<String>) -> Grant {
+        let previous = self.supporting.take();
+        let kept: Vec<String> = refs
+            .into_iter()
+            .filter(|r| {
+                r.split_once('/')
+                    .is_some_and(|(t, id)| SHARED_TYPES.contains(&t) && !id.is_empty())
+            })
+            .filter(|r| previous.as_ref().is_none_or(|p| p.contains(r)))
+            .take(crate::MAX_SUPPORTING)
+            .collect();
+        self.supporting = Some(kept);
+        self
     }
 
     /// The storage predicate for `interaction` on `resource_type`; `Err(NotGranted)` when no
@@ -294,6 +338,14 @@ impl Grant {
         parts.push((Violation::SmartScopes, scope_filter));
         if !SHARED_TYPES.contains(&resource_type) {
             parts.push((Violation::Patient, Filter::PatientIs(self.patient.clone())));
+        } else if let Some(refs) = &self.supporting {
+            let ids = refs
+                .iter()
+                .filter_map(|r| r.split_once('/'))
+                .filter(|(t, _)| *t == resource_type)
+                .map(|(_, id)| id.to_owned())
+                .collect();
+            parts.push((Violation::NotReferenced, Filter::IdIn(ids)));
         }
         if let Some(window) = self.window
             && let Some(f) = window_filter(window, resource_type, &self.relevant)

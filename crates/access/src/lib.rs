@@ -13,8 +13,11 @@ mod filter;
 mod grant;
 mod holder_filter;
 mod intersect;
+mod narrow;
 mod policy;
+mod public_health;
 pub mod scope;
+mod supporting;
 
 pub use compute::{GrantRequest, MAX_SCOPES, compute_grant};
 pub use error::{AccessError, OAuthCode};
@@ -28,3 +31,8 @@ pub use policy::{
     DEFAULT_PAYER_CLAIMS_TYPES, DEFAULT_SENSITIVE_CODES, DEFAULT_SERVED_TYPES, HolderProfile,
     Label, LocalPolicy, PAYER_TYPES, V3_ACT_CODE, V3_CONFIDENTIALITY,
 };
+pub use public_health::{
+    COVID_LAB_CODES, COVID_VACCINE_CODES, DisclosurePolicy, default_public_health,
+    validate_public_health,
+};
+pub use supporting::{MAX_SUPPORTING, shared_references};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tessera_ticket::claims::{TYPE_PAYER_CLAIMS, TYPE_QUALITY_GAP};
 
 use crate::facts::Token;
+use crate::public_health::{DisclosurePolicy, default_public_health};
 use crate::scope::Perms;
 
 /// The HL7 v3 ActCode system, home of the sensitivity categories and `HIPAASelfPay`.
@@ -91,6 +92,14 @@ pub struct LocalPolicy {
     /// Labels marking records restricted from payers (HIPAA self-pay), withheld silently
     /// under payer ticket types unless `sensitivity_release_authorized` names them.
     pub payer_restricted: BTreeSet<Label>,
+    /// Public-health disclosure policy per reportable condition (PT-TYPE-18). Empty = the
+    /// public-health type cannot be honoured (and is not advertised, PT-DISC-03).
+    #[serde(default)]
+    pub public_health: Vec<DisclosurePolicy>,
+    /// Optional quality-gap narrowing per `measure` (PT-TYPE-16): a ticket whose measure one
+    /// of these covers releases at most its scopes. Empty (the default) = no narrowing.
+    #[serde(default)]
+    pub quality_gap_measures: Vec<DisclosurePolicy>,
 }
 
 /// The ticket types to which the payer restriction applies.
@@ -166,6 +175,8 @@ impl LocalPolicy {
                 .collect(),
             local_withhold: BTreeMap::new(),
             payer_restricted: BTreeSet::from([Label::new(V3_ACT_CODE, "HIPAASelfPay")]),
+            public_health: default_public_health(),
+            quality_gap_measures: Vec::new(),
         }
     }
 

@@ -34,6 +34,11 @@ pub fn run(args: DemoArgs, clock: &SystemClock) -> anyhow::Result<()> {
     }
     let clock = *clock;
     let now: Now = Arc::new(move || clock.now());
+    if let Some(dir) = &args.dir {
+        // Said here with the path: the library's I/O error would not name it.
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    }
     let options = DemoOptions { dir: args.dir };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

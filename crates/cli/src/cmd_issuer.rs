@@ -44,9 +44,23 @@ pub struct MintArgs {
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// JSON object of ticket claims (`-` for stdin); iss, iat, jti, exp and revocation are
-    /// filled in by the issuer.
+    /// filled in by the issuer. May carry the `verification` record as a member.
     #[arg(long, value_name = "FILE")]
     pub claims: PathBuf,
+    /// JSON verification record (facts, method, verified_by, verified_at, evidence, note):
+    /// what was verified before this ticket, kept by `jti` (required for every ticket).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["verified", "verified_by", "verification_method"])]
+    pub verification: Option<PathBuf>,
+    /// Facts verified just now, comma separated: identity, authority, legal_basis,
+    /// scope_appropriateness, evidence_redisclosure (builds the record with the next two).
+    #[arg(long, value_name = "FACTS", value_delimiter = ',', requires_all = ["verified_by", "verification_method"])]
+    pub verified: Vec<String>,
+    /// Who verified (with --verified).
+    #[arg(long, value_name = "WHO", requires = "verified")]
+    pub verified_by: Option<String>,
+    /// How it was verified, e.g. "in-person photo ID check" (with --verified).
+    #[arg(long, value_name = "HOW", requires = "verified")]
+    pub verification_method: Option<String>,
 }
 
 /// Arguments of `tessera issuer show` and `revoke`.
@@ -72,8 +86,13 @@ pub fn run(cmd: IssuerCommand, clock: &SystemClock) -> anyhow::Result<()> {
         IssuerCommand::Mint(args) => {
             let issuer = open(&args.config)?;
             let text = crate::cmd_redeem::read_input(&args.claims)?;
-            let claims: serde_json::Value = serde_json::from_str(&text)
+            let mut claims: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", args.claims.display()))?;
+            if let Some(record) = verification_record(&args, clock.now())?
+                && let Some(map) = claims.as_object_mut()
+            {
+                map.insert("verification".into(), record);
+            }
             let minted = issuer.mint(&claims, clock.now())?;
             let r = &minted.record;
             print_json(&serde_json::json!({
@@ -83,6 +102,7 @@ pub fn run(cmd: IssuerCommand, clock: &SystemClock) -> anyhow::Result<()> {
                 "exp": r.expires_at,
                 "kid": r.kid,
                 "revocation": { "url": r.status_url, "index": r.status_index },
+                "revocation_management": r.revocation_management,
             }))
         }
         IssuerCommand::Show(args) => {
@@ -94,6 +114,26 @@ pub fn run(cmd: IssuerCommand, clock: &SystemClock) -> anyhow::Result<()> {
             print_json(&serde_json::to_value(record)?)
         }
     }
+}
+
+/// The record from `--verification FILE` or `--verified … --verified-by … --verification-method …`.
+fn verification_record(args: &MintArgs, now: i64) -> anyhow::Result<Option<serde_json::Value>> {
+    if let Some(path) = &args.verification {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let record = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        return Ok(Some(record));
+    }
+    if args.verified.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::json!({
+        "facts": args.verified,
+        "verified_by": args.verified_by,
+        "method": args.verification_method,
+        "verified_at": now,
+    })))
 }
 
 fn open(config: &std::path::Path) -> anyhow::Result<Issuer> {

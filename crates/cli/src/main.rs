@@ -19,12 +19,22 @@ mod cmd_redeem;
 mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
+mod cmd_udap;
+mod errors;
 mod out;
 mod server;
 
-/// Tessera: SMART Permission Tickets (issuer, Data Holder, client, tools).
+/// The `--help` banner (given whole: clap would drop a doc comment's final period).
+const ABOUT: &str = "Tessera implements SMART Permission Tickets: an issuer signs a portable grant \
+                     to one patient's FHIR data, and a Data Holder redeems it for an access token \
+                     that releases exactly what the ticket allows. This binary runs the issuer \
+                     and the Data Holder, and is their client.";
+
+/// Tessera implements SMART Permission Tickets: an issuer signs a portable grant to one
+/// patient's FHIR data, and a Data Holder redeems it for an access token that releases exactly
+/// what the ticket allows. This binary runs the issuer and the Data Holder, and is their client.
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about)]
+#[command(name = "tessera", version, about = ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,6 +62,9 @@ enum Command {
     Redeem(cmd_redeem::RedeemArgs),
     /// Read FHIR with an access token (Bearer or DPoP); `--all` follows paging links.
     Fetch(cmd_fetch::FetchArgs),
+    /// UDAP helpers: inspect a certificate chain against anchors, build a software statement.
+    #[command(subcommand)]
+    Udap(cmd_udap::UdapCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
@@ -89,14 +102,14 @@ fn main() -> ExitCode {
         Command::Redeem(args) => cmd_redeem::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
+        Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             match err.downcast_ref::<OAuthFailure>() {
                 Some(f) => eprintln!("{f}"),
-                // `{:#}` keeps the cause chain on one line.
-                None => eprintln!("error: {}", format!("{err:#}").replace('\n', " ")),
+                None => eprintln!("error: {}", errors::render(&err)),
             }
             ExitCode::FAILURE
         }

@@ -237,6 +237,10 @@ fn open_issuer(
     // A revocation must show on the very next redemption (the revoked-ticket scenario), so
     // the demo's status lists are not cacheable. Production keeps the 60 s default.
     config.status_max_age = 0;
+    // The network's framework audience (aud_type completed or checked, PT-AUD-08) and the
+    // issuer's own OIDC client, to which the demo IdP's ID tokens are issued (PT-EVID-15).
+    config.trust_frameworks = vec![FRAMEWORK.to_owned()];
+    config.evidence_client_ids = vec![IDP_CLIENT_OF_ISSUER.to_owned()];
     config.clients = vec![MintingClient {
         client_id: minter.to_owned(),
         jwks: JwkSet::new(vec![keys.client(minter)?.jwk().public().clone()]),

@@ -175,6 +175,7 @@ fn reason(v: Violation) -> &'static str {
         Violation::SensitivityWithhold => "sensitive label withheld",
         Violation::Restricted => "restricted from the payer (HIPAA self-pay)",
         Violation::LocalPolicy => "withheld by local policy",
+        Violation::NotReferenced => "not referenced by released data",
     }
 }
 

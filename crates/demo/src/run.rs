@@ -13,7 +13,7 @@ use crate::explain::{Stored, has_label, in_store, released, tally};
 use crate::keys::NETWORK_MINTER;
 use crate::report::{Granted, Redemption, ScenarioOutcome};
 use crate::scenarios::{Check, Expect, Flow, Scenario};
-use crate::tickets::{HBA1C, HBA1C_SCOPE};
+use crate::tickets::{HBA1C, HBA1C_SCOPE, mint_request};
 
 /// Token characters shown in the trace.
 const TOKEN_PREFIX: usize = 10;
@@ -115,14 +115,17 @@ fn issuer_url(env: &DemoEnv, which: Which) -> &str {
 
 async fn mint(env: &DemoEnv, sc: &Scenario) -> Result<Minted, String> {
     match sc.flow {
-        Flow::Direct | Flow::RevokeAfterUse => env.mint(sc.issuer, &sc.claims).await,
+        Flow::Direct | Flow::RevokeAfterUse => {
+            let request = mint_request(&sc.claims, (env.now)());
+            env.mint(sc.issuer, &request).await
+        }
         Flow::MintedEarlier(ago) => {
             let issuer = match sc.issuer {
                 Which::Network => env.network.clone(),
                 Which::Holder => env.holder_issuer.clone(),
             };
-            let claims = sc.claims.clone();
             let at = (env.now)() - ago;
+            let claims = mint_request(&sc.claims, at);
             let caller = Caller::Client(NETWORK_MINTER.to_owned());
             let minted = tokio::task::spawn_blocking(move || issuer.mint_as(&caller, &claims, at))
                 .await

@@ -18,6 +18,26 @@ use crate::env::{
 };
 use crate::error::DemoError;
 
+/// The mint request for `claims`: the claims plus the verification record the issuer keeps by
+/// `jti` (PT-ISS-06), naming the facts the ticket's type attests. The demo's "verification" is
+/// the synthetic cast itself, and the record says so.
+pub fn mint_request(claims: &Value, verified_at: i64) -> Value {
+    let facts = claims
+        .get("ticket_type")
+        .and_then(Value::as_str)
+        .and_then(tessera_ticket::TicketType::from_uri)
+        .map(tessera_issuer::required_facts)
+        .unwrap_or_default();
+    let mut request = claims.clone();
+    request["verification"] = json!({
+        "facts": facts,
+        "method": "synthetic demo cast (tessera-synth); no real person was verified",
+        "verified_by": "tessera demo",
+        "verified_at": verified_at,
+    });
+    request
+}
+
 /// LOINC HbA1c (Hemoglobin A1c/Hemoglobin.total in Blood).
 pub const HBA1C: &str = "4548-4";
 /// The quality-gap ticket's only scope.

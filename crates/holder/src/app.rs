@@ -4,11 +4,12 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 use crate::auth::require_token;
 use crate::fhir::{FhirState, fhir_router};
 use crate::state::HolderState;
+use crate::token::oauth_http::oauth_post;
 use crate::token::request::MAX_BODY_BYTES;
 use crate::token::{introspect_handler, token_handler};
 
@@ -18,14 +19,29 @@ pub fn app(state: HolderState) -> Result<Router, String> {
         .map_err(|e| format!("FHIR state: {e}"))?;
     let fhir = fhir_router(fhir_state).layer(from_fn_with_state(state.clone(), require_token));
     let own = Router::new()
-        .route("/token", post(token_handler))
-        .route("/introspect", post(introspect_handler))
+        .route("/token", oauth_post(token_handler, "token_exchange"))
+        .route(
+            "/introspect",
+            oauth_post(introspect_handler, "introspection"),
+        )
         .route(
             "/.well-known/smart-configuration",
             get(crate::discovery::smart_configuration_handler),
         )
         .route("/admin/audit", get(crate::audit::admin_audit_handler))
-        // Room for an oversized body to reach our own size check (PT-REQ-07: invalid_request).
+        .route(
+            "/.well-known/udap",
+            get(crate::udap::discovery::udap_handler),
+        )
+        .route(
+            "/register",
+            if state.config().registration.enabled {
+                oauth_post(crate::registration::register_handler, "registration")
+            } else {
+                oauth_post(crate::registration::registration_disabled, "registration")
+            },
+        )
+        // Room for an oversized registration body to reach its own size check (PT-REQ-07).
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());
     let inner = own.merge(fhir);

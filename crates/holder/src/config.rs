@@ -14,8 +14,26 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+mod continuation;
+mod evidence;
+mod policy;
+mod subject_resolution;
 mod trust_framework;
 
+pub use policy::{
+    ContractPanel, FileDisclosure, FileMeasure, FilePanel, FilePolicy, FileSensitivity,
+    LabelConfig, PolicyConfig,
+};
+
+pub use evidence::{
+    EvidenceProfileConfig, FileEvidenceProfile, IdentityProviderConfig, IdpKeysConfig,
+};
+use evidence::{validate_evidence_profiles, validate_idps};
+use subject_resolution::validate_subject_resolution;
+pub use subject_resolution::{FileSubjectResolution, SubjectResolutionConfig};
+
+use continuation::validate_continuation;
+pub use continuation::{ContinuationConfig, FileContinuation};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -117,12 +135,24 @@ pub struct FileConfig {
     /// Identity providers trusted for embedded identity evidence.
     #[serde(default)]
     pub identity_provider: Vec<FileIdentityProvider>,
+    /// Identity-evidence parameters per ticket type.
+    #[serde(default)]
+    pub evidence_profile: Vec<FileEvidenceProfile>,
+    /// Subject-resolution options (Proposal 001 fallback).
+    #[serde(default)]
+    pub subject_resolution: FileSubjectResolution,
     /// Trust frameworks (UDAP communities, OpenID Federations, well-known client lists).
     #[serde(default)]
     pub trust_framework: Vec<FileTrustFramework>,
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: FileRegistration,
+    /// Local release policy (defaults: the reference policy).
+    #[serde(default)]
+    pub policy: FilePolicy,
+    /// Refresh tokens for `continuation` tickets.
+    #[serde(default)]
+    pub continuation: FileContinuation,
 }
 
 /// `[holder]`.
@@ -266,6 +296,9 @@ pub struct FileIdentityProvider {
     /// Accepted `acr` values (empty = any).
     #[serde(default)]
     pub acr_values: Vec<String>,
+    /// Keys through OpenID Connect discovery from `iss` instead of `jwks_*`.
+    #[serde(default)]
+    pub oidc_discovery: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,10 +343,18 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// Trusted identity providers.
     pub identity_providers: Vec<IdentityProviderConfig>,
+    /// Identity-evidence parameters per ticket type.
+    pub evidence_profiles: Vec<EvidenceProfileConfig>,
+    /// Subject-resolution options.
+    pub subject_resolution: SubjectResolutionConfig,
     /// Configured trust frameworks.
     pub trust_framework_configs: Vec<TrustFrameworkConfig>,
     /// Dynamic client registration.
     pub registration: RegistrationConfig,
+    /// Local release policy and quality-gap contract panels.
+    pub policy: PolicyConfig,
+    /// Refresh tokens for `continuation` tickets (off by default).
+    pub continuation: ContinuationConfig,
 }
 
 /// Where durable state lives.
@@ -382,19 +423,6 @@ pub struct ClientConfig {
     pub introspection: bool,
     /// Disabled.
     pub disabled: bool,
-}
-
-/// A trusted identity provider.
-#[derive(Debug, Clone)]
-pub struct IdentityProviderConfig {
-    /// OIDC issuer.
-    pub iss: String,
-    /// Keys.
-    pub keys: KeySourceConfig,
-    /// OIDC client id → ticket issuer / client id.
-    pub audience_map: BTreeMap<String, String>,
-    /// Accepted `acr` values.
-    pub acr_values: Vec<String>,
 }
 
 impl Config {
@@ -483,9 +511,14 @@ impl Config {
 
         let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
         let registration = validate_registration(file.registration)?;
+        let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
         let identity_providers = validate_idps(file.identity_provider, dir)?;
+        let policy = policy::validate_policy(file.policy)?;
+        let evidence_profiles =
+            validate_evidence_profiles(file.evidence_profile, &identity_providers)?;
+        let subject_resolution = validate_subject_resolution(file.subject_resolution)?;
         Ok(Config {
             listen,
             base_url,
@@ -504,8 +537,12 @@ impl Config {
             issuers,
             clients,
             identity_providers,
+            evidence_profiles,
+            subject_resolution,
             trust_framework_configs,
             registration,
+            policy,
+            continuation,
         })
     }
 
@@ -643,27 +680,6 @@ fn validate_clients(list: Vec<FileClient>, dir: &Path) -> Result<Vec<ClientConfi
             framework_identity: f.framework_identity,
             introspection: f.introspection,
             disabled: f.disabled,
-        });
-    }
-    Ok(out)
-}
-
-fn validate_idps(
-    list: Vec<FileIdentityProvider>,
-    dir: &Path,
-) -> Result<Vec<IdentityProviderConfig>, ConfigError> {
-    let mut out = Vec::with_capacity(list.len());
-    for (i, f) in list.into_iter().enumerate() {
-        let key = format!("identity_provider[{i}]");
-        if f.iss.is_empty() {
-            return Err(invalid(format!("{key}.iss"), "empty"));
-        }
-        let keys = validate_keys(&key, f.keys, dir)?;
-        out.push(IdentityProviderConfig {
-            iss: f.iss,
-            keys,
-            audience_map: f.audience_map,
-            acr_values: f.acr_values,
         });
     }
     Ok(out)

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tessera_jose::Alg;
 
 use crate::state::HolderState;
+use crate::token::refresh::REFRESH_TOKEN;
 use crate::token::request::TOKEN_EXCHANGE;
 
 /// The discovery document.
@@ -15,10 +16,15 @@ pub fn smart_configuration(state: &HolderState) -> Value {
     let base = &state.config().base_url;
     let algs: Vec<&str> = Alg::CLIENT.iter().map(|a| a.as_str()).collect();
     let types: Vec<&str> = state.supported_types().iter().map(|t| t.uri()).collect();
+    // Refresh is advertised only when `continuation` tickets can actually yield one.
+    let mut grant_types = vec![TOKEN_EXCHANGE];
+    if state.config().continuation.enabled {
+        grant_types.push(REFRESH_TOKEN);
+    }
     json!({
         "token_endpoint": format!("{base}/token"),
         "introspection_endpoint": format!("{base}/introspect"),
-        "grant_types_supported": [TOKEN_EXCHANGE],
+        "grant_types_supported": grant_types,
         "smart_permission_ticket_types_supported": types,
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": algs,

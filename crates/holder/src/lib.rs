@@ -7,11 +7,13 @@ pub mod config;
 pub mod discovery;
 pub mod evidence;
 pub mod fhir;
+pub mod registration;
 pub mod serve;
 pub mod state;
 pub mod subject;
 pub mod token;
 pub mod trust;
+pub mod udap;
 
 pub use fhir::{FhirState, fhir_router};
 

@@ -15,6 +15,10 @@ use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
 use crate::token::client_auth::{ClientAuthenticator, RegisteredClients};
+use crate::token::launch::LaunchRegistry;
+use crate::udap::Communities;
+use crate::udap::client_auth::{Authenticators, UdapClients};
+use tessera_store::registrations::RegistrationStore;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
@@ -73,6 +77,8 @@ pub(crate) struct Inner {
     pub keys: Arc<KeyResolver>,
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
+    pub udap: Arc<Communities>,
+    pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
@@ -82,21 +88,25 @@ pub(crate) struct Inner {
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
     pub tokens: TokenCache,
+    pub launches: LaunchRegistry,
 }
 
 impl HolderState {
-    /// Builds the state. `store` holds FHIR resources (already ingested); `db` the token
-    /// tables. Fails with a message naming the configuration key at fault.
+    /// Builds the state with the configured release policy (`[policy]`, whose defaults are
+    /// [`LocalPolicy::reference_defaults`]). `store` holds FHIR resources (already ingested);
+    /// `db` the token tables. Fails with a message naming the configuration key at fault.
     pub fn new(
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
         db: Arc<TokenDb>,
     ) -> Result<HolderState, String> {
-        HolderState::with_policy(config, clock, store, db, LocalPolicy::reference_defaults())
+        let policy = config.policy.release.clone();
+        HolderState::with_policy(config, clock, store, db, policy)
     }
 
-    /// As [`HolderState::new`], with an explicit local release policy.
+    /// As [`HolderState::new`], with an explicit local release policy replacing the
+    /// configured one.
     pub fn with_policy(
         config: Config,
         clock: Arc<dyn Clock>,
@@ -113,16 +123,26 @@ impl HolderState {
             .map_err(|e| format!("HTTP client: {e}"))?;
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
-        let idps = IdentityProviders::from_config(&config.identity_providers)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let idps =
+            IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
+        let udap = Arc::new(Communities::from_config(&config.trust_framework_configs)?);
+        let registrations: Arc<dyn RegistrationStore> = db.clone();
+        let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
+            udap: UdapClients::new(
+                udap.clone(),
+                registrations.clone(),
+                fetcher.clone(),
+                db.clone(),
+            ),
+            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?,
+        });
+        // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
+        // enforced here; public health needs a disclosure policy (PT-TYPE-18).
         let supported_types = issuers
             .supported_types()
             .iter()
             .filter_map(|t| TicketType::from_uri(t))
+            .filter(|t| *t != TicketType::PublicHealth || !policy.public_health.is_empty())
             .collect();
         let holder_profile = HolderProfile {
             organization_identifiers: config
@@ -149,6 +169,8 @@ impl HolderState {
                 issuers,
                 keys,
                 clients,
+                udap,
+                registrations,
                 idps,
                 store,
                 db,
@@ -157,6 +179,7 @@ impl HolderState {
                 policy,
                 expected_audience,
                 tokens: TokenCache::default(),
+                launches: LaunchRegistry::default(),
             }),
         })
     }

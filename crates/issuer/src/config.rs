@@ -99,6 +99,15 @@ pub struct FileConfig {
     /// `[[client]]`.
     #[serde(default)]
     pub client: Vec<FileClient>,
+    /// Trust frameworks this issuer mints framework audiences for (PT-AUD-08).
+    #[serde(default)]
+    pub trust_frameworks: Vec<String>,
+    /// The issuer's own OIDC client ids: evidence with such an `aud` was obtained by the issuer.
+    #[serde(default)]
+    pub evidence_client_ids: Vec<String>,
+    /// Where the authorizing person revokes a ticket without the app; `{jti}` is replaced.
+    #[serde(default)]
+    pub revocation_management_url: Option<String>,
 }
 
 /// `[[key]]`.
@@ -214,6 +223,12 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     /// Registered minting clients.
     pub clients: Vec<MintingClient>,
+    /// Trust frameworks a framework `aud` may name (`aud_type` is forced for them).
+    pub trust_frameworks: Vec<String>,
+    /// The issuer's own OIDC client ids (issuer-obtained identity evidence).
+    pub evidence_client_ids: Vec<String>,
+    /// Revocation-management URL template (`{jti}` replaced), given with every ticket.
+    pub revocation_management_url: Option<String>,
 }
 
 impl Config {
@@ -235,6 +250,9 @@ impl Config {
             }],
             lifetimes: Lifetimes::default(),
             clients: Vec::new(),
+            trust_frameworks: Vec::new(),
+            evidence_client_ids: Vec::new(),
+            revocation_management_url: None,
         })
     }
 
@@ -301,6 +319,12 @@ impl Config {
                 .enumerate()
                 .map(|(i, c)| client(i, c, dir))
                 .collect::<Result<_, _>>()?,
+            trust_frameworks: non_empty_list("trust_frameworks", file.trust_frameworks)?,
+            evidence_client_ids: non_empty_list("evidence_client_ids", file.evidence_client_ids)?,
+            revocation_management_url: file
+                .revocation_management_url
+                .map(|u| check_management_url(&u))
+                .transpose()?,
         })
     }
 
@@ -423,9 +447,45 @@ fn lifetimes(file: &BTreeMap<String, FileLifetime>) -> Result<Lifetimes, ConfigE
         if lifetime.default > lifetime.max {
             return Err(invalid(key, "default is longer than max"));
         }
+        if INTERACTIVE.contains(&t) && lifetime.default > MAX_INTERACTIVE_DEFAULT {
+            // PT-ISS-09: interactive tickets SHOULD live 1-4 h; a standing authorization is
+            // asked for explicitly with `exp` (up to `max`), not made the default.
+            return Err(invalid(
+                format!("{key}.default"),
+                "at most 4h for an interactive ticket type; request a longer exp per ticket",
+            ));
+        }
         out.set(t, lifetime);
     }
     Ok(out)
+}
+
+/// Interactive (individual access) ticket types.
+const INTERACTIVE: [TicketType; 2] = [TicketType::SelfAccess, TicketType::DelegatedAccess];
+/// Longest default lifetime of an interactive type (spec-digest §16: 1-4 h).
+pub const MAX_INTERACTIVE_DEFAULT: i64 = 4 * 3600;
+
+fn non_empty_list(key: &str, list: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for (i, v) in list.iter().enumerate() {
+        if v.is_empty() || v.len() > 2048 || v.chars().any(char::is_control) {
+            return Err(invalid(
+                format!("{key}[{i}]"),
+                "1-2048 printable characters",
+            ));
+        }
+    }
+    Ok(list)
+}
+
+fn check_management_url(template: &str) -> Result<String, ConfigError> {
+    let key = "revocation_management_url";
+    let url = url::Url::parse(&template.replace("{jti}", "x"))
+        .map_err(|e| invalid(key, format!("not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(invalid(key, "must be an https URL (http only on loopback)"));
+    }
+    Ok(template.to_owned())
 }
 
 fn status_lists(file: &[FileStatusList]) -> Result<Vec<StatusListConfig>, ConfigError> {

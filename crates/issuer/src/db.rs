@@ -75,6 +75,13 @@ pub struct IssuanceRecord {
     pub revoked_by: Option<String>,
     /// The signed claims.
     pub claims: Value,
+    /// What the minting caller verified before asking (PT-ISS-06; `None` only for tickets
+    /// minted before verification records existed).
+    pub verification: Option<Value>,
+    /// Where the authorizing person can revoke the ticket without the app (PT-ISS-09), when the
+    /// issuer is configured with one. Derived from the configuration, not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_management: Option<String>,
 }
 
 /// The database handle. Calls are short and synchronous; async callers use `spawn_blocking`.
@@ -106,6 +113,7 @@ impl Db {
 
     fn init(conn: Connection) -> Result<Db, DbError> {
         conn.execute_batch(SCHEMA)?;
+        add_verification_column(&conn)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })
@@ -137,8 +145,8 @@ impl Db {
         let (record, token) = mint(index)?;
         tx.execute(
             "INSERT INTO issuance (jti, ticket_type, subject, requester, requested_by, issued_at,
-                expires_at, kid, status_list, status_index, status_url, claims)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                expires_at, kid, status_list, status_index, status_url, claims, verification)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 record.jti,
                 record.ticket_type,
@@ -152,6 +160,7 @@ impl Db {
                 to_sql_index(record.status_index),
                 record.status_url,
                 record.claims.to_string(),
+                record.verification.as_ref().map(Value::to_string),
             ],
         )
         .map_err(DbError::from)?;
@@ -165,11 +174,13 @@ impl Db {
         let record = conn
             .query_row(
                 "SELECT jti, ticket_type, subject, requester, requested_by, issued_at, expires_at,
-                    kid, status_list, status_index, status_url, revoked_at, revoked_by, claims
+                    kid, status_list, status_index, status_url, revoked_at, revoked_by, claims,
+                    verification
                  FROM issuance WHERE jti = ?1",
                 [jti],
                 |r| {
                     let claims: String = r.get(13)?;
+                    let verification: Option<String> = r.get(14)?;
                     let index: i64 = r.get(9)?;
                     Ok(IssuanceRecord {
                         jti: r.get(0)?,
@@ -186,6 +197,8 @@ impl Db {
                         revoked_at: r.get(11)?,
                         revoked_by: r.get(12)?,
                         claims: serde_json::from_str(&claims).unwrap_or(Value::Null),
+                        verification: verification.and_then(|v| serde_json::from_str(&v).ok()),
+                        revocation_management: None,
                     })
                 },
             )
@@ -256,6 +269,18 @@ impl Db {
         )?;
         Ok(inserted == 1)
     }
+}
+
+/// Databases created before verification records get the column (kept by `jti` with the
+/// rest of the issuance record); their old rows read as `verification: null`.
+fn add_verification_column(conn: &Connection) -> Result<(), DbError> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('issuance') WHERE name = 'verification'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE issuance ADD COLUMN verification TEXT")?;
+    }
+    Ok(())
 }
 
 fn to_sql_index(index: u64) -> i64 {

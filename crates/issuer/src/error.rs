@@ -15,6 +15,9 @@ pub enum IssueError {
     /// The claims are ones our own verifier would reject; the rule is named.
     #[error("ticket refused: {}", crate::mint::refusal_description(.0))]
     Refused(TicketError),
+    /// The request's verification record is missing or insufficient (PT-ISS-06).
+    #[error("verification record refused: {0}")]
+    Verification(String),
     /// The authenticated client may not mint this type.
     #[error("client {client:?} may not mint {ticket_type} tickets")]
     TypeNotAllowed {

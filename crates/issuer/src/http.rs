@@ -138,7 +138,7 @@ impl IntoResponse for ApiError {
                 (*why).to_owned(),
             ),
             ApiError::Issue(e) => match e {
-                IssueError::Request(_) => {
+                IssueError::Request(_) | IssueError::Verification(_) => {
                     (StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
                 }
                 IssueError::Refused(_) => {
@@ -267,6 +267,7 @@ async fn mint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
                 "exp": r.expires_at,
                 "kid": r.kid,
                 "revocation": { "url": r.status_url, "index": r.status_index },
+                "revocation_management": r.revocation_management,
             });
             let mut response = (StatusCode::CREATED, no_store(), axum::Json(body)).into_response();
             if let Ok(v) = HeaderValue::from_str(&location) {

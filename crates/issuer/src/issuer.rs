@@ -5,11 +5,14 @@ use serde_json::{Map, Value};
 use tessera_jose::JwkSet;
 use tessera_ticket::{TicketError, TicketType, mint_payload};
 
+use crate::audience::{AudTypeOutcome, settle_aud_type};
 use crate::config::Config;
 use crate::db::{Db, IssuanceRecord};
 use crate::error::IssueError;
+use crate::evidence::check_evidence;
 use crate::mint::{prepare, requested_type, requester_summary, set_revocation, subject_summary};
 use crate::status::{StatusListBody, bitstring, encode_bits};
+use crate::verification;
 
 /// Who is asking. Authenticated minting clients see and revoke only their own tickets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,17 +96,42 @@ impl Issuer {
         self.mint_as(&Caller::Operator, claims, now)
     }
 
-    /// Mints a ticket from caller-supplied claims: fills `iss`, `iat`, `jti`, `exp` (bounded by
-    /// the type's lifetimes) and `revocation`, refuses claims our own verifier would reject,
-    /// signs with the active key and records the issuance durably before returning.
-    pub fn mint_as(&self, caller: &Caller, claims: &Value, now: i64) -> Result<Minted, IssueError> {
-        let Value::Object(payload) = claims else {
+    /// Mints a ticket from a request: the ticket claims plus the reserved member
+    /// `verification` (what the caller verified, [`verification::check`]; never signed into
+    /// the ticket). Completes or refuses `aud_type` for framework audiences, embeds identity
+    /// evidence only when its audience shows who obtained it, fills `iss`, `iat`, `jti`, `exp`
+    /// (bounded by the type's lifetimes) and `revocation`, refuses claims our own verifier
+    /// would reject, signs with the active key and records the issuance (with the verification
+    /// record) durably before returning.
+    pub fn mint_as(
+        &self,
+        caller: &Caller,
+        request: &Value,
+        now: i64,
+    ) -> Result<Minted, IssueError> {
+        let Value::Object(request) = request else {
             return Err(IssueError::Request(
                 "the claims must be a JSON object".into(),
             ));
         };
+        let mut payload = request.clone();
+        let verification_request = payload.remove("verification");
+        let payload = &mut payload;
         let ticket_type = requested_type(payload)?;
         self.check_type_allowed(caller, ticket_type)?;
+        if settle_aud_type(payload, &self.config.trust_frameworks)? == AudTypeOutcome::Added {
+            tracing::info!("aud names a trust framework: aud_type set to trust_framework");
+        }
+        let extra_facts = check_evidence(
+            payload,
+            caller,
+            &self.config.issuer,
+            &self.config.evidence_client_ids,
+        )?;
+        let verification =
+            verification::check(verification_request, ticket_type, &extra_facts, now)?;
+        let verification =
+            serde_json::to_value(&verification).map_err(|e| IssueError::Request(e.to_string()))?;
         let list = self
             .config
             .list_for(ticket_type)
@@ -149,6 +177,8 @@ impl Issuer {
                         revoked_at: None,
                         revoked_by: None,
                         claims: Value::Object(payload),
+                        verification: Some(verification),
+                        revocation_management: self.management_url(&jti),
                     };
                     Ok((record, token))
                 },
@@ -191,12 +221,23 @@ impl Issuer {
     }
 
     /// The issuance record of a ticket the caller may see (otherwise `NotFound`, so a client
-    /// cannot probe for other clients' tickets).
+    /// cannot probe for other clients' tickets), with its verification record.
     pub fn record_as(&self, caller: &Caller, jti: &str) -> Result<IssuanceRecord, IssueError> {
-        self.db
+        let mut record = self
+            .db
             .get(jti)?
             .filter(|r| caller.may_see(r))
-            .ok_or_else(|| IssueError::NotFound(jti.to_owned()))
+            .ok_or_else(|| IssueError::NotFound(jti.to_owned()))?;
+        record.revocation_management = self.management_url(jti);
+        Ok(record)
+    }
+
+    /// The revocation-management URL of a ticket, when configured (PT-ISS-09).
+    pub fn management_url(&self, jti: &str) -> Option<String> {
+        self.config
+            .revocation_management_url
+            .as_ref()
+            .map(|t| t.replace("{jti}", jti))
     }
 
     /// Revokes a ticket as the operator (see [`Issuer::revoke_as`]).

@@ -3,7 +3,8 @@
 //! ```text
 //! Config::load(path) / Config::new(iss, db, KeyRing)   validated configuration
 //! Issuer::open(config)
-//!   .mint(claims, now) / .mint_as(caller, ..)          fill iss/iat/jti/exp/revocation, check, sign, record
+//!   .mint(request, now) / .mint_as(caller, ..)         verification record, aud_type, evidence aud;
+//!                                                      fill iss/iat/jti/exp/revocation, check, sign, record
 //!   .revoke(jti, now) / .record(jti)                   durable revocation, issuance records
 //!   .status_list(name) / .jwks(now)                    what is published
 //!   .authenticate(assertion, now)                      API callers (private_key_jwt-style)
@@ -12,16 +13,19 @@
 //!
 //! No wall clock: `now` or a [`Clock`] comes from the caller.
 
+pub mod audience;
 mod auth;
 pub mod config;
 mod db;
 mod error;
+mod evidence;
 mod http;
 mod issuer;
 pub mod keys;
 pub mod lifetimes;
 mod mint;
 pub mod status;
+pub mod verification;
 
 pub use auth::{ASSERTION_LEEWAY, MAX_ASSERTION_LIFETIME};
 pub use config::{Config, ConfigError, EXAMPLE_CONFIG, MintingClient, StatusListConfig};
@@ -30,6 +34,7 @@ pub use error::{AuthError, IssueError};
 pub use http::{ApiError, AppState, MAX_BODY, ServeError, app, serve};
 pub use issuer::{Caller, Issuer, Minted};
 pub use keys::{KeyRing, KeySpec, KeyStatus, RetiredKey};
+pub use verification::{EvidenceRef, Fact, VerificationRecord, required_facts};
 
 /// The caller's clock: unix seconds. The binary passes the system clock; tests a fixed one.
 pub trait Clock: Send + Sync {

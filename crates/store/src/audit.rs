@@ -4,7 +4,7 @@
 //! Rows never hold a whole token; `details` carries structured extras (requester, profile
 //! claims, binding outcome, claim control number) as JSON text.
 
-use rusqlite::{Row, params};
+use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::token_db::{TokenDb, TokenDbError};
@@ -52,35 +52,7 @@ pub struct AuditRecord {
 impl TokenDb {
     /// Appends a record; returns its row id.
     pub fn append_audit(&self, r: &AuditRecord) -> Result<i64, TokenDbError> {
-        let conn = self.conn();
-        let details = if r.details.is_empty() {
-            "{}"
-        } else {
-            r.details.as_str()
-        };
-        conn.execute(
-            "INSERT INTO redemption_audit (at, event, outcome, step, error, error_description, jti, iss, \
-             ticket_type, client_id, requester, binding, patient, scopes, details) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                r.at,
-                r.event,
-                r.outcome,
-                r.step,
-                r.error,
-                r.error_description,
-                r.jti,
-                r.iss,
-                r.ticket_type,
-                r.client_id,
-                r.requester,
-                r.binding,
-                r.patient,
-                r.scopes,
-                details
-            ],
-        )?;
-        Ok(conn.last_insert_rowid())
+        Ok(insert_audit(&self.conn(), r)?)
     }
 
     /// Records for a ticket `jti`, oldest first (at most [`MAX_AUDIT_ROWS`]).
@@ -120,6 +92,38 @@ impl TokenDb {
         out.reverse();
         Ok(out)
     }
+}
+
+/// Inserts a record on `conn` (possibly inside a caller's transaction); returns its row id.
+pub(crate) fn insert_audit(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<i64> {
+    let details = if r.details.is_empty() {
+        "{}"
+    } else {
+        r.details.as_str()
+    };
+    conn.execute(
+        "INSERT INTO redemption_audit (at, event, outcome, step, error, error_description, jti, iss, \
+         ticket_type, client_id, requester, binding, patient, scopes, details) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            r.at,
+            r.event,
+            r.outcome,
+            r.step,
+            r.error,
+            r.error_description,
+            r.jti,
+            r.iss,
+            r.ticket_type,
+            r.client_id,
+            r.requester,
+            r.binding,
+            r.patient,
+            r.scopes,
+            details
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {

@@ -10,6 +10,8 @@ pub mod audit;
 mod error;
 mod ingest;
 mod model;
+pub mod registrations;
+pub mod refresh;
 pub mod replay;
 mod sqlite;
 pub mod token_db;

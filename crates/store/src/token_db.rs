@@ -97,6 +97,8 @@ impl TokenDb {
 
     fn init(conn: Connection) -> Result<TokenDb, TokenDbError> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::registrations::SCHEMA)?;
+        conn.execute_batch(crate::refresh::SCHEMA)?;
         Ok(TokenDb {
             conn: Mutex::new(conn),
         })

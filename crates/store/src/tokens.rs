@@ -4,7 +4,7 @@
 //! Lookups go through the primary-key index on the hash: what the index comparison could leak
 //! by timing is about a hash of the secret, which does not help guess the secret.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
 use crate::token_db::{TokenDb, TokenDbError};
@@ -39,30 +39,7 @@ pub struct TokenRecord {
 impl TokenDb {
     /// Stores a token; purges expired ones first.
     pub fn insert_token(&self, r: &TokenRecord, now: i64) -> Result<(), TokenDbError> {
-        let conn = self.conn();
-        conn.execute(
-            "DELETE FROM access_token WHERE expires_at <= ?1",
-            params![now],
-        )?;
-        conn.execute(
-            "INSERT INTO access_token (token_hash, client_id, grant_json, ticket_jti, ticket_iss, \
-             ticket_type, patient, scope, issued_at, expires_at, cnf_jkt) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                r.token_hash,
-                r.client_id,
-                r.grant_json,
-                r.ticket_jti,
-                r.ticket_iss,
-                r.ticket_type,
-                r.patient,
-                r.scope,
-                r.issued_at,
-                r.expires_at,
-                r.cnf_jkt
-            ],
-        )?;
-        Ok(())
+        Ok(insert_token_row(&self.conn(), r, now)?)
     }
 
     /// The token with this hash, if stored and not expired at `now`.
@@ -79,6 +56,37 @@ impl TokenDb {
             .optional()?;
         Ok(rec)
     }
+}
+
+/// Purges expired tokens and inserts `r` on `conn` (possibly inside a caller's transaction).
+pub(crate) fn insert_token_row(
+    conn: &Connection,
+    r: &TokenRecord,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM access_token WHERE expires_at <= ?1",
+        params![now],
+    )?;
+    conn.execute(
+        "INSERT INTO access_token (token_hash, client_id, grant_json, ticket_jti, ticket_iss, \
+         ticket_type, patient, scope, issued_at, expires_at, cnf_jkt) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            r.token_hash,
+            r.client_id,
+            r.grant_json,
+            r.ticket_jti,
+            r.ticket_iss,
+            r.ticket_type,
+            r.patient,
+            r.scope,
+            r.issued_at,
+            r.expires_at,
+            r.cnf_jkt
+        ],
+    )?;
+    Ok(())
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {

@@ -14,8 +14,9 @@ use crate::shape;
 /// Step-12 switches. Defaults are the secure ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AccessOptions {
-    /// OP-02: translate `permissions` / `fhir_resources` / `sensitive_data` (and J10
-    /// `context.reportable_condition`) instead of rejecting them. Off by default.
+    /// OP-02: translate `permissions` / `fhir_resources` / `sensitive_data`, the older
+    /// single-`Organization` `data_holder_filter` entry (OP-25) and J10
+    /// `context.reportable_condition` instead of rejecting them. Off by default.
     pub legacy_access_shapes: bool,
     /// Proposal 005: the Data Holder enforces `sensitivity_withhold`. Off by default, in which
     /// case the member is rejected as unsupported (OP-16: "reject unless implemented").
@@ -39,6 +40,11 @@ pub(crate) fn check_access(
         match name {
             "smart_scopes" => access.smart_scopes = Some(member(name, value)?),
             "data_period" => access.data_period = Some(member(name, value)?),
+            "data_holder_filter" if opts.legacy_access_shapes => {
+                let (entries, translated) = legacy::holder_filter(value)?;
+                access.data_holder_filter = Some(member(name, &entries)?);
+                legacy_used |= translated;
+            }
             "data_holder_filter" => access.data_holder_filter = Some(member(name, value)?),
             "claim_linkage" => access.claim_linkage = Some(member(name, value)?),
             "sensitivity_withhold" if opts.sensitivity_withhold => {

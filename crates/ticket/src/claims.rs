@@ -408,8 +408,10 @@ pub enum HolderFilterEntry {
     },
 }
 
-/// Jurisdiction address of a filter entry (country/state-style values only).
+/// Jurisdiction address of a filter entry (country/state-style values only: any other member
+/// is malformed, PT-DHF-08).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct FilterAddress {
     /// ISO-3166 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -419,8 +421,10 @@ pub struct FilterAddress {
     pub state: Option<String>,
 }
 
-/// An organization named by identifier in a filter entry.
+/// An organization named by identifier in a filter entry (`identifier` + optional `display`;
+/// any other member, e.g. a literal `reference`, is malformed, PT-DHF-08).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrganizationRef {
     /// The identifier (system and value both required by our rules, OP-25).
     pub identifier: Identifier,

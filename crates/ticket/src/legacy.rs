@@ -1,6 +1,7 @@
 //! Legacy `access` shapes (constraints.md §8, OP-02): `permissions` (April/J10),
-//! `fhir_resources` (mid-June) and `sensitive_data` (April). Rejected by default; translated to
-//! `smart_scopes` only when the `legacy_access_shapes` option is on. Anything that has no
+//! `fhir_resources` (mid-June), `sensitive_data` (April) and the single-`Organization`
+//! `data_holder_filter` entry (April–mid-June, constraints.md §5, OP-25). Rejected by default;
+//! translated to their current form only when the `legacy_access_shapes` option is on. Anything that has no
 //! faithful translation (operations, unknown kinds or interactions) is still rejected.
 
 use serde_json::{Map, Value};
@@ -101,6 +102,74 @@ pub(crate) fn sensitive_data(v: &Value) -> Result<SensitiveData, ConstraintError
         Some("exclude") => Ok(SensitiveData::Exclude),
         _ => Err(malformed("sensitive_data", "not include/exclude")),
     }
+}
+
+/// Members an older `data_holder_filter` Organization may carry: the identifiers that are
+/// matched, and what only names it. Anything else (`partOf`, `address`, `active`, ...) could
+/// change which Data Holders were meant and is not translated (fail closed).
+const LEGACY_FILTER_ORG_MEMBERS: [&str; 4] = ["resourceType", "id", "identifier", "name"];
+
+/// The older organization entry (`organization`: one `Organization` resource with
+/// `identifier[]`) rewritten as the current array of identifier References, one per
+/// identifier, `name` kept as `display`. Entries already in the current shape pass unchanged.
+/// Returns the entries and whether any was translated. Identifiers are copied verbatim, so the
+/// current shape's checks (system and value both required, nothing else) apply to them.
+pub(crate) fn holder_filter(v: &Value) -> Result<(Value, bool), ConstraintError> {
+    const NAME: &str = "data_holder_filter";
+    let Value::Array(entries) = v else {
+        // Not an array: left for the current shape's check to reject.
+        return Ok((v.clone(), false));
+    };
+    let mut translated = false;
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let org = match (
+            entry.get("kind").and_then(Value::as_str),
+            entry.get("organization"),
+        ) {
+            (Some("organization"), Some(Value::Object(org))) => org,
+            _ => {
+                out.push(entry.clone());
+                continue;
+            }
+        };
+        if entry.as_object().is_some_and(|e| e.len() != 2) {
+            return Err(malformed(NAME, "extra members"));
+        }
+        if org.get("resourceType").is_some_and(|t| t != "Organization") {
+            return Err(malformed(NAME, "organization is not an Organization"));
+        }
+        if !org
+            .keys()
+            .all(|k| LEGACY_FILTER_ORG_MEMBERS.contains(&k.as_str()))
+        {
+            return Err(malformed(NAME, "untranslatable Organization member"));
+        }
+        let Some(Value::Array(ids)) = org.get("identifier") else {
+            return Err(malformed(NAME, "Organization without identifier"));
+        };
+        if ids.is_empty() {
+            return Err(malformed(NAME, "Organization without identifier"));
+        }
+        let display = org.get("name").filter(|n| n.is_string());
+        let refs: Vec<Value> = ids
+            .iter()
+            .map(|id| {
+                let mut r = Map::new();
+                r.insert("identifier".into(), id.clone());
+                if let Some(d) = display {
+                    r.insert("display".into(), d.clone());
+                }
+                Value::Object(r)
+            })
+            .collect();
+        let mut current = Map::new();
+        current.insert("kind".into(), Value::from("organization"));
+        current.insert("organization".into(), Value::Array(refs));
+        out.push(Value::Object(current));
+        translated = true;
+    }
+    Ok((Value::Array(out), translated))
 }
 
 fn only_members(

@@ -177,7 +177,7 @@ fn check_holder_filter(entries: &[HolderFilterEntry]) -> Result<(), &'static str
                     return Err("empty organization list");
                 }
                 if !organization.iter().all(org_identified) {
-                    return Err("organization identifier needs system and value");
+                    return Err("organization identifier needs exactly system and value");
                 }
             }
         }
@@ -185,10 +185,12 @@ fn check_holder_filter(entries: &[HolderFilterEntry]) -> Result<(), &'static str
     Ok(())
 }
 
-/// OP-25: filter identifiers match on exact system + value, so both are required.
+/// OP-25: filter identifiers match on exact system + value, so both are required; any other
+/// Identifier member (`use`, `period`, `assigner`, ...) would qualify the match in a way we do
+/// not enforce, so it is malformed (PT-DHF-08).
 fn org_identified(o: &OrganizationRef) -> bool {
     let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    set(&o.identifier.system) && set(&o.identifier.value)
+    set(&o.identifier.system) && set(&o.identifier.value) && o.identifier.extra.is_empty()
 }
 
 fn check_linkage(l: &ClaimLinkage) -> Result<(), &'static str> {

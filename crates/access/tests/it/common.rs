@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use serde_json::Value;
 use tessera_access::{AccessError, Grant, GrantRequest, HolderProfile, LocalPolicy, compute_grant};
 use tessera_ticket::claims::{
-    Access, SensitivityRule, TYPE_DELEGATED_ACCESS, TYPE_PAYER_CLAIMS, TYPE_PUBLIC_HEALTH,
-    TYPE_QUALITY_GAP, TYPE_SELF_ACCESS,
+    Access, CodeableConcept, SensitivityRule, TYPE_DELEGATED_ACCESS, TYPE_PAYER_CLAIMS,
+    TYPE_PUBLIC_HEALTH, TYPE_QUALITY_GAP, TYPE_SELF_ACCESS,
 };
 
 /// The patient every corpus resource belongs to.
@@ -70,6 +70,8 @@ pub struct Inputs {
     pub ticket_type: &'static str,
     pub access: Access,
     pub release_authorized: Option<SensitivityRule>,
+    pub reportable_condition: Option<CodeableConcept>,
+    pub measure: Option<CodeableConcept>,
     pub scope: Option<String>,
     pub client_scopes: Option<Vec<String>>,
     pub patient: String,
@@ -84,6 +86,8 @@ impl Inputs {
             ticket_type,
             access: serde_json::from_value(access).unwrap(),
             release_authorized: None,
+            reportable_condition: None,
+            measure: None,
             scope: None,
             client_scopes: None,
             patient: PATIENT.to_owned(),
@@ -103,6 +107,8 @@ impl Inputs {
             ticket_type: self.ticket_type,
             access: &self.access,
             release_authorized: self.release_authorized.as_ref(),
+            reportable_condition: self.reportable_condition.as_ref(),
+            measure: self.measure.as_ref(),
             requested_scope: self.scope.as_deref(),
             client_scopes: self.client_scopes.as_deref(),
             patient_id: &self.patient,

@@ -2,7 +2,9 @@
 //! `check()`. Format: see `test-vectors/access/README.md`.
 
 use serde_json::Value;
-use tessera_access::{Decision, Grant, Interaction, Violation, extract_facts};
+use tessera_access::{
+    Decision, Grant, Interaction, SHARED_TYPES, Violation, extract_facts, shared_references,
+};
 
 use crate::common::{Inputs, corpus, policy_with, ticket_type, vectors_dir};
 
@@ -33,6 +35,12 @@ fn inputs(case: &Value) -> Inputs {
     if let Some(r) = case.get("release_authorized") {
         inputs.release_authorized = Some(serde_json::from_value(r.clone()).unwrap());
     }
+    if let Some(c) = case.get("reportable_condition") {
+        inputs.reportable_condition = Some(serde_json::from_value(c.clone()).unwrap());
+    }
+    if let Some(m) = case.get("measure") {
+        inputs.measure = Some(serde_json::from_value(m.clone()).unwrap());
+    }
     inputs.scope = case.get("scope").and_then(Value::as_str).map(str::to_owned);
     if let Some(c) = case.get("client_scopes") {
         inputs.client_scopes = Some(serde_json::from_value(c.clone()).unwrap());
@@ -45,6 +53,33 @@ fn inputs(case: &Value) -> Inputs {
     }
     inputs.policy = policy_with(case.get("policy"));
     inputs
+}
+
+/// What the Data Holder does at redemption (PT-RS-02), over the vector corpus and the case's
+/// inline resources: the shared-type references of every non-shared resource the grant
+/// releases, and of the patient's own Patient resource.
+fn supported(grant: Grant, case: &Value) -> Grant {
+    let inline = case["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("resource").cloned());
+    let mut refs = std::collections::BTreeSet::new();
+    for r in corpus().into_values().chain(inline) {
+        let facts = extract_facts(&r);
+        if SHARED_TYPES.contains(&facts.resource_type.as_str()) {
+            continue;
+        }
+        let own_patient =
+            facts.resource_type == "Patient" && facts.patient.as_deref() == Some(grant.patient());
+        let released = [Interaction::Read, Interaction::Search]
+            .into_iter()
+            .any(|i| grant.decide(&r, i) == Decision::Allow);
+        if own_patient || released {
+            refs.extend(shared_references(&r));
+        }
+    }
+    grant.with_supporting(refs)
 }
 
 /// Runs one case; returns the mismatches.
@@ -66,7 +101,7 @@ fn check(case: &Value) -> Vec<String> {
         return failures;
     }
     let grant = match result {
-        Ok(g) => g,
+        Ok(g) => supported(g, case),
         Err(e) => return vec![format!("unexpected error {e}")],
     };
     if let Some(scope) = case.get("expect_scope").and_then(Value::as_str)

@@ -80,6 +80,12 @@ fn operator_mints_shows_and_revokes() {
             path_str(&config),
             "--claims",
             "-",
+            "--verified",
+            "identity",
+            "--verified-by",
+            "front-desk",
+            "--verification-method",
+            "in-person photo ID check",
         ],
         Some(&claims.to_string()),
     )))
@@ -96,6 +102,9 @@ fn operator_mints_shows_and_revokes() {
     )))
     .unwrap();
     assert_eq!(shown["requested_by"], "operator");
+    // PT-ISS-06: the verification record is kept by jti.
+    assert_eq!(shown["verification"]["facts"], json!(["identity"]));
+    assert_eq!(shown["verification"]["verified_by"], "front-desk");
     assert_eq!(shown["revoked_at"], Value::Null);
 
     let revoked: Value = serde_json::from_str(&ok(&tessera(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod demo;
+mod errors;
 mod issuer_client;
 mod keys;
 mod ticket;

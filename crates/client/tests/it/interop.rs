@@ -35,7 +35,9 @@ async fn client_assertions_authenticate_at_the_issuer() {
         "ticket_type": TicketType::PayerClaims.uri(),
         "subject": {"patient": {"resourceType": "Patient", "name": [{"family": "Okafor"}]}},
         "requester": {"resourceType": "Organization", "name": "Plan"},
-        "access": {"claim_linkage": {"encounter": [{"reference": "Encounter/1"}]}}
+        "access": {"claim_linkage": {"encounter": [{"reference": "Encounter/1"}]}},
+        "verification": {"facts": ["legal_basis"], "method": "claim on file",
+            "verified_by": "claims-intake", "verified_at": NOW}
     });
     let mint_url = format!("{iss}/tickets");
     let assertion = client_assertion(&client_key, "portal", &mint_url, NOW, "a-1").unwrap();

@@ -22,6 +22,10 @@ pub async fn require_token(
     if is_public(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
+    // RFC 6750 §3.1: more than one credential is a malformed request, never "first wins".
+    if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return invalid_request("more than one Authorization header");
+    }
     let Some((scheme, token)) = credentials(&req) else {
         return challenge(None, None);
     };
@@ -133,6 +137,24 @@ pub fn origin(base_url: &str) -> String {
         Ok(u) => u.origin().ascii_serialization(),
         Err(_) => String::new(),
     }
+}
+
+/// 400 `invalid_request` (RFC 6750 §3.1) as an OperationOutcome, with the challenge header.
+fn invalid_request(diagnostics: &str) -> Response {
+    let body = serde_json::json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "diagnostics": diagnostics}]
+    });
+    let mut resp = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"tessera\", error=\"invalid_request\""),
+    );
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    resp
 }
 
 fn challenge(scheme: Option<Scheme>, error: Option<&str>) -> Response {

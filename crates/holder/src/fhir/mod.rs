@@ -94,11 +94,12 @@ impl FhirState {
 pub fn fhir_router(state: FhirState) -> Router {
     let base: Router<FhirState> = Router::new()
         .route("/metadata", get(metadata))
-        .route("/{rtype}", get(search::search_get).post(not_allowed))
+        .route("/{rtype}", get(search::search_get).post(post_or_operation))
         .route("/{rtype}/_search", post(search::search_post))
         .route(
             "/{rtype}/{id}",
             get(read::read)
+                .post(post_or_operation)
                 .put(not_allowed)
                 .delete(not_allowed)
                 .patch(not_allowed),
@@ -123,15 +124,33 @@ async fn metadata(
     ))
 }
 
-/// Instance operations (`$everything`, …) are never granted from a ticket (PT-ACC-08);
-/// `_history` is not supported.
+/// Operations (`$everything`, …) at every level — system, type, instance — are never granted
+/// from a ticket (PT-ACC-08): 403; `_history` is not supported.
 async fn operation(
     axum::extract::Path(params): axum::extract::Path<HashMap<String, String>>,
 ) -> FhirError {
-    if params.get("op").is_some_and(|op| op.starts_with('$')) {
+    if params.get("op").is_some_and(|op| is_operation(op)) {
         FhirError::Forbidden("operations are not granted")
     } else {
         FhirError::NotFound("not found".to_owned())
+    }
+}
+
+/// An operation name (`$everything`, `$export`, …) in a path segment.
+pub(crate) fn is_operation(segment: &str) -> bool {
+    segment.starts_with('$')
+}
+
+/// `POST [base]/$op`, `POST [type]/$op`: operations are not granted (403, like `GET`);
+/// any other `POST` there is a create, which is not allowed (405).
+async fn post_or_operation(
+    axum::extract::Path(params): axum::extract::Path<HashMap<String, String>>,
+) -> FhirError {
+    let op = params.get("id").or_else(|| params.get("rtype"));
+    if op.is_some_and(|s| is_operation(s)) {
+        FhirError::Forbidden("operations are not granted")
+    } else {
+        FhirError::MethodNotAllowed
     }
 }
 
@@ -151,7 +170,7 @@ fn grant_filter(
     interaction: Interaction,
 ) -> Result<tessera_access::Filter, FhirError> {
     let grant = grant.ok_or(FhirError::Unauthorized)?;
-    if rtype.starts_with('$') {
+    if is_operation(rtype) {
         return Err(FhirError::Forbidden("operations are not granted"));
     }
     if tessera_fhir::resource_def(rtype).is_none() {

@@ -1,5 +1,6 @@
 //! `GET [base]/[type]/[id]`: one resource, only if the grant releases it. A resource outside
-//! the grant is 404, indistinguishable from one that does not exist.
+//! the grant is 404, indistinguishable from one that does not exist. `GET [type]/$op` lands
+//! here too and is a type-level operation: 403.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tessera_access::{Grant, Interaction};
 use tessera_store::Scope;
 
 use super::error::fhir_ok;
-use super::{FhirError, FhirState, blocking, grant_filter};
+use super::{FhirError, FhirState, blocking, grant_filter, is_operation};
 
 pub async fn read(
     State(state): State<FhirState>,
@@ -21,7 +22,14 @@ pub async fn read(
     let (site, _) = state.base_for(&params)?;
     let rtype = params.get("rtype").cloned().unwrap_or_default();
     let id = params.get("id").cloned().unwrap_or_default();
-    let filter = grant_filter(grant.as_deref().map(Arc::as_ref), &rtype, Interaction::Read)?;
+    let grant = grant.as_deref().map(Arc::as_ref);
+    if is_operation(&id) {
+        // `GET [type]/$op`: an operation on the type, not a read of a resource named `$op`.
+        // Operations are not granted, whatever the type (decisions.md, status codes).
+        grant.ok_or(FhirError::Unauthorized)?;
+        return Err(FhirError::Forbidden("operations are not granted"));
+    }
+    let filter = grant_filter(grant, &rtype, Interaction::Read)?;
     if !tessera_fhir::is_valid_id(&id) {
         return Err(FhirError::NotFound(format!("{rtype} not found")));
     }

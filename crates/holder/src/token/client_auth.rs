@@ -46,8 +46,11 @@ pub struct AuthenticatedClient {
     pub client_id: String,
     /// RFC 7638 thumbprint of the key that verified the assertion (`jkt` binding).
     pub jkt: String,
-    /// Framework identity, if any (`trust_framework_client` binding).
+    /// Framework identity asserted by configuration, if any (`trust_framework_client`).
     pub framework_identity: Option<FrameworkIdentityConfig>,
+    /// Framework identity proven by the authentication itself (UDAP: the certificate's URI
+    /// SAN under the community's anchors), if any.
+    pub verified_framework: Option<FrameworkIdentityConfig>,
     /// Organizations this client acts for (OP-33).
     pub acts_for: Vec<IdentifierConfig>,
     /// Scope eligibility (`None` = unlimited).
@@ -98,6 +101,9 @@ pub enum ClientAuthError {
     /// `jti` seen before (PT-CA-05).
     #[error("Client assertion replayed")]
     Replayed,
+    /// A UDAP check failed (certificate chain, revocation, signature, claims); names it.
+    #[error("UDAP client authentication failed: {0}")]
+    Udap(String),
     /// The replay cache could not be consulted (fail closed).
     #[error("Client authentication unavailable")]
     Unavailable,
@@ -221,6 +227,7 @@ impl RegisteredClients {
             client_id,
             jkt,
             framework_identity: reg.cfg.framework_identity.clone(),
+            verified_framework: None,
             acts_for: reg.cfg.acts_for.clone(),
             scopes: reg.cfg.scopes.clone(),
             introspection: reg.cfg.introspection,

@@ -19,6 +19,9 @@ pub enum TokenError {
     /// Malformed request (form encoding, duplicates, sizes, token type, actor token, ...).
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// A method other than `POST` at an OAuth endpoint (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// `grant_type` is not token exchange (step 0).
     #[error("unsupported grant type")]
     UnsupportedGrantType,
@@ -52,9 +55,18 @@ pub enum TokenError {
     /// Identity evidence failed a check (step 11); the reason is for logs.
     #[error("invalid identity evidence: {0}")]
     InvalidEvidence(&'static str),
+    /// The ticket type's evidence profile requires this slot and the ticket lacks it
+    /// (step 11, PT-EVID-13).
+    #[error("identity evidence required: {0}")]
+    EvidenceRequired(&'static str),
     /// No local patient matches (step 14).
     #[error("subject not resolved")]
     SubjectUnresolved,
+    /// Proposal 001: the subject of an otherwise acceptable consumer ticket could not be
+    /// resolved; the client may start an interactive launch with this value. (Not displayed:
+    /// the launch value is a secret and stays out of logs.)
+    #[error("interaction required")]
+    InteractionRequired(String),
     /// More than one local patient matches (step 14).
     #[error("subject ambiguous")]
     SubjectAmbiguous,
@@ -70,6 +82,10 @@ pub enum TokenError {
     /// A DPoP proof was sent and is not valid (RFC 9449 §5).
     #[error("invalid DPoP proof: {0}")]
     InvalidDpop(&'static str),
+    /// A refresh token is unknown, not this client's, revoked, reused or past its bounds
+    /// (`token/refresh.rs`); the description says which.
+    #[error("refresh refused: {0}")]
+    Refresh(&'static str),
     /// Our own failure (storage); logged, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -94,6 +110,11 @@ impl TokenError {
         let grant = |d: &str| (bad, "invalid_grant", d.to_owned());
         match self {
             TokenError::InvalidRequest(d) => (bad, "invalid_request", (*d).to_owned()),
+            TokenError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "Only POST is accepted".into(),
+            ),
             TokenError::UnsupportedGrantType => (
                 bad,
                 "unsupported_grant_type",
@@ -137,8 +158,14 @@ impl TokenError {
                 grant("Client not authorized to act for the ticket requester")
             }
             TokenError::InvalidEvidence(_) => grant("Invalid identity evidence"),
+            TokenError::EvidenceRequired(_) => grant("Identity evidence required"),
             TokenError::SubjectUnresolved => grant("Unable to resolve ticket subject"),
             TokenError::SubjectAmbiguous => grant("Ambiguous ticket subject match"),
+            TokenError::InteractionRequired(_) => (
+                bad,
+                "interaction_required",
+                "Patient selection requires user interaction".into(),
+            ),
             TokenError::RelationshipNotEstablished => {
                 grant("Requester relationship not established")
             }
@@ -148,6 +175,7 @@ impl TokenError {
                 (bad, code.as_str(), desc)
             }
             TokenError::InvalidDpop(_) => (bad, "invalid_dpop_proof", "Invalid DPoP proof".into()),
+            TokenError::Refresh(d) => grant(d),
             TokenError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -159,7 +187,17 @@ impl TokenError {
 
 /// An RFC 6749 error response with the no-store headers.
 pub fn oauth_error_response(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = serde_json::json!({ "error": error, "error_description": description });
+    with_members(status, error, description, serde_json::Map::new())
+}
+
+fn with_members(
+    status: StatusCode,
+    error: &str,
+    description: &str,
+    mut body: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    body.insert("error".into(), error.into());
+    body.insert("error_description".into(), description.into());
     let mut resp = (status, Json(body)).into_response();
     no_store(&mut resp);
     resp
@@ -175,6 +213,11 @@ pub fn no_store(resp: &mut Response) {
 impl IntoResponse for TokenError {
     fn into_response(self) -> Response {
         let (status, error, description) = self.oauth();
-        oauth_error_response(status, error, &description)
+        let mut extra = serde_json::Map::new();
+        if let TokenError::InteractionRequired(launch) = self {
+            // Proposal 001: `{"error":"interaction_required","launch":"<id>"}`.
+            extra.insert("launch".into(), launch.into());
+        }
+        with_members(status, error, &description, extra)
     }
 }

@@ -14,10 +14,11 @@
 //! 8  exp / iat / nbf, aud            invalid_grant Ticket expired / not valid for this server
 //! 9  revocation (fail closed)        invalid_grant Ticket has been revoked / could not be determined
 //! 10 presenter binding               invalid_grant Ticket presenter binding required / mismatch
-//! 11 identity evidence               invalid_grant Invalid identity evidence
+//! 11 identity evidence + profile     invalid_grant Invalid identity evidence / Identity evidence required
 //! 12 every access member enforceable invalid_grant Unsupported access constraint / data_holder_filter
 //! 13 the type's required claims      invalid_grant Ticket missing required claim
 //! 14 subject resolution              invalid_grant Unable to resolve / Ambiguous
+//!                                    (Proposal 001 switch: interaction_required + launch)
 //!    type processing                 invalid_grant claim_linkage / requester relationship
 //! 15 access intersection             invalid_scope No authorized scopes
 //!    token issued, audited
@@ -36,15 +37,20 @@ use crate::evidence::{EvidenceContext, VerifiedEvidence, verify_evidence};
 use crate::state::HolderState;
 use crate::subject::{EvidenceDemographics, resolve_subject, ticket_consistent_with_evidence};
 use crate::token::access_token::{new_token_string, store_token, token_hash};
+use crate::token::claimed::{claimed_ticket, clip};
 use crate::token::client_auth::{
     AuthContext, AuthenticatedClient, ClientCredentials, claimed_client_id,
 };
 use crate::token::dpop::{ProofExpectation, verify_and_record};
 use crate::token::error::TokenError;
+use crate::token::launch::{FallbackRequest, UNRESOLVED_PATIENT, interaction_fallback};
 use crate::token::request::{
     ACCESS_TOKEN_TYPE, FormParams, MAX_SUBJECT_TOKEN_BYTES, TOKEN_EXCHANGE,
 };
 use crate::token::type_rules::{check_relationship, claim_encounters};
+
+/// Audit `details` member present while the row's ticket facts are unverified claims.
+pub const UNVERIFIED_CLAIMS: &str = "unverified_ticket_claims";
 
 /// Longest accepted `scope` parameter.
 pub const MAX_SCOPE_PARAM: usize = 8192;
@@ -64,6 +70,9 @@ pub struct TokenResponse {
     pub scope: String,
     /// Resolved local Patient id.
     pub patient: String,
+    /// A rotating refresh token, only for a `continuation` ticket with the feature enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The audit facts gathered while the pipeline runs.
@@ -213,10 +222,23 @@ async fn run(
     };
 
     trail.at("parse");
-    let unverified = UnverifiedTicket::parse(ticket, &Limits::ticket())?;
+    // Until the signature verifies, the row's jti/iss/ticket_type are only what the ticket
+    // claims; a ticket refused here is still findable by its claimed jti (issue 9).
+    trail.details.insert(UNVERIFIED_CLAIMS.into(), json!(true));
+    let unverified = match UnverifiedTicket::parse(ticket, &Limits::ticket()) {
+        Ok(u) => u,
+        Err(e) => {
+            if let Some(c) = claimed_ticket(ticket) {
+                trail.record.jti = c.jti;
+                trail.record.iss = c.iss;
+                trail.record.ticket_type = c.ticket_type;
+            }
+            return Err(e.into());
+        }
+    };
     let env = unverified.envelope();
-    trail.record.jti = Some(env.jti.chars().take(256).collect());
-    trail.record.iss = Some(env.iss.chars().take(256).collect());
+    trail.record.jti = Some(clip(&env.jti));
+    trail.record.iss = Some(clip(&env.iss));
 
     trail.at("issuer_trust");
     let issuer = st
@@ -231,6 +253,7 @@ async fn run(
         .await
         .map_err(|_| TokenError::IssuerKeysUnavailable)?;
     let signed = unverified.verify_signature(&keys)?;
+    trail.details.remove(UNVERIFIED_CLAIMS);
 
     trail.at("ticket_type");
     trail.record.ticket_type = signed
@@ -248,8 +271,14 @@ async fn run(
     let current = typed.check_times(now, cfg.leeway)?;
     let shell = current.shell();
     trail.record.requester = shell.requester().map(requester_summary);
+    // PT-AUDIT-01: every profile claim is on the redemption's audit row.
     if let Some(m) = shell.measure() {
         trail.details.insert("measure".into(), json!(m));
+    }
+    if let Some(rc) = shell.reportable_condition() {
+        trail
+            .details
+            .insert("reportable_condition".into(), json!(rc));
     }
     if !shell.audience_matches(&st.expected_audience) {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
@@ -307,6 +336,18 @@ async fn run(
             .insert("legacy_access_shape".into(), json!(true));
     }
     let claims = verified.claims();
+    if let Some(rc) = &claims.reportable_condition {
+        // A J10 `context.reportable_condition` is only known after step 12.
+        trail
+            .details
+            .entry("reportable_condition")
+            .or_insert_with(|| json!(rc));
+    }
+    if let Some(r) = &claims.sensitivity_release_authorized {
+        trail
+            .details
+            .insert("sensitivity_release_authorized".into(), json!(r));
+    }
     if let Some(c) = claims
         .access
         .claim_linkage
@@ -321,11 +362,46 @@ async fn run(
     let subject = claims.subject.clone();
     let demographics: Option<EvidenceDemographics> = evidence.map(|e| e.demographics);
     let bases = cfg.base_urls.clone();
-    let patient_id = tokio::task::spawn_blocking(move || {
+    let resolved = tokio::task::spawn_blocking(move || {
         resolve_subject(records.as_ref(), &subject, demographics.as_ref(), &bases)
     })
     .await
-    .map_err(|e| TokenError::Internal(e.to_string()))??;
+    .map_err(|e| TokenError::Internal(e.to_string()))?;
+    let grant_for = |patient_id: &str, encounters: &[String]| {
+        compute_grant(&GrantRequest {
+            ticket_type: ticket_type.uri(),
+            access: &claims.access,
+            release_authorized: claims.sensitivity_release_authorized.as_ref(),
+            reportable_condition: claims.reportable_condition.as_ref(),
+            measure: claims.measure.as_ref(),
+            requested_scope: params.get("scope"),
+            client_scopes: client.scopes.as_deref(),
+            patient_id,
+            claim_encounters: encounters,
+            holder: &st.holder_profile,
+            policy: &st.policy,
+        })
+    };
+    let patient_id = match resolved {
+        Ok(id) => id,
+        Err(failure) => {
+            // Proposal 001 (off by default): only when every other check would pass.
+            let otherwise_acceptable = grant_for(UNRESOLVED_PATIENT, &[]).is_ok();
+            let fallback = FallbackRequest {
+                ticket_type,
+                ticket_iss: &claims.iss,
+                ticket_jti: &claims.jti,
+                client: &client,
+                otherwise_acceptable,
+                now,
+            };
+            let e = interaction_fallback(state, failure, fallback);
+            if matches!(e, TokenError::InteractionRequired(_)) {
+                trail.details.insert("launch_issued".into(), json!(true));
+            }
+            return Err(e);
+        }
+    };
     trail.record.patient = Some(patient_id.clone());
 
     trail.at("type_processing");
@@ -334,21 +410,14 @@ async fn run(
         _ => Vec::new(),
     };
     if ticket_type == TicketType::QualityGap {
-        check_relationship(state, claims, &patient_id, now).await?;
+        let how = check_relationship(state, claims, &patient_id, now).await?;
+        trail.details.insert("relationship".into(), json!(how));
     }
 
     trail.at("grant");
-    let grant = compute_grant(&GrantRequest {
-        ticket_type: ticket_type.uri(),
-        access: &claims.access,
-        release_authorized: claims.sensitivity_release_authorized.as_ref(),
-        requested_scope: params.get("scope"),
-        client_scopes: client.scopes.as_deref(),
-        patient_id: &patient_id,
-        claim_encounters: &encounters,
-        holder: &st.holder_profile,
-        policy: &st.policy,
-    })?;
+    let grant = grant_for(&patient_id, &encounters)?;
+    // PT-RS-02: supporting resources only as released data references them.
+    let grant = crate::token::supporting::with_supporting(state, grant).await?;
     let scope = grant.scope_string();
 
     trail.at("issue");
@@ -373,6 +442,9 @@ async fn run(
         expires_at: now + lifetime,
         cnf_jkt: cnf_jkt.clone(),
     };
+    trail.at("continuation");
+    let refresh_token = crate::token::refresh::issue_first(state, claims, &record, now).await?;
+    trail.at("issue");
     store_token(state, record, grant)
         .await
         .map_err(TokenError::Internal)?;
@@ -383,6 +455,7 @@ async fn run(
         expires_in: lifetime,
         scope,
         patient: patient_id,
+        refresh_token,
     })
 }
 
@@ -450,14 +523,20 @@ fn verify_binding(
             framework_type,
             entity_uri,
         }) => {
-            // Configuration-asserted framework identity until UDAP / OIDF / well-known client
-            // authentication lands (OP-18: unknown framework ⇒ cannot verify ⇒ mismatch).
-            let ok = client.framework_identity.as_ref().is_some_and(|f| {
+            let same = |f: &crate::config::FrameworkIdentityConfig| {
                 f.trust_framework == *trust_framework
                     && f.framework_type == framework_type_str(*framework_type)
                     && f.entity_uri == *entity_uri
-            });
-            if ok {
+            };
+            // Proven by the client's authentication (UDAP: the certificate's URI SAN under
+            // the named community's anchors, PT-BIND-06) wins; a configuration-asserted
+            // identity is the audited fallback (OP-18: unknown framework ⇒ mismatch).
+            if client.verified_framework.as_ref().is_some_and(same) {
+                Ok(match framework_type {
+                    FrameworkType::Udap => "trust_framework_client:verified(udap)",
+                    _ => "trust_framework_client:verified",
+                })
+            } else if client.framework_identity.as_ref().is_some_and(same) {
                 Ok("trust_framework_client:match(configured)")
             } else {
                 Err(TokenError::BindingMismatch("trust_framework_client"))
@@ -504,12 +583,23 @@ async fn check_evidence(
     now: i64,
 ) -> Result<Option<VerifiedEvidence>, TokenError> {
     let st = &state.inner;
+    let profile = st.idps.profile(shell.ticket_type().uri());
+    if let Some(p) = profile {
+        // PT-EVID-13: evidence this deployment requires for the type, absent.
+        if p.require_subject && shell.subject_identity_evidence().is_none() {
+            return Err(TokenError::EvidenceRequired("subject"));
+        }
+        if p.require_requester && shell.requester_identity_evidence().is_none() {
+            return Err(TokenError::EvidenceRequired("requester"));
+        }
+    }
     let ctx = EvidenceContext {
         ticket_iss: shell.iss(),
         ticket_iat: shell.iat(),
         client_id: &client.client_id,
         leeway: st.config.leeway,
         now,
+        profile,
     };
     let subject = match shell.subject_identity_evidence() {
         None => None,

@@ -1,67 +1,55 @@
-//! The token endpoint (`POST [base]/token`) and introspection (`POST [base]/introspect`):
-//! thin axum handlers over the plain pipeline functions in [`exchange`] and [`introspect`].
+//! The token endpoint (`POST [base]/token`: token exchange, and refresh for `continuation`
+//! tickets) and introspection (`POST [base]/introspect`): thin axum handlers over the plain
+//! pipeline functions in [`exchange`], [`refresh`] and [`introspect`]; the body is read and
+//! refused (audited, OAuth-shaped) by [`oauth_http`].
 
 pub mod access_token;
+pub mod claimed;
 pub mod client_auth;
 pub mod dpop;
 pub mod error;
 pub mod exchange;
 pub mod introspect;
+pub mod launch;
+pub mod oauth_http;
+pub mod refresh;
 pub mod request;
+pub mod supporting;
 pub mod type_rules;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use crate::state::HolderState;
 use crate::token::error::{TokenError, no_store};
-use crate::token::request::FormParams;
+use crate::token::oauth_http::{read_form_request, refuse};
+use crate::token::request::MAX_BODY_BYTES;
 
 /// `POST [base]/token`.
-pub async fn token_handler(
-    State(state): State<HolderState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let read = read_form(&headers, &body).and_then(|params| {
-        let dpop = single_header(&headers, "dpop")?;
-        Ok((params, dpop))
+pub async fn token_handler(State(state): State<HolderState>, req: Request) -> Response {
+    let read = read_form_request(req, MAX_BODY_BYTES).await.and_then(|r| {
+        let dpop = single_header(&r.headers, "dpop")?.map(str::to_owned);
+        Ok((r.params, dpop))
     });
     let (params, dpop) = match read {
         Ok(r) => r,
-        Err(e) => return refuse_unreadable(&state, "token_exchange", e).await,
+        Err(e) => return refuse(&state, "token_exchange", e).await,
     };
-    respond(exchange::redeem(&state, &params, dpop).await)
+    if params.get("grant_type") == Some(refresh::REFRESH_TOKEN) {
+        return respond(refresh::refresh(&state, &params, dpop.as_deref()).await);
+    }
+    respond(exchange::redeem(&state, &params, dpop.as_deref()).await)
 }
 
 /// `POST [base]/introspect`.
-pub async fn introspect_handler(
-    State(state): State<HolderState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = match read_form(&headers, &body) {
-        Ok(p) => p,
-        Err(e) => return refuse_unreadable(&state, "introspection", e).await,
+pub async fn introspect_handler(State(state): State<HolderState>, req: Request) -> Response {
+    let params = match read_form_request(req, MAX_BODY_BYTES).await {
+        Ok(r) => r.params,
+        Err(e) => return refuse(&state, "introspection", e).await,
     };
     respond(introspect::introspect(&state, &params).await)
-}
-
-fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<FormParams, TokenError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    FormParams::parse(content_type, body)
-}
-
-/// A request refused before the pipeline could read it is still an audited attempt.
-async fn refuse_unreadable(state: &HolderState, event: &str, e: TokenError) -> Response {
-    exchange::audit_unreadable_request(state, event, e)
-        .await
-        .into_response()
 }
 
 fn respond<T: serde::Serialize>(result: Result<T, TokenError>) -> Response {

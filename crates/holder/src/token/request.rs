@@ -1,5 +1,5 @@
 //! The token request as form parameters (RFC 6749 §3.2, RFC 8693 §2.1, OP-11): strict
-//! `application/x-www-form-urlencoded`, bounded, no repeated parameters.
+//! `application/x-www-form-urlencoded`, bounded, strict UTF-8, no repeated parameters.
 
 use std::collections::BTreeMap;
 
@@ -39,11 +39,15 @@ impl FormParams {
             return Err(TokenError::InvalidRequest("Request too large"));
         }
         let mut map = BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             if map.len() >= MAX_PARAMS {
                 return Err(TokenError::InvalidRequest("Too many parameters"));
             }
-            if map.insert(k.into_owned(), v.into_owned()).is_some() {
+            let (k, v) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            if map.insert(decode(k)?, decode(v)?).is_some() {
                 return Err(TokenError::InvalidRequest("Repeated parameter"));
             }
         }
@@ -69,6 +73,17 @@ impl FormParams {
     }
 }
 
+/// One form component: `+` is a space, percent escapes decoded, and the result must be UTF-8
+/// (a lossy decoding would let two different byte strings name the same parameter value).
+fn decode(raw: &[u8]) -> Result<String, TokenError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(bytes).map_err(|_| TokenError::InvalidRequest("Request is not valid UTF-8"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +102,16 @@ mod tests {
         );
         assert!(FormParams::parse(Some("application/json"), b"{}").is_err());
         assert!(FormParams::parse(None, b"a=1").is_err());
+        // Strict UTF-8, raw or percent-encoded.
+        for body in [&b"a=%FF"[..], b"a=\xC3", b"%C3%28=1"] {
+            assert_eq!(
+                FormParams::parse(FORM, body),
+                Err(TokenError::InvalidRequest("Request is not valid UTF-8"))
+            );
+        }
+        let p = FormParams::parse(FORM, "n=Jos%C3%A9+%2B&&flag".as_bytes()).unwrap();
+        assert_eq!(p.get("n"), Some("José +"));
+        assert_eq!(p.get("flag"), None);
         // PT-REQ-07.
         let big = vec![b'a'; MAX_BODY_BYTES + 1];
         assert_eq!(

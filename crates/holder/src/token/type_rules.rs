@@ -1,10 +1,11 @@
 //! Type-specific processing that needs the resolved patient and local records: payer claims'
 //! `claim_linkage` encounters (PT-CL-02, OP-34) and the quality-gap relationship check
-//! (PT-TYPE-15, OP-35).
+//! (PT-TYPE-15, OP-35: a local Coverage or a configured contract panel).
 
 use serde_json::Value;
 use tessera_ticket::claims::{Identifier, Requester, TicketClaims};
 
+use crate::config::ContractPanel;
 use crate::state::HolderState;
 use crate::subject::local_id;
 use crate::token::error::TokenError;
@@ -59,14 +60,17 @@ pub async fn claim_encounters(
     .map_err(|e| TokenError::Internal(e.to_string()))?
 }
 
-/// Quality gap: a local Coverage of the patient, active now, whose payor is the requester
-/// (by identifier, or by reference to a local Organization carrying the identifier).
+/// Quality gap (OP-35): the requester's relationship with the patient is established by a
+/// local Coverage of the patient, active now, whose payor is the requester (by identifier,
+/// or by reference to a local Organization carrying the identifier), or else by a configured
+/// contract panel of the requester (`[[policy.contract_panel]]`) listing one of the
+/// patient's identifiers. Returns which one, for the audit.
 pub async fn check_relationship(
     state: &HolderState,
     claims: &TicketClaims,
     patient_id: &str,
     now: i64,
-) -> Result<(), TokenError> {
+) -> Result<&'static str, TokenError> {
     let wanted: Vec<(String, String)> = match &claims.requester {
         Some(Requester::Organization(o)) => o.identifier.iter().filter_map(pair).collect(),
         _ => Vec::new(),
@@ -76,6 +80,15 @@ pub async fn check_relationship(
     }
     let records = state.inner.records.clone();
     let patient = patient_id.to_owned();
+    let panels: Vec<ContractPanel> = state
+        .inner
+        .config
+        .policy
+        .contract_panels
+        .iter()
+        .filter(|p| wanted.contains(&p.payer))
+        .cloned()
+        .collect();
     tokio::task::spawn_blocking(move || {
         for cov in records.coverages(&patient).map_err(TokenError::Internal)? {
             if !active(&cov, now) {
@@ -88,8 +101,19 @@ pub async fn check_relationship(
                 .flatten()
             {
                 if payor_matches(records.as_ref(), payor, &wanted)? {
-                    return Ok(());
+                    return Ok("coverage");
                 }
+            }
+        }
+        if !panels.is_empty()
+            && let Some(p) = records.patient(&patient).map_err(TokenError::Internal)?
+        {
+            let ids = identifier_pairs(p.get("identifier"));
+            if panels
+                .iter()
+                .any(|panel| ids.iter().any(|id| panel.members.contains(id)))
+            {
+                return Ok("contract_panel");
             }
         }
         Err(TokenError::RelationshipNotEstablished)

@@ -8,7 +8,7 @@ use crate::fhir_support::*;
 
 #[tokio::test]
 async fn malformed_searches_are_rejected_with_the_parameter_named() {
-    let app = app(Some(grant(grant_all(ELENA, 18))));
+    let app = app(Some(grant(grant_all(patient(), 18))));
     let cases: &[(&str, &str)] = &[
         ("/Observation?foo=bar", "foo"),
         ("/Observation?birthdate=2000", "birthdate"),
@@ -38,7 +38,7 @@ async fn malformed_searches_are_rejected_with_the_parameter_named() {
 
 #[tokio::test]
 async fn sql_metacharacters_are_just_values() {
-    let app = app(Some(grant(grant_all(ELENA, 18))));
+    let app = app(Some(grant(grant_all(patient(), 18))));
     for uri in [
         "/Observation?code=%27%20OR%201%3D1%20--",
         "/Observation?code=x%22%3B%20DROP%20TABLE%20resource%3B--",
@@ -58,7 +58,7 @@ async fn sql_metacharacters_are_just_values() {
 
 #[tokio::test]
 async fn oversized_requests_are_400() {
-    let app = app(Some(grant(grant_all(ELENA, 18))));
+    let app = app(Some(grant(grant_all(patient(), 18))));
     // In-process the `http` crate caps a URI at 64 KiB; the 1 MiB case runs on the socket
     // (fhir_loopback).
     let huge = format!("/Observation?code={}", "a".repeat(60 * 1024));
@@ -93,10 +93,10 @@ async fn auth_routes_methods_and_media_types() {
     let r = get(&anonymous, "/Observation").await;
     outcome(&r, StatusCode::UNAUTHORIZED);
     outcome(
-        &get(&anonymous, &format!("/Patient/{ELENA}")).await,
+        &get(&anonymous, &format!("/Patient/{}", patient())).await,
         StatusCode::UNAUTHORIZED,
     );
-    let app = app(Some(grant(grant_all(ELENA, 18))));
+    let app = app(Some(grant(grant_all(patient(), 18))));
     outcome(&get(&app, "/Binary/x").await, StatusCode::NOT_FOUND);
     outcome(&get(&app, "/Binary").await, StatusCode::NOT_FOUND);
     outcome(&get(&app, "/$export").await, StatusCode::FORBIDDEN);
@@ -107,7 +107,7 @@ async fn auth_routes_methods_and_media_types() {
     outcome(&get(&app, "/a/b/c/d/e").await, StatusCode::NOT_FOUND);
     let del = send(
         &app,
-        Request::delete(format!("/Patient/{ELENA}"))
+        Request::delete(format!("/Patient/{}", patient()))
             .body(Body::empty())
             .unwrap(),
     )

@@ -23,7 +23,8 @@ fn key(r: &Value) -> (String, String) {
 async fn check(g: Value, label: &str) -> usize {
     let grant: Grant = grant(g);
     let app = app(Some(grant.clone()));
-    let expected: BTreeSet<(String, String)> = stored_corpus()
+    let expected: BTreeSet<(String, String)> = data()
+        .resources
         .iter()
         .filter(|r| grant.decide(r, Interaction::Search) == Decision::Allow)
         .map(key)
@@ -53,7 +54,7 @@ async fn check(g: Value, label: &str) -> usize {
     );
     // Reads: a sample of released and withheld resources.
     let mut denied_reads = 0;
-    for r in stored_corpus().iter().step_by(37) {
+    for r in data().resources.iter().step_by(37) {
         let (t, id) = key(r);
         let resp = get(&app, &format!("/{t}/{id}")).await;
         match grant.decide(r, Interaction::Read) {
@@ -96,26 +97,28 @@ fn scopes(types: &[&str], perms: u8) -> Vec<Value> {
 
 #[tokio::test]
 async fn patient_confinement() {
-    let n = check(grant_all(ELENA, 18), "patient").await;
+    let n = check(grant_all(patient(), 18), "patient").await;
     assert!(n > 50);
 }
 
 #[tokio::test]
 async fn type_and_interaction_gating() {
-    let g = json!({"patient": ELENA, "scopes": scopes(&["Observation", "Patient"], 18)});
+    let g = json!({"patient": patient(), "scopes": scopes(&["Observation", "Patient"], 18)});
     check(g.clone(), "types").await;
     let app = app(Some(grant(g)));
     outcome(&get(&app, "/Condition").await, StatusCode::FORBIDDEN);
     outcome(&get(&app, "/Condition/x").await, StatusCode::FORBIDDEN);
     outcome(
-        &get(&app, &format!("/Patient/{ELENA}/$everything")).await,
+        &get(&app, &format!("/Patient/{}/$everything", patient())).await,
         StatusCode::FORBIDDEN,
     );
     // Read-only scope: search is 403, read works (PT-SCOPE-06).
-    let read_only = app_with(json!({"patient": ELENA, "scopes": scopes(&["Patient"], 2)}));
+    let read_only = app_with(json!({"patient": patient(), "scopes": scopes(&["Patient"], 2)}));
     outcome(&get(&read_only, "/Patient").await, StatusCode::FORBIDDEN);
     assert_eq!(
-        get(&read_only, &format!("/Patient/{ELENA}")).await.status,
+        get(&read_only, &format!("/Patient/{}", patient()))
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -126,7 +129,7 @@ fn app_with(g: Value) -> axum::Router {
 
 #[tokio::test]
 async fn data_period_window() {
-    let mut g = grant_all(ELENA, 18);
+    let mut g = grant_all(patient(), 18);
     // 2022-01-01 .. 2022-12-31T23:59:59Z
     g["window"] = json!({"start": 1_640_995_200, "end": 1_672_531_199});
     check(g, "data_period").await;
@@ -134,12 +137,14 @@ async fn data_period_window() {
 
 #[tokio::test]
 async fn security_labels_withheld() {
-    let elena_lone_star = stored_corpus()
+    // A patient with sexual-health records (the cast's "sexual-health" archetype).
+    let labelled = data()
+        .resources
         .iter()
         .find(|r| {
-            r["resourceType"] == "Patient" && r["name"][0]["family"] == "Reyes" && {
+            r["resourceType"] == "Patient" && {
                 let id = r["id"].as_str().unwrap();
-                stored_corpus().iter().any(|o| {
+                data().resources.iter().any(|o| {
                     o["subject"]["reference"] == format!("Patient/{id}")
                         && o["meta"]["security"]
                             .as_array()
@@ -149,33 +154,44 @@ async fn security_labels_withheld() {
         })
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .unwrap();
-    let mut g = grant_all(&elena_lone_star, 18);
+    let mut g = grant_all(&labelled, 18);
     g["withhold"] = json!([{"system": ACT, "code": "SEX"}, {"system": ACT, "code": "MH"}]);
     check(g, "labels").await;
 }
 
 #[tokio::test]
 async fn claim_linkage_encounters() {
-    let enc = stored_corpus()
+    let enc = data()
+        .resources
         .iter()
         .find(|r| {
             r["resourceType"] == "Encounter"
-                && r["subject"]["reference"] == format!("Patient/{ELENA}")
+                && r["subject"]["reference"] == format!("Patient/{}", patient())
         })
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .unwrap();
-    let mut g = grant_all(ELENA, 18);
+    let mut g = grant_all(patient(), 18);
     g["encounters"] = json!([enc]);
     check(g, "claim_linkage").await;
 }
 
 #[tokio::test]
 async fn granular_code_and_category_scopes() {
-    let g = json!({"patient": ELENA, "scopes": [
+    // One of the anchor's own condition codes, so the Condition scope releases something.
+    let condition = data()
+        .resources
+        .iter()
+        .find(|r| {
+            r["resourceType"] == "Condition"
+                && r["subject"]["reference"] == format!("Patient/{}", patient())
+        })
+        .map(|r| r["code"]["coding"][0]["code"].as_str().unwrap().to_owned())
+        .unwrap();
+    let g = json!({"patient": patient(), "scopes": [
         {"type": "Observation", "perms": 18, "context": "patient",
          "query": [{"param": "category", "values": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}]},
         {"type": "Condition", "perms": 18, "context": "patient",
-         "query": [{"param": "code", "values": [{"code": "367498001"}]}]},
+         "query": [{"param": "code", "values": [{"code": condition}]}]},
         {"type": "Patient", "perms": 18, "context": "patient"}
     ]});
     check(g, "granular").await;

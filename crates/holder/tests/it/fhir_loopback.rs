@@ -10,7 +10,7 @@ use crate::fhir_support::*;
 #[tokio::test]
 async fn search_and_read_over_loopback() {
     let state = FhirState::new(store(), BASE).unwrap();
-    let router = fhir_router(state).layer(Extension(Arc::new(grant(grant_all(ELENA, 18)))));
+    let router = fhir_router(state).layer(Extension(Arc::new(grant(grant_all(patient(), 18)))));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -29,7 +29,7 @@ async fn search_and_read_over_loopback() {
     assert!(body["total"].as_u64().unwrap() > 5);
     assert_eq!(body["entry"].as_array().unwrap().len(), 5);
     let resp = client
-        .get(format!("http://{addr}/Patient/{ELENA}"))
+        .get(format!("http://{addr}/Patient/{}", patient()))
         .send()
         .await
         .unwrap();

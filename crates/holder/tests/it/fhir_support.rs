@@ -1,7 +1,8 @@
-//! Shared helpers for the FHIR API tests: the corpus loaded once, grants built from JSON, and
-//! in-process requests through `fhir_router` + `oneshot`.
+//! Shared helpers for the FHIR API tests: the project's synthetic data set (tessera-synth,
+//! generated in-process) loaded once, its cast, grants built from JSON, and in-process requests
+//! through `fhir_router` + `oneshot`.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::Extension;
@@ -11,19 +12,98 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tessera_access::Grant;
 use tessera_holder::{FhirState, fhir_router};
-use tessera_store::{IngestOptions, ResourceStore, SiteMode, SqliteStore, ingest_path};
+use tessera_store::{
+    IngestOptions, IngestReport, ResourceStore, SiteMode, SqliteStore, ingest_value,
+};
+use tessera_synth::{Config, MemorySink, generate};
 use tower::ServiceExt;
 
 pub const BASE: &str = "https://holder.example/fhir";
-/// Elena Reyes's Patient record at Central Austin Family Medicine.
-pub const ELENA: &str = "7f3a1c5e-9b2d-4e8f-a6c0-1d3e5a7b9c2f";
-pub const ELENA_SITE: &str = "central-austin-family-medicine";
+/// The data set: twenty patients over every catalog site (every served type, patients known at
+/// up to three sites, every security label).
+const SEED: u64 = 42;
+const PATIENTS: u64 = 20;
 
-pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/synthetic-patients")
+/// The generated data set.
+pub struct Data {
+    /// The manifest document (names the cast).
+    pub manifest: Value,
+    /// Every bundle as `(site slug, bundle)`.
+    pub bundles: Vec<(String, Value)>,
+    /// Every resource as generated, once per `(type, id)`.
+    pub resources: Vec<Value>,
 }
 
-/// The corpus in one in-memory store, shared by every test of the binary.
+pub fn data() -> &'static Data {
+    static DATA: OnceLock<Data> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let mut sink = MemorySink::default();
+        generate(&Config::new(SEED, PATIENTS), &mut sink).unwrap();
+        let bundles: Vec<(String, Value)> = sink
+            .patients
+            .iter()
+            .flat_map(|p| p.bundles.iter().map(|b| (b.site.clone(), b.bundle.clone())))
+            .collect();
+        let mut distinct = BTreeMap::new();
+        for (_, b) in &bundles {
+            for e in b["entry"].as_array().unwrap() {
+                let r = &e["resource"];
+                let key = (r["resourceType"].to_string(), r["id"].to_string());
+                distinct.entry(key).or_insert_with(|| r.clone());
+            }
+        }
+        Data {
+            manifest: sink.manifest().unwrap(),
+            bundles,
+            resources: distinct.into_values().collect(),
+        }
+    })
+}
+
+/// The cast member the tests act for: the manifest's first patient (Samuel Green, known at two
+/// sites), through his record at the first of them.
+pub struct Anchor {
+    /// His Patient id at `site`.
+    pub id: String,
+    /// The site of that record.
+    pub site: String,
+    /// His Patient id at his second site.
+    pub other_id: String,
+    /// A site of the data set where he has no record.
+    pub elsewhere: String,
+}
+
+pub fn anchor() -> &'static Anchor {
+    static ANCHOR: OnceLock<Anchor> = OnceLock::new();
+    ANCHOR.get_or_init(|| {
+        let m = &data().manifest;
+        let p = &m["patient_records"][0];
+        let sites = p["sites"].as_array().unwrap();
+        assert!(sites.len() >= 2, "the anchor is known at several sites");
+        let text = |v: &Value| v.as_str().unwrap().to_owned();
+        let elsewhere = data()
+            .bundles
+            .iter()
+            .map(|(site, _)| site)
+            .find(|site| sites.iter().all(|s| s["site"] != site.as_str()))
+            .unwrap()
+            .clone();
+        Anchor {
+            id: text(&sites[0]["patient_id"]),
+            site: text(&sites[0]["site"]),
+            other_id: text(&sites[1]["patient_id"]),
+            elsewhere,
+        }
+    })
+}
+
+/// The anchor's Patient id at his first site.
+pub fn patient() -> &'static str {
+    &anchor().id
+}
+
+/// The data set in one in-memory store, shared by every test of the binary. Each bundle is its
+/// site's (the layout `tessera serve --load` reads), as the demo loads it.
 pub fn store() -> Arc<dyn ResourceStore> {
     static STORE: OnceLock<Arc<SqliteStore>> = OnceLock::new();
     let s = STORE.get_or_init(|| {
@@ -32,44 +112,32 @@ pub fn store() -> Arc<dyn ResourceStore> {
             now: 1_767_225_600,
             sites: SiteMode::PerBundleFile,
         };
-        let report = ingest_path(store.as_ref(), &corpus_dir(), &opts).unwrap();
-        assert_eq!(report.resources, 3911);
+        let mut report = IngestReport::default();
+        for (site, bundle) in &data().bundles {
+            ingest_value(
+                store.as_ref(),
+                bundle.clone(),
+                Some(site.as_str()),
+                &opts,
+                &mut report,
+            )
+            .unwrap();
+        }
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let stored: u64 = store.type_counts().unwrap().iter().map(|(_, n)| n).sum();
+        assert_eq!(stored as usize, data().resources.len());
         store
     });
     s.clone()
 }
 
-/// Every resource of the corpus as stored (server ids), from the store without a grant.
-pub fn stored_corpus() -> &'static Vec<Value> {
-    static ALL: OnceLock<Vec<Value>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let store = store();
-        let mut out = Vec::new();
-        for def in tessera_fhir::RESOURCES {
-            let mut q =
-                tessera_fhir::parse_search(def.resource_type, &[("_count".into(), "200".into())])
-                    .unwrap();
-            loop {
-                let page = store
-                    .search(
-                        tessera_store::Scope::Network,
-                        &q,
-                        &tessera_access::Filter::All,
-                    )
-                    .unwrap();
-                out.extend(
-                    page.resources
-                        .iter()
-                        .map(|e| serde_json::from_slice::<Value>(&e.json).unwrap()),
-                );
-                match page.next_cursor {
-                    Some(c) => q.cursor = Some(c),
-                    None => break,
-                }
-            }
-        }
-        out
-    })
+/// Every generated resource of `rtype`.
+pub fn of_type(rtype: &str) -> impl Iterator<Item = &'static Value> {
+    let rtype = rtype.to_owned();
+    data()
+        .resources
+        .iter()
+        .filter(move |r| r["resourceType"] == rtype.as_str())
 }
 
 /// A grant for `patient` with `perms` (SMART bits: r = 2, s = 16) on every served type.

@@ -2,15 +2,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod adversarial;
+mod evidence_profiles;
+// The independent search-parameter reference the store's tests use, over HTTP here.
+#[path = "../../../store/tests/it/expect.rs"]
+mod expect;
 mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
 mod fuzz_regressions;
+mod interaction;
+mod policy_config;
+mod policy_public_health;
+mod policy_supporting;
+mod refresh;
+mod refusals;
 mod token_e2e;
+mod token_gaps;
 mod token_http;
 mod token_pipeline;
 mod token_props;
 mod token_seed;
 mod token_support;
+mod udap_e2e;
+mod udap_support;

@@ -790,20 +790,47 @@ async fn pt_evid_12_acr_policy() {
 }
 
 #[tokio::test]
-async fn pt_evid_09_evidence_matches_another_local_patient() {
+async fn pt_evid_09_evidence_must_match_the_resolved_local_record() {
     let h = Holder::new();
-    // Ticket demographics say Elena (MRN match), the evidence says Maria.
+    // The ticket names Elena by MRN only: no name, no birth date, so nothing in the ticket
+    // itself can disagree with the evidence (PT-EVID-08 passes) and only the comparison of the
+    // evidence with the *local record* the MRN resolves to can refuse it.
+    let mut t = baseline();
+    t["subject"]["patient"] = json!({"resourceType": "Patient",
+        "identifier": [{"system": "http://hospital.example.org/mrn", "value": "A12345"}]});
+    // Control 1: without evidence the ticket resolves to Elena.
+    assert_eq!(ok(&h, &t).await["patient"], "elena");
+    // Control 2: Elena's own evidence corroborates the record.
+    let mut elena = t.clone();
+    elena["subject_identity_evidence"] = json!({"source": "embedded", "token_type": "id_token",
+        "jwt": id_token(evidence_claims(NOW - 60))});
+    assert_eq!(ok(&h, &elena).await["patient"], "elena");
+    // Maria's evidence on Elena's MRN: the resolved record is not the person the evidence
+    // describes (birth date and given name differ) ⇒ no match.
     let mut c = evidence_claims(NOW - 60);
     c["given_name"] = json!("Maria");
     c["birthdate"] = json!("1948-06-15");
-    let mut t = with_evidence(&id_token(c));
-    t["subject"]["patient"]["name"] = json!([{"family": "Reyes", "given": ["Maria"]}]);
-    t["subject"]["patient"]
-        .as_object_mut()
-        .unwrap()
-        .remove("birthDate");
-    let got = err(&h, &t).await;
-    assert_eq!(got.1["error"], "invalid_grant", "{}", got.1);
+    let mut maria = t.clone();
+    maria["subject_identity_evidence"] =
+        json!({"source": "embedded", "token_type": "id_token", "jwt": id_token(c)});
+    assert_error(
+        &err(&h, &maria).await,
+        400,
+        "invalid_grant",
+        Some("Unable to resolve ticket subject"),
+    );
+    // Only the birth date differs: still refused (each demographic counts).
+    let mut c = evidence_claims(NOW - 60);
+    c["birthdate"] = json!("1989-09-15");
+    let mut other_dob = t.clone();
+    other_dob["subject_identity_evidence"] =
+        json!({"source": "embedded", "token_type": "id_token", "jwt": id_token(c)});
+    assert_error(
+        &err(&h, &other_dob).await,
+        400,
+        "invalid_grant",
+        Some("Unable to resolve ticket subject"),
+    );
 }
 
 // ---- Kernel fields, type rules (PT-FIELD, PT-TYPE) --------------------------------------
@@ -917,12 +944,7 @@ async fn pt_type_04_05_06_delegated_authority() {
 #[tokio::test]
 async fn pt_evid_10_requester_evidence_must_describe_the_requester() {
     let h = Holder::new();
-    let mut t = baseline();
-    t["ticket_type"] = json!(T_DELEGATED);
-    t["subject"]["patient"] = json!({"resourceType": "Patient", "birthDate": "1948-06-15",
-        "name": [{"family": "Reyes", "given": ["Maria"]}], "identifier": [{"system": "https://national-mpi.net", "value": "pt-555"}]});
-    t["requester"] = json!({"resourceType": "RelatedPerson", "name": [{"family": "Reyes", "given": ["Elena"]}],
-        "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "DELEGATEE"}]}]});
+    let mut t = delegated();
     let mut patient_token = evidence_claims(NOW - 60);
     patient_token["given_name"] = json!("Maria");
     patient_token["birthdate"] = json!("1948-06-15");

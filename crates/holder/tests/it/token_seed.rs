@@ -1,4 +1,4 @@
-//! The shared seed vectors redeemed end to end (PT-VAL-16, PT-DISC-03) with the spec's client
+//! The specification's seed tickets (committed under `test-vectors/seed`) redeemed end to end (PT-VAL-16, PT-DISC-03) with the spec's client
 //! key, the clock at each ticket's `iat` + 60, and a configuration that matches them.
 
 use std::sync::Arc;
@@ -10,7 +10,8 @@ use tessera_store::token_db::TokenDb;
 
 use crate::token_support::*;
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors");
+/// The committed test vectors: `seed/` holds the tickets, `keys/` the spec authors' demo keys.
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-vectors");
 const SEED_BASE: &str = "https://fhir.provider.example.org";
 
 fn vector(name: &str) -> String {
@@ -89,7 +90,7 @@ fn iat_of(ticket: &str) -> i64 {
 }
 
 async fn redeem_seed(h: &Holder, file: &str, client: &str) -> (http::StatusCode, Value) {
-    let ticket = vector(&format!("seed-tickets/{file}"));
+    let ticket = vector(&format!("seed/{file}"));
     h.clock.set(iat_of(&ticket) + 60);
     let key = spec_client();
     let now = h.now();
@@ -294,7 +295,7 @@ async fn pt_val_16_public_health_seed_is_not_accepted_here() {
 #[tokio::test]
 async fn pt_val_12_seeds_at_the_real_clock_are_expired() {
     let h = seed_holder(false);
-    let ticket = vector("seed-tickets/uc1-4b33cc1d-0f6b-44bf-bd33-80f6d7140f3e.jwt");
+    let ticket = vector("seed/uc1-4b33cc1d-0f6b-44bf-bd33-80f6d7140f3e.jwt");
     h.clock.set(NOW);
     let key = spec_client();
     let assertion = sign(

@@ -340,6 +340,17 @@ pub fn baseline() -> Value {
     })
 }
 
+/// A delegated-access ticket: Elena (a DELEGATEE RelatedPerson) for Maria, bound to app1.
+pub fn delegated() -> Value {
+    let mut t = baseline();
+    t["ticket_type"] = json!(T_DELEGATED);
+    t["subject"]["patient"] = json!({"resourceType": "Patient", "birthDate": "1948-06-15",
+        "name": [{"family": "Reyes", "given": ["Maria"]}], "identifier": [{"system": "https://national-mpi.net", "value": "pt-555"}]});
+    t["requester"] = json!({"resourceType": "RelatedPerson", "name": [{"family": "Reyes", "given": ["Elena"]}],
+        "relationship": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "DELEGATEE"}]}]});
+    t
+}
+
 pub fn mint(payload: &Value) -> String {
     sign(&keys().issuer, payload)
 }

@@ -34,8 +34,27 @@ fn org() -> Value {
     })
 }
 
-/// A valid claims object (without the issuer-assigned claims) of each type.
+/// A valid mint request of each type: the claims (without the issuer-assigned ones) and the
+/// verification record naming the facts the type attests (PT-ISS-06).
 pub fn claims(t: TicketType) -> Value {
+    let mut c = bare_claims(t);
+    c["verification"] = verification(tessera_issuer::required_facts(t));
+    c
+}
+
+/// A verification record of `facts`, made a minute before [`NOW`].
+pub fn verification(facts: &[tessera_issuer::Fact]) -> Value {
+    json!({
+        "facts": facts,
+        "method": "in-person photo ID check",
+        "verified_by": "front-desk-17",
+        "verified_at": NOW - 60,
+        "evidence": [{"type": "drivers_license", "reference": "scan-0042"}]
+    })
+}
+
+/// The claims alone, without a verification record.
+pub fn bare_claims(t: TicketType) -> Value {
     let jkt = es256().public().thumbprint();
     let aud = "https://dh.example.org/fhir";
     match t {

@@ -143,6 +143,15 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
         Filter::CurrentlyRelevant => {
             sql.push("(r.currently_relevant = 1)");
         }
+        Filter::IdIn(ids) => {
+            if ids.is_empty() {
+                sql.push("0");
+            } else {
+                sql.push("(r.id IN (");
+                push_list(sql, ids.iter().cloned());
+                sql.push("))");
+            }
+        }
         Filter::SecurityLabelOutside(allowed) => {
             sql.push("EXISTS (SELECT 1 FROM fact_token f WHERE f.rid = r.rid AND f.dim = ")
                 .bind(dim_code(TokenDim::Security));

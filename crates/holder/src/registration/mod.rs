@@ -1,0 +1,168 @@
+//! `POST [base]/register`: dynamic client registration (RFC 7591; UDAP DCR when the body
+//! carries a `software_statement`). Off unless `[registration] enabled = true`; with an
+//! `initial_access_token` the request must carry it as a Bearer token. Every outcome is
+//! audited (event `registration`) before the response leaves, and a `201` is only sent once
+//! the registration is durable.
+
+pub mod error;
+pub mod metadata;
+pub mod udap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq;
+use tessera_store::audit::AuditRecord;
+
+use crate::registration::error::RegistrationError;
+use crate::state::HolderState;
+use crate::token::error::no_store;
+
+/// Largest registration request body.
+pub const MAX_REGISTRATION_BODY: usize = 64 * 1024;
+
+/// A successful registration: status (201, or 200 for a cancellation) and body.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response body.
+    pub body: Map<String, Value>,
+    /// Audit facts.
+    pub audit: Map<String, Value>,
+}
+
+/// What the audit row should name for a refused request.
+#[derive(Debug, Default)]
+pub struct Trail {
+    /// The (claimed) client id or statement `iss`.
+    pub client_id: Option<String>,
+    /// Extra facts.
+    pub details: Map<String, Value>,
+}
+
+/// The handler.
+pub async fn register_handler(
+    State(state): State<HolderState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = state.now();
+    let mut trail = Trail::default();
+    let result = register(&state, &headers, &body, now, &mut trail).await;
+    let mut rec = AuditRecord {
+        at: now,
+        event: "registration".into(),
+        client_id: trail.client_id.clone(),
+        ..AuditRecord::default()
+    };
+    match &result {
+        Ok(r) => {
+            rec.outcome = "accepted".into();
+            rec.client_id = r
+                .body
+                .get("client_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            rec.details = Value::Object(r.audit.clone()).to_string();
+        }
+        Err(e) => {
+            let (_, code, d) = e.oauth();
+            rec.outcome = "rejected".into();
+            rec.step = Some("registration".into());
+            rec.error = Some(code.into());
+            rec.error_description = Some(d);
+            rec.details = Value::Object(trail.details).to_string();
+            tracing::info!(error = %e, client = ?rec.client_id, "registration refused");
+        }
+    }
+    let db = state.inner.db.clone();
+    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return RegistrationError::Internal(e.to_string()).into_response(),
+        Err(e) => return RegistrationError::Internal(e.to_string()).into_response(),
+    }
+    match result {
+        Ok(r) => {
+            let mut resp = (r.status, Json(Value::Object(r.body))).into_response();
+            no_store(&mut resp);
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn register(
+    state: &HolderState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+    trail: &mut Trail,
+) -> Result<Registered, RegistrationError> {
+    check_initial_access_token(state, headers)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return Err(RegistrationError::InvalidClientMetadata(
+            "the request body must be application/json".into(),
+        ));
+    }
+    if body.len() > MAX_REGISTRATION_BODY {
+        return Err(RegistrationError::InvalidClientMetadata(
+            "request body too large".into(),
+        ));
+    }
+    let req = tessera_jose::json::parse_object(body, 16, "registration request").map_err(|_| {
+        RegistrationError::InvalidClientMetadata("the request body is not a JSON object".into())
+    })?;
+    match req.get("software_statement") {
+        Some(Value::String(s)) => udap::register_udap(state, &req, s, now, trail).await,
+        Some(_) => Err(RegistrationError::InvalidSoftwareStatement(
+            "software_statement must be a string (a signed JWT)".into(),
+        )),
+        None => Err(RegistrationError::InvalidClientMetadata(
+            "software_statement is required (UDAP dynamic client registration)".into(),
+        )),
+    }
+}
+
+fn check_initial_access_token(
+    state: &HolderState,
+    headers: &HeaderMap,
+) -> Result<(), RegistrationError> {
+    let Some(expected) = &state.config().registration.initial_access_token else {
+        return Ok(());
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(RegistrationError::InvalidToken(
+            "initial access token required",
+        ))?;
+    if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(RegistrationError::InvalidToken("initial access token invalid"))
+    }
+}
+
+/// `404` when registration is off (the route still exists so the refusal is explicit).
+pub async fn registration_disabled() -> Response {
+    let mut r = (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": "invalid_request", "error_description": "dynamic client registration is not enabled"})),
+    )
+        .into_response();
+    no_store(&mut r);
+    r
+}
