@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets on the stable toolchain (see fuzz/README.md and docs/security.md).
 #
-#   fuzz/run.sh --smoke                    every target, a few seconds each (what .ci/run does)
+#   fuzz/run.sh --smoke                    every target, 3 s each, unoptimized build (.ci/run)
 #   fuzz/run.sh --target T [--time S] [--runs N] [-- LIBFUZZER_ARGS...]
 #                                          one target until S seconds or N executions
 #   fuzz/run.sh --list                     the target names
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 CARGO_FUZZ_VERSION=0.13.2
-SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-5}
+SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-3}
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -54,6 +54,10 @@ fi
 # cargo-fuzz only needs nightly for sanitizers and -Zbuild-std; with `-s none` every flag it
 # passes is stable. RUSTC_BOOTSTRAP stays unset so nothing unstable slips in unnoticed.
 flags=(-s none -a)
+# Smoke runs build unoptimized: on 2 cores the optimized, single-codegen-unit build of the
+# dependency tree (aws-lc, SQLite, axum, ...) alone would exceed CI's fuzzing budget, and a
+# few seconds per target need coverage, not speed. Long runs build optimized.
+[ "$smoke" = 1 ] && flags+=(--dev)
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
 
 # Committed seed directories of each target beyond fuzz/corpus/T.

@@ -357,7 +357,9 @@ fn check_claims(jws: &Jws, ctx: AuthContext<'_>) -> Result<i64, ClientAuthError>
                 if t > ctx.now + ctx.leeway {
                     return Err(ClientAuthError::Lifetime);
                 }
-                if name == "iat" && exp - t > MAX_ASSERTION_LIFETIME {
+                // Saturating: an `iat` near i64::MIN must not wrap into a short lifetime
+                // (fuzz target `client_assertion`, docs/security.md).
+                if name == "iat" && exp.saturating_sub(t) > MAX_ASSERTION_LIFETIME {
                     return Err(ClientAuthError::Lifetime);
                 }
             }

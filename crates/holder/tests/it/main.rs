@@ -14,6 +14,7 @@ mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
+mod fuzz_regressions;
 mod interaction;
 mod policy_config;
 mod policy_public_health;
