@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use tessera_access::{HolderProfile, LocalPolicy};
 use tessera_store::ResourceStore;
-use tessera_store::token_db::TokenDb;
+use tessera_store::durable::TokenStore;
+use tessera_store::group_commit::GroupCommit;
 use tessera_ticket::{ExpectedAudience, TicketType};
 
 use crate::config::Config;
@@ -76,7 +77,9 @@ pub(crate) struct Inner {
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
-    pub db: Arc<TokenDb>,
+    pub db: Arc<dyn TokenStore>,
+    /// The one writer every durable token-endpoint effect goes through (group commit).
+    pub writer: GroupCommit,
     pub supported_types: Vec<TicketType>,
     pub holder_profile: HolderProfile,
     pub policy: LocalPolicy,
@@ -91,7 +94,7 @@ impl HolderState {
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
-        db: Arc<TokenDb>,
+        db: Arc<dyn TokenStore>,
     ) -> Result<HolderState, String> {
         HolderState::with_policy(config, clock, store, db, LocalPolicy::reference_defaults())
     }
@@ -101,7 +104,7 @@ impl HolderState {
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
-        db: Arc<TokenDb>,
+        db: Arc<dyn TokenStore>,
         mut policy: LocalPolicy,
     ) -> Result<HolderState, String> {
         // A grant may only name types the FHIR API can actually serve: a granted type that
@@ -114,11 +117,9 @@ impl HolderState {
         let keys = Arc::new(KeyResolver::new(fetcher.clone()));
         let issuers = IssuerRegistry::from_config(&config.issuers)?;
         let idps = IdentityProviders::from_config(&config.identity_providers)?;
-        let clients: Arc<dyn ClientAuthenticator> = Arc::new(RegisteredClients::new(
-            &config.clients,
-            keys.clone(),
-            db.clone(),
-        )?);
+        let clients: Arc<dyn ClientAuthenticator> =
+            Arc::new(RegisteredClients::new(&config.clients, keys.clone())?);
+        let writer = GroupCommit::start(db.clone()).map_err(|e| e.to_string())?;
         let supported_types = issuers
             .supported_types()
             .iter()
@@ -152,6 +153,7 @@ impl HolderState {
                 idps,
                 store,
                 db,
+                writer,
                 supported_types,
                 holder_profile,
                 policy,
@@ -166,9 +168,14 @@ impl HolderState {
         &self.inner.config
     }
 
-    /// The token database (audit queries).
-    pub fn token_db(&self) -> &Arc<TokenDb> {
+    /// The token database (audit queries, token lookups).
+    pub fn token_db(&self) -> &Arc<dyn TokenStore> {
         &self.inner.db
+    }
+
+    /// The group-commit writer (its counters, for benchmarks and operators).
+    pub fn writer(&self) -> &GroupCommit {
+        &self.inner.writer
     }
 
     /// The resource store.

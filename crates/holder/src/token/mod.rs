@@ -3,10 +3,12 @@
 
 pub mod access_token;
 pub mod client_auth;
+pub mod commit;
 pub mod dpop;
 pub mod error;
 pub mod exchange;
 pub mod introspect;
+pub mod replay_guard;
 pub mod request;
 pub mod type_rules;
 

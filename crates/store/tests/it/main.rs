@@ -2,6 +2,7 @@
 //! Integration tests of tessera-store over the shared synthetic corpus.
 
 mod corpus;
+mod durable;
 mod filter_agreement;
 mod search;
 
