@@ -9,7 +9,6 @@ use tessera_client::{
     Authorization, ClientError, ClientKey, FetchOptions, Redemption, TokenResponse,
 };
 use tessera_jose::{Limits, decode};
-use tessera_store::durable::TokenStore;
 use url::Url;
 
 use crate::env::DemoEnv;

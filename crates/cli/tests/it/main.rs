@@ -5,6 +5,7 @@
 mod demo;
 mod issuer_client;
 mod keys;
+mod kill9;
 mod ticket;
 
 use std::io::Write;
