@@ -12,7 +12,9 @@ use tessera_access::{GrantRequest, HolderProfile, LocalPolicy, compute_grant};
 use tessera_ticket::claims::{Access, TYPE_SELF_ACCESS};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = std::str::from_utf8(data) else { return };
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
     for syntax in [Syntax::Ticket, Syntax::Requested, Syntax::Registered] {
         if let Ok(scope) = parse_scope(input, syntax) {
             let printed = scope.to_string();

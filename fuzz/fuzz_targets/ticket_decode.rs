@@ -10,7 +10,9 @@ use libfuzzer_sys::fuzz_target;
 use tessera_ticket::{Limits, UnverifiedTicket};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(input) = std::str::from_utf8(data) else { return };
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
     let limits = Limits::ticket();
     let decoded = tessera_jose::decode(input, &limits);
     let parsed = UnverifiedTicket::parse(input, &limits);

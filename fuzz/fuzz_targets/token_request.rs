@@ -18,9 +18,13 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let content_type = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()];
-    let Ok(params) = FormParams::parse(content_type, body) else { return };
+    let Ok(params) = FormParams::parse(content_type, body) else {
+        return;
+    };
     let mut seen = 0;
     for (k, v) in url::form_urlencoded::parse(body) {
         seen += 1;

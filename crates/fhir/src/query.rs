@@ -13,12 +13,17 @@ use crate::registry::{ParamKind, ResourceDef, SearchParam, resource_def};
 pub const DEFAULT_COUNT: u32 = 50;
 /// Largest accepted `_count`; above it the request is rejected (not clamped).
 pub const MAX_COUNT: u32 = 200;
-/// Most `name=value` pairs in one search.
+/// Most criteria (`name=value` pairs other than `_count`, `_summary`, `_total`, `_format`,
+/// `_cursor`) in one search; at most as many control pairs as there are control parameters
+/// may come on top.
 pub const MAX_PARAMS: usize = 32;
 /// Most comma-separated alternatives in one parameter.
 pub const MAX_ALTERNATIVES: usize = 32;
 /// Longest single value.
 pub const MAX_VALUE_LEN: usize = 512;
+
+/// Result-control parameters we honour (handled in [`parse_search`], never criteria).
+const CONTROL: &[&str] = &["_count", "_summary", "_total", "_format", "_cursor"];
 
 /// Result-control parameters we reject explicitly, because honouring them under a grant needs
 /// more than we implement (see docs/design/001-fhir-enforcement.md).
@@ -157,7 +162,14 @@ pub fn parse_search(
 ) -> Result<SearchQuery, SearchError> {
     let def = resource_def(resource_type)
         .ok_or_else(|| SearchError::UnsupportedType(resource_type.to_owned()))?;
-    if pairs.len() > MAX_PARAMS {
+    // Criteria are bounded by MAX_PARAMS and the result-control parameters come on top,
+    // so the paging links of an accepted search (its criteria plus `_count` and `_cursor`)
+    // are accepted too (fuzz target `search_params`, docs/security.md).
+    let criteria = pairs
+        .iter()
+        .filter(|(name, _)| !CONTROL.contains(&name.as_str()))
+        .count();
+    if criteria > MAX_PARAMS || pairs.len() > MAX_PARAMS + CONTROL.len() {
         return Err(SearchError::TooLarge(format!(
             "more than {MAX_PARAMS} parameters"
         )));
