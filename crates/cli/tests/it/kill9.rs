@@ -1,7 +1,7 @@
 //! Crash consistency of the durable write path (issue 12, docs/design/002-durable-writes.md):
 //! the real `tessera serve` on a file store takes concurrent redemptions (and refusals), is
 //! SIGKILLed mid-run, restarts on the same store — and every answer a client received, success
-//! or refusal, has its audit row (and every issued token its row). PT-AUDIT.
+//! or refusal, has its audit row (and every issued token its row). PT-AUDIT-02.
 //!
 //! Bounded: a fixed number of requests, the kill after a fixed number of answers; no timing
 //! assertions (the deadlines below only stop a hung run).
@@ -96,6 +96,9 @@ fn sign(key: &PrivateJwk, payload: &Value) -> String {
     .unwrap()
 }
 
+/// The wall clock: the server under test is the real binary on the system clock, so the
+/// tickets and assertions it accepts must be dated by the same clock.
+#[allow(clippy::disallowed_methods)]
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -252,9 +255,9 @@ async fn redeem(
     }
 }
 
-// PT-AUDIT: no answer without its durable audit row, even across a SIGKILL.
+// PT-AUDIT-02: no answer without its durable audit row, even across a SIGKILL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pt_audit_kill_9_mid_run_loses_no_answered_audit_row() {
+async fn pt_audit_02_kill_9_mid_run_loses_no_answered_audit_row() {
     let dir = tempfile::tempdir().unwrap();
     let f = Arc::new(Fixture {
         issuer: PrivateJwk::generate(Alg::Es256).unwrap(),

@@ -8,6 +8,7 @@ mod fhir_enforcement;
 mod fhir_loopback;
 mod fhir_support;
 mod token_e2e;
+mod token_group_commit;
 mod token_http;
 mod token_pipeline;
 mod token_props;
