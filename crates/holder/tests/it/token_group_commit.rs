@@ -19,13 +19,7 @@ async fn pt_ca_05_many_requests_racing_one_assertion_succeed_once() {
         jtis.push(jti);
         let (h, a, t) = (h.clone(), assertion.clone(), mint(&claims));
         tasks.push(tokio::spawn(async move {
-            let form = [
-                ("grant_type", TOKEN_EXCHANGE),
-                ("subject_token_type", SUBJECT_TOKEN_TYPE),
-                ("subject_token", t.as_str()),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", a.as_str()),
-            ];
+            let form = exchange_form(&t, &a);
             let (s, _, b) = h.post("/fhir/token", &form, &[]).await;
             (s.as_u16(), b)
         }));
