@@ -110,10 +110,11 @@ pub fn agree(store: &dyn ResourceStore, patient: &str, enc: &str) -> usize {
         nonempty += usize::from(!expected.is_empty() && expected.len() < everything.len());
         // Reads agree too (sampled: the first and last resource of each type).
         for d in RESOURCES {
-            let of_type = everything
+            let of_type: Vec<&Value> = everything
                 .iter()
-                .filter(|r| r["resourceType"] == d.resource_type);
-            for r in [of_type.clone().next(), of_type.last()]
+                .filter(|r| r["resourceType"] == d.resource_type)
+                .collect();
+            for r in [of_type.first().copied(), of_type.last().copied()]
                 .into_iter()
                 .flatten()
             {
