@@ -249,20 +249,27 @@ impl Grant {
     /// The grant with its supporting set: the shared-type references (`Type/id`, e.g. from
     /// [`crate::shared_references`]) of the resources it releases and of the patient's own
     /// Patient resource. At most [`crate::MAX_SUPPORTING`] are kept (fewer released, never
-    /// more). A grant that already has a supporting set (a narrowed refresh) keeps only what
-    /// was in it too, so recomputing never widens.
+    /// more).
     pub fn with_supporting(mut self, refs: BTreeSet<String>) -> Grant {
-        let previous = self.supporting.take();
         let kept: Vec<String> = refs
             .into_iter()
             .filter(|r| {
                 r.split_once('/')
                     .is_some_and(|(t, id)| SHARED_TYPES.contains(&t) && !id.is_empty())
             })
-            .filter(|r| previous.as_ref().is_none_or(|p| p.contains(r)))
             .take(crate::MAX_SUPPORTING)
             .collect();
         self.supporting = Some(kept);
+        self
+    }
+
+    /// This grant with its supporting set limited to what `earlier` released too: a grant
+    /// recomputed later (a narrowed refresh) never releases a supporting resource the grant
+    /// it derives from did not (PT-LIFE-07).
+    pub fn within_supporting_of(mut self, earlier: &Grant) -> Grant {
+        if let (Some(now), Some(before)) = (self.supporting.as_mut(), earlier.supporting.as_ref()) {
+            now.retain(|r| before.contains(r));
+        }
         self
     }
 

@@ -78,4 +78,16 @@ mod tests {
             Err(AccessError::MalformedScope)
         );
     }
+
+    #[test]
+    fn pt_life_07_recomputed_supporting_set_stays_within_the_frozen_one() {
+        let mut frozen = grant();
+        frozen.supporting = Some(vec!["Practitioner/a".into(), "Practitioner/b".into()]);
+        let refs = ["Practitioner/b", "Practitioner/c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let later = grant().with_supporting(refs).within_supporting_of(&frozen);
+        assert_eq!(later.supporting, Some(vec!["Practitioner/b".to_owned()]));
+    }
 }

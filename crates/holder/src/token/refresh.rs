@@ -325,9 +325,11 @@ async fn run(
             let narrowed = frozen
                 .narrowed(s, &st.policy.served_types)
                 .map_err(TokenError::from)?;
-            // PT-RS-02: supporting resources follow the narrowed release (never beyond the
-            // frozen set: `with_supporting` intersects).
-            crate::token::supporting::with_supporting(state, narrowed).await?
+            // PT-RS-02: supporting resources follow the narrowed release, never beyond the
+            // frozen grant's.
+            crate::token::supporting::with_supporting(state, narrowed)
+                .await?
+                .within_supporting_of(&frozen)
         }
     };
     let scope = grant.scope_string();
