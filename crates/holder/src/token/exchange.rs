@@ -174,25 +174,8 @@ async fn run(
     }
 
     trail.at("client_authentication");
-    let assertion = params.get("client_assertion");
-    trail.record.client_id = assertion.and_then(claimed_client_id);
-    let creds = ClientCredentials {
-        assertion_type: params.get("client_assertion_type"),
-        assertion,
-        client_id: params.get("client_id"),
-    };
-    let audiences = [cfg.token_url()];
-    let ctx = AuthContext {
-        audiences: &audiences,
-        now,
-        leeway: cfg.leeway,
-    };
-    let client = st
-        .clients
-        .authenticate(creds, ctx)
-        .await
-        .map_err(TokenError::InvalidClient)?;
-    trail.record.client_id = Some(client.client_id.clone());
+    let client =
+        authenticate_at_token_endpoint(state, params, now, &mut trail.record.client_id).await?;
 
     trail.at("request");
     let ticket = check_parameters(state, params)?;
@@ -530,6 +513,39 @@ fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
     } else {
         "none".into()
     }
+}
+
+/// Layer 1 at the token endpoint, for every grant type: the assertion's claimed client id is
+/// recorded in `audited_client_id` before authentication (so a failure is audited under it),
+/// the authenticated id after.
+pub(crate) async fn authenticate_at_token_endpoint(
+    state: &HolderState,
+    params: &FormParams,
+    now: i64,
+    audited_client_id: &mut Option<String>,
+) -> Result<AuthenticatedClient, TokenError> {
+    let cfg = &state.inner.config;
+    let assertion = params.get("client_assertion");
+    *audited_client_id = assertion.and_then(claimed_client_id);
+    let creds = ClientCredentials {
+        assertion_type: params.get("client_assertion_type"),
+        assertion,
+        client_id: params.get("client_id"),
+    };
+    let audiences = [cfg.token_url()];
+    let ctx = AuthContext {
+        audiences: &audiences,
+        now,
+        leeway: cfg.leeway,
+    };
+    let client = state
+        .inner
+        .clients
+        .authenticate(creds, ctx)
+        .await
+        .map_err(TokenError::InvalidClient)?;
+    *audited_client_id = Some(client.client_id.clone());
+    Ok(client)
 }
 
 /// Step 10: the binding against the authenticated client; returns the audited outcome.

@@ -34,9 +34,9 @@ use tessera_ticket::claims::TicketClaims;
 
 use crate::state::HolderState;
 use crate::token::access_token::{new_token_string, token_hash};
-use crate::token::client_auth::{AuthContext, ClientCredentials, claimed_client_id};
 use crate::token::dpop::{ProofExpectation, verify_and_record};
 use crate::token::error::TokenError;
+use crate::token::exchange::authenticate_at_token_endpoint;
 use crate::token::exchange::{MAX_SCOPE_PARAM, TokenResponse};
 use crate::token::request::{ACCESS_TOKEN_TYPE, FormParams};
 use crate::trust::revocation::RevocationError;
@@ -183,25 +183,7 @@ async fn run(
     }
 
     *step = "client_authentication";
-    let assertion = params.get("client_assertion");
-    audit.client_id = assertion.and_then(claimed_client_id);
-    let creds = ClientCredentials {
-        assertion_type: params.get("client_assertion_type"),
-        assertion,
-        client_id: params.get("client_id"),
-    };
-    let audiences = [cfg.token_url()];
-    let ctx = AuthContext {
-        audiences: &audiences,
-        now,
-        leeway: cfg.leeway,
-    };
-    let client = st
-        .clients
-        .authenticate(creds, ctx)
-        .await
-        .map_err(TokenError::InvalidClient)?;
-    audit.client_id = Some(client.client_id.clone());
+    let client = authenticate_at_token_endpoint(state, params, now, &mut audit.client_id).await?;
 
     *step = "request";
     let presented = check_parameters(state, params)?;
