@@ -31,6 +31,9 @@ pub enum FhirError {
     /// A `_search` body that is not form-encoded.
     #[error("unsupported media type: use application/x-www-form-urlencoded")]
     UnsupportedMediaType,
+    /// A `_search` body over the limit (`MAX_BODY_BYTES`).
+    #[error("request body too large")]
+    PayloadTooLarge,
     /// A storage or runtime failure (logged, never described to the client).
     #[error("internal error")]
     Internal,
@@ -47,6 +50,7 @@ impl FhirError {
             FhirError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported")
             }
+            FhirError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too-costly"),
             FhirError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "exception"),
         }
     }

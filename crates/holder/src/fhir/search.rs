@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use tessera_access::{Grant, Interaction};
 use tessera_fhir::{SearchQuery, parse_search};
@@ -38,8 +39,14 @@ pub async fn search_post(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     grant: Option<Extension<Arc<Grant>>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, FhirError> {
+    // The body limit layer's refusal arrives here, so it gets an OperationOutcome like every
+    // other FHIR error instead of axum's plain-text 413.
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => FhirError::PayloadTooLarge,
+        _ => FhirError::BadRequest("unreadable request body".to_owned()),
+    })?;
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
