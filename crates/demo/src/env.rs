@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::cast::Cast;
 use crate::clock::{HolderClock, Now, client_clock, issuer_clock};
 use crate::error::DemoError;
+use crate::federation::FederationHost;
 use crate::keys::{self, BILLING_MINTER, DemoKeys, NETWORK_MINTER};
 
 /// The trust framework both the Data Holder and the network's clients belong to.
@@ -70,6 +71,8 @@ pub struct DemoEnv {
     pub http: reqwest::Client,
     /// The caller's clock.
     pub now: Now,
+    /// The loopback OpenID Federation and well-known client host.
+    pub federation: FederationHost,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -135,6 +138,11 @@ impl DemoEnv {
             holder_iss: &holder_iss,
             keys: &keys,
         });
+        // The loopback federation and well-known host (crates/demo/src/federation.rs).
+        let federation = FederationHost::start(now()).await?;
+        let anchor_jwks = dir.join("federation-anchor.jwks.json");
+        std::fs::write(&anchor_jwks, federation.anchor_jwks().to_string())?;
+        let toml = toml + &federation.holder_toml(&anchor_jwks.display().to_string());
         let config_path = dir.join("holder.toml");
         std::fs::write(&config_path, toml)?;
         let config = tessera_holder::config::Config::load(&config_path)
@@ -186,6 +194,7 @@ impl DemoEnv {
             admin_token,
             http,
             now,
+            federation,
             shutdown,
             tasks,
         })
@@ -202,6 +211,7 @@ impl DemoEnv {
         for t in self.tasks {
             let _ = t.await;
         }
+        self.federation.stop().await;
     }
 }
 

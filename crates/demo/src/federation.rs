@@ -24,12 +24,21 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use tessera_client::ClientKey;
+
+use crate::env::DemoEnv;
 use crate::error::DemoError;
+use crate::exec::Which;
+use crate::scenarios::{Check, Expect, Flow, Scenario};
 
 /// The trust mark the anchor gives the payer.
 pub const PAYER_MARK: &str = "https://fed.tessera.example/marks/payer";
 /// The well-known framework's id.
 pub const WELL_KNOWN_FRAMEWORK: &str = "https://apps.tessera.example/well-known";
+/// Demo client name of the OpenID Federation payer (scenario `client`).
+pub const FED_PAYER: &str = "federated-payer";
+/// Demo client name of the Proposal 006 well-known app.
+pub const WELL_KNOWN_APP: &str = "well-known-app";
 /// Lifetime of every statement, seconds.
 const LIFETIME: i64 = 86_400;
 
@@ -109,6 +118,8 @@ pub struct FederationHost {
     pub app_key: PrivateJwk,
     /// The payer's trust chain, leaf first (its `trust_chain` header).
     pub payer_chain: Vec<String>,
+    /// Per demo client name: the client id presented, its key, its extra assertion header.
+    clients: HashMap<&'static str, (String, ClientKey, Map<String, Value>)>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -210,8 +221,23 @@ impl FederationHost {
                 })
                 .await;
         });
+        let payer_chain = vec![payer_ec, about_payer, about_int, anchor_ec];
+        let key = |k: &PrivateJwk| ClientKey::new(k.clone()).map_err(DemoError::from);
+        let mut header = Map::new();
+        header.insert("trust_chain".into(), json!(payer_chain));
+        let clients = HashMap::from([
+            (
+                FED_PAYER,
+                (payer.id.clone(), key(&payer_client_key)?, header),
+            ),
+            (
+                WELL_KNOWN_APP,
+                (format!("well-known:{app}"), key(&app_key)?, Map::new()),
+            ),
+        ]);
         Ok(FederationHost {
-            payer_chain: vec![payer_ec, about_payer, about_int, anchor_ec],
+            payer_chain,
+            clients,
             origin,
             anchor,
             intermediate,
@@ -247,6 +273,14 @@ impl FederationHost {
         )
     }
 
+    /// For a demo client name: the client id it presents, its key and its extra assertion
+    /// header (`trust_chain` for the federation payer).
+    pub fn presented(&self, name: &str) -> Option<(&str, &ClientKey, &Map<String, Value>)> {
+        self.clients
+            .get(name)
+            .map(|(id, key, header)| (id.as_str(), key, header))
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
@@ -264,4 +298,59 @@ async fn serve(State(docs): State<Arc<Docs>>, uri: Uri) -> Response {
         Some((ct, body)) => ([(header::CONTENT_TYPE, *ct)], body.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The two trust-framework scenarios: an OpenID Federation payer (offline `trust_chain`) and a
+/// Proposal 006 well-known app redeem quality-gap tickets bound to their verified identities.
+pub(crate) fn scenarios(env: &DemoEnv, quality_gap: &Value) -> Vec<Scenario> {
+    let fed = &env.federation;
+    let cast = &env.cast;
+    let bound = |binding: Value| {
+        let mut t = quality_gap.clone();
+        t["presenter_binding"] = binding;
+        t
+    };
+    let scenario = |key, title: &str, story: String, claims, client| Scenario {
+        key,
+        title: title.to_owned(),
+        story,
+        issuer: Which::Network,
+        claims,
+        client,
+        dpop: false,
+        flow: Flow::Direct,
+        expect: Expect::Granted(Check::QualityGap),
+        record: cast.patient.clone(),
+    };
+    vec![
+        scenario(
+            "oidf-payer",
+            "Payer quality gap, OpenID Federation client",
+            format!(
+                "{} authenticates as federation entity {} with its trust chain in the assertion \
+                 header (validated offline against anchor {}; keys from its resolved \
+                 oauth_client metadata); the ticket's oidf binding matches the verified chain.",
+                cast.payer.name, fed.payer.id, fed.anchor.id
+            ),
+            bound(
+                json!({"method": "trust_framework_client", "trust_framework": fed.anchor.id,
+                "framework_type": "oidf", "entity_uri": fed.payer.id}),
+            ),
+            FED_PAYER,
+        ),
+        scenario(
+            "well-known-app",
+            "Payer quality gap, well-known client",
+            format!(
+                "The payer's analytics app authenticates as well-known:{} (keys from its \
+                 /.well-known/jwks.json, recognized by framework {}'s document); the ticket's \
+                 well-known binding matches.",
+                fed.app, WELL_KNOWN_FRAMEWORK
+            ),
+            bound(json!({"method": "trust_framework_client",
+                "trust_framework": WELL_KNOWN_FRAMEWORK, "framework_type": "well-known",
+                "entity_uri": fed.app})),
+            WELL_KNOWN_APP,
+        ),
+    ]
 }
