@@ -234,11 +234,24 @@ async fn pt_ca_09_unlisted_entity_rejected_without_a_fetch() {
         &assertion(&h, &f.app, &f.app_key),
     )
     .await;
-    assert_rejected(
-        &got,
-        "Well-known client rejected: entity not recognized by any well-known trust framework",
-    );
+    let description =
+        "Well-known client rejected: entity not recognized by any well-known trust framework";
+    assert_rejected(&got, description);
     assert!(f.hits().is_empty(), "fetched: {:?}", f.hits());
+    // Audited under the claimed client id, naming the failed check (client authentication
+    // precedes the ticket parse, so the row is found by client, not by ticket jti).
+    let id = format!("well-known:{}", f.app);
+    let rows: Vec<_> =
+        h.db.audit_recent()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.client_id.as_deref() == Some(id.as_str()))
+            .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, "rejected");
+    assert_eq!(rows[0].error.as_deref(), Some("invalid_client"));
+    assert_eq!(rows[0].error_description.as_deref(), Some(description));
+    assert_eq!(rows[0].step.as_deref(), Some("client_authentication"));
 }
 
 // PT-CA-09: a JWKS larger than the outbound cap is refused.
