@@ -329,13 +329,21 @@ pub(crate) fn scenarios(env: &DemoEnv, quality_gap: &Value) -> Vec<Scenario> {
             format!(
                 "{} authenticates as federation entity {} with its trust chain in the assertion \
                  header (validated offline against anchor {}; keys from its resolved \
-                 oauth_client metadata); the ticket's oidf binding matches the verified chain.",
-                cast.payer.name, fed.payer.id, fed.anchor.id
+                 oauth_client metadata); the ticket's oidf binding matches the verified chain, \
+                 and its audience is the federation, which this Data Holder verifiably joined \
+                 (its own entity {} chains to the anchor).",
+                cast.payer.name, fed.payer.id, fed.anchor.id, fed.holder.id
             ),
-            bound(
-                json!({"method": "trust_framework_client", "trust_framework": fed.anchor.id,
-                "framework_type": "oidf", "entity_uri": fed.payer.id}),
-            ),
+            {
+                // Addressed to the federation: accepted because the Data Holder's own entity
+                // chains to the same anchor (PT-AUD-05).
+                let mut t = bound(json!({"method": "trust_framework_client",
+                    "trust_framework": fed.anchor.id, "framework_type": "oidf",
+                    "entity_uri": fed.payer.id}));
+                t["aud"] = json!(fed.anchor.id);
+                t["aud_type"] = json!("trust_framework");
+                t
+            },
             FED_PAYER,
         ),
         scenario(
