@@ -362,3 +362,33 @@ async fn pt_bind_07_binding_to_another_entity_is_a_mismatch() {
         Some("Ticket presenter binding mismatch"),
     );
 }
+
+// PT-CA-09: a framework document that cannot be had is named as the failure (not "not listed").
+#[tokio::test]
+async fn pt_ca_09_unavailable_framework_document_is_named() {
+    let f = Fixture::new().await;
+    let members = format!("framework_document_uri = \"{}/missing.json\"", f.origin);
+    let h = f.holder(&members, "");
+    let got = redeem(
+        &h,
+        &bound_ticket(&f.app),
+        &assertion(&h, &f.app, &f.app_key),
+    )
+    .await;
+    assert_rejected(
+        &got,
+        &format!("framework document of {FRAMEWORK} unavailable: unexpected HTTP status 404"),
+    );
+    assert!(!f.hits().iter().any(|p| p.starts_with("/app")));
+}
+
+// PT-CA-09: a `well-known:` id whose entity URI is not an acceptable URL is refused unfetched.
+#[tokio::test]
+async fn pt_ca_09_malformed_entity_uri_rejected() {
+    let f = Fixture::new().await;
+    let h = f.holder(&f.listing(&[&f.app]), "");
+    let bad = format!("{}?x=1", f.app);
+    let got = redeem(&h, &bound_ticket(&bad), &assertion(&h, &bad, &f.app_key)).await;
+    assert_rejected(&got, "entity URI not acceptable: has a query or fragment");
+    assert!(f.hits().is_empty(), "{:?}", f.hits());
+}
