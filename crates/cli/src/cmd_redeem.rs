@@ -24,9 +24,18 @@ pub struct RedeemArgs {
     /// `[base]/.well-known/smart-configuration`.
     #[arg(long, value_name = "URL")]
     pub fhir_base: Option<Url>,
-    /// The registered client id (`iss` = `sub` of the client assertion).
-    #[arg(long, value_name = "ID")]
-    pub client_id: String,
+    /// The client id (`iss` = `sub` of the client assertion): a registered id, or an OpenID
+    /// Federation entity ID (with `--trust-chain`, or resolved by the Data Holder).
+    #[arg(long, value_name = "ID", required_unless_present = "well_known")]
+    pub client_id: Option<String>,
+    /// Authenticate as the Proposal 006 client `well-known:{ENTITY_URI}` (keys at
+    /// `{ENTITY_URI}/.well-known/jwks.json`).
+    #[arg(long, value_name = "ENTITY_URI", conflicts_with = "client_id")]
+    pub well_known: Option<String>,
+    /// An OpenID Federation trust chain (JSON array, leaf first, as `tessera federation
+    /// resolve --chain-out` writes) sent as the assertion's `trust_chain` header.
+    #[arg(long, value_name = "FILE")]
+    pub trust_chain: Option<std::path::PathBuf>,
     /// The client's private JWK file (ES256 or RS256); signs the assertion and DPoP proofs.
     #[arg(long, value_name = "JWK")]
     pub client_key: std::path::PathBuf,
@@ -74,6 +83,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
     let ticket = read_input(&args.ticket)?;
     let key = load_key(&args.client_key)?;
+    let client_id = match (&args.client_id, &args.well_known) {
+        (_, Some(entity)) => tessera_client::federation::well_known_client_id(entity)?,
+        (Some(id), None) => id.clone(),
+        (None, None) => anyhow::bail!("--client-id or --well-known is required"),
+    };
+    let header = match &args.trust_chain {
+        Some(p) => tessera_client::federation::trust_chain_header(
+            &tessera_client::federation::parse_trust_chain(&read_input(p)?)?,
+        ),
+        None => serde_json::Map::new(),
+    };
     let client = Client::new(Arc::new(SystemClock))?;
     let response = runtime()?.block_on(async {
         let endpoint = match (&args.token_endpoint, &args.fhir_base) {
@@ -83,12 +103,14 @@ pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
         };
         let redemption = Redemption {
             ticket: &ticket,
-            client_id: &args.client_id,
+            client_id: &client_id,
             client_key: &key,
             scope: args.scope.as_deref(),
             dpop: args.dpop,
         };
-        Ok(client.redeem(&endpoint, &redemption).await?)
+        Ok(client
+            .redeem_with_assertion_header(&endpoint, &redemption, &header)
+            .await?)
     })?;
     crate::out::line(serde_json::to_string_pretty(&serde_json::Value::Object(
         response.raw,

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod clock;
 mod cmd_audit;
 mod cmd_demo;
+mod cmd_federation;
 mod cmd_fetch;
 mod cmd_issuer;
 mod cmd_keys;
@@ -65,6 +66,9 @@ enum Command {
     /// UDAP helpers: inspect a certificate chain against anchors, build a software statement.
     #[command(subcommand)]
     Udap(cmd_udap::UdapCommand),
+    /// OpenID Federation helpers: resolve an entity's trust chain to an anchor.
+    #[command(subcommand)]
+    Federation(cmd_federation::FederationCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
         Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
+        Command::Federation(cmd) => cmd_federation::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,8 @@ pub enum Step {
     TokenExchange,
     /// A FHIR read or search page.
     Fetch,
+    /// An OpenID Federation statement fetch.
+    Federation,
 }
 
 impl std::fmt::Display for Step {
@@ -20,6 +22,7 @@ impl std::fmt::Display for Step {
             Step::Discovery => "SMART discovery",
             Step::TokenExchange => "token exchange",
             Step::Fetch => "FHIR fetch",
+            Step::Federation => "federation fetch",
         })
     }
 }

@@ -93,12 +93,28 @@ pub fn client_assertion(
     now: i64,
     jti: &str,
 ) -> Result<String, ClientError> {
+    client_assertion_with_header(key, client_id, audience, now, jti, &Map::new())
+}
+
+/// As [`client_assertion`], with extra JOSE header members (OpenID Federation `trust_chain`);
+/// `alg`, `kid` and `typ` stay the signer's.
+pub fn client_assertion_with_header(
+    key: &ClientKey,
+    client_id: &str,
+    audience: &str,
+    now: i64,
+    jti: &str,
+    extra_header: &Map<String, Value>,
+) -> Result<String, ClientError> {
     if client_id.is_empty() || audience.is_empty() || jti.is_empty() {
         return Err(ClientError::Input(
             "client assertion needs a client id, an audience and a jti".into(),
         ));
     }
-    let mut header = Map::new();
+    let mut header = extra_header.clone();
+    for reserved in ["alg", "kid", "typ"] {
+        header.remove(reserved);
+    }
     header.insert("typ".into(), "JWT".into());
     let claims = assertion_claims(client_id, audience, now, jti);
     sign_json(&header, &claims, &key.signer, "client assertion")

@@ -6,12 +6,16 @@
 //!   .discover_token_endpoint(fhir_base)             [base]/.well-known/smart-configuration
 //!   .redeem(token_endpoint, &Redemption{..})        RFC 8693 + private_key_jwt (+ DPoP)
 //!   .fetch(url, Authorization::Bearer(..), opts)    FHIR read/search, bounded paging
+//!   .redeem_with_assertion_header(.., trust_chain)  OpenID Federation client (trust_chain header)
+//!   .resolve_trust_chain(entity, anchor, marks)     OpenID Federation chain, resolved online
 //! jwt::client_assertion / jwt::dpop_proof           the signed JWTs, pure
+//! federation::well_known_client_id(entity)          Proposal 006 `well-known:{entity_uri}`
 //! ```
 //!
 //! Time comes from the caller's [`Clock`]; randomness (`jti`) from UUID v4.
 
 mod error;
+pub mod federation;
 mod fetch;
 mod http;
 pub mod jwt;

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::error::{Step, echo};
 use crate::http::{MAX_SMALL_BODY, json_object, send};
-use crate::jwt::{CLIENT_ASSERTION_TYPE, ClientKey, client_assertion, dpop_proof};
+use crate::jwt::{CLIENT_ASSERTION_TYPE, ClientKey, client_assertion_with_header, dpop_proof};
 use crate::{Client, ClientError};
 
 /// `grant_type` of RFC 8693 token exchange.
@@ -86,18 +86,31 @@ impl Client {
         token_endpoint: &Url,
         req: &Redemption<'_>,
     ) -> Result<TokenResponse, ClientError> {
+        self.redeem_with_assertion_header(token_endpoint, req, &Map::new())
+            .await
+    }
+
+    /// As [`Client::redeem`], with extra client-assertion header members: an OpenID
+    /// Federation client sends its `trust_chain` (leaf first) this way.
+    pub async fn redeem_with_assertion_header(
+        &self,
+        token_endpoint: &Url,
+        req: &Redemption<'_>,
+        assertion_header: &Map<String, Value>,
+    ) -> Result<TokenResponse, ClientError> {
         let ticket = req.ticket.trim();
         if ticket.is_empty() {
             return Err(ClientError::Input("the ticket is empty".into()));
         }
         let now = self.clock.now();
         let audience = token_endpoint.as_str();
-        let assertion = client_assertion(
+        let assertion = client_assertion_with_header(
             req.client_key,
             req.client_id,
             audience,
             now,
             &Client::new_jti(),
+            assertion_header,
         )?;
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("grant_type", TOKEN_EXCHANGE_GRANT)

@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::cast::Cast;
 use crate::clock::{HolderClock, Now, client_clock, issuer_clock};
 use crate::error::DemoError;
+use crate::federation::FederationHost;
 use crate::keys::{self, BILLING_MINTER, DemoKeys, NETWORK_MINTER};
 
 /// The trust framework both the Data Holder and the network's clients belong to.
@@ -70,6 +71,8 @@ pub struct DemoEnv {
     pub http: reqwest::Client,
     /// The caller's clock.
     pub now: Now,
+    /// The loopback OpenID Federation and well-known client host.
+    pub federation: FederationHost,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -104,6 +107,9 @@ impl DemoEnv {
         let holder_iss = format!("http://{holder_addr}/issuer");
         let base_url = format!("http://{holder_addr}/fhir");
 
+        // The loopback federation and well-known host (crates/demo/src/federation.rs); the
+        // network issuer may also mint for the federation's audience (PT-AUD-05).
+        let federation = FederationHost::start(now()).await?;
         let network = open_issuer(
             &network_iss,
             &dir.join("network-issuer.db"),
@@ -114,6 +120,7 @@ impl DemoEnv {
                 .into_iter()
                 .filter(|t| *t != TicketType::PayerClaims)
                 .collect(),
+            &federation.anchor.id,
         )?;
         let holder_issuer = open_issuer(
             &holder_iss,
@@ -122,6 +129,7 @@ impl DemoEnv {
             BILLING_MINTER,
             &keys,
             vec![TicketType::PayerClaims],
+            &federation.anchor.id,
         )?;
 
         let admin_token = uuid::Uuid::new_v4().simple().to_string();
@@ -135,6 +143,9 @@ impl DemoEnv {
             holder_iss: &holder_iss,
             keys: &keys,
         });
+        let anchor_jwks = dir.join("federation-anchor.jwks.json");
+        std::fs::write(&anchor_jwks, federation.anchor_jwks().to_string())?;
+        let toml = toml + &federation.holder_toml(&anchor_jwks.display().to_string());
         let config_path = dir.join("holder.toml");
         std::fs::write(&config_path, toml)?;
         let config = tessera_holder::config::Config::load(&config_path)
@@ -186,6 +197,7 @@ impl DemoEnv {
             admin_token,
             http,
             now,
+            federation,
             shutdown,
             tasks,
         })
@@ -202,6 +214,7 @@ impl DemoEnv {
         for t in self.tasks {
             let _ = t.await;
         }
+        self.federation.stop().await;
     }
 }
 
@@ -229,6 +242,7 @@ fn open_issuer(
     minter: &str,
     keys: &DemoKeys,
     types: Vec<TicketType>,
+    federation_anchor: &str,
 ) -> Result<Arc<Issuer>, DemoError> {
     let fail = |e: String| DemoError::Issuer(format!("{iss}: {e}"));
     let ring = KeyRing::single(key, Lifetimes::default().longest_max()).map_err(fail)?;
@@ -239,7 +253,7 @@ fn open_issuer(
     config.status_max_age = 0;
     // The network's framework audience (aud_type completed or checked, PT-AUD-08) and the
     // issuer's own OIDC client, to which the demo IdP's ID tokens are issued (PT-EVID-15).
-    config.trust_frameworks = vec![FRAMEWORK.to_owned()];
+    config.trust_frameworks = vec![FRAMEWORK.to_owned(), federation_anchor.to_owned()];
     config.evidence_client_ids = vec![IDP_CLIENT_OF_ISSUER.to_owned()];
     config.clients = vec![MintingClient {
         client_id: minter.to_owned(),

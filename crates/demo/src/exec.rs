@@ -108,6 +108,12 @@ impl DemoEnv {
         let key = self.client_key(client_id)?;
         let endpoint = Url::parse(&self.token_url())
             .map_err(|e| ClientError::Input(format!("token endpoint: {e}")))?;
+        // Trust-framework clients present another id (and maybe a trust_chain header).
+        let no_header = serde_json::Map::new();
+        let (client_id, header) = self
+            .federation
+            .presented(client_id)
+            .map_or((client_id, &no_header), |(id, _, h)| (id, h));
         let req = Redemption {
             ticket,
             client_id,
@@ -115,10 +121,15 @@ impl DemoEnv {
             scope: None,
             dpop,
         };
-        self.client.redeem(&endpoint, &req).await
+        self.client
+            .redeem_with_assertion_header(&endpoint, &req, header)
+            .await
     }
 
     fn client_key(&self, client_id: &str) -> Result<&ClientKey, ClientError> {
+        if let Some((_, key, _)) = self.federation.presented(client_id) {
+            return Ok(key);
+        }
         self.keys
             .client(client_id)
             .map_err(|e| ClientError::Input(e.to_string()))

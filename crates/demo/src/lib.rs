@@ -18,6 +18,7 @@ mod env;
 mod error;
 mod exec;
 mod explain;
+pub mod federation;
 mod instructions;
 mod keys;
 mod report;

@@ -234,6 +234,10 @@ pub fn all(env: &DemoEnv) -> Result<Vec<Scenario>, DemoError> {
             )
         },
     ];
+    list.extend(crate::federation::scenarios(
+        env,
+        &tickets::quality_gap(cast, &env.base_url),
+    ));
     let refused = |error, description| Expect::Refused { error, description };
     list.push(Scenario {
         flow: Flow::MintedEarlier(2 * 3600),

@@ -4,7 +4,7 @@
 //! statement::EntityStatement::parse(jwt)      typ entity-statement+jwt, alg allow-list, kid, claims, crit
 //! chain::validate(&[jwt], &anchors, &opts)    signatures leaf→anchor, iat/exp, constraints, metadata policy
 //! policy::{parse, merge, apply}               value, add, default, one_of, subset_of, superset_of, essential
-//! trust_mark::verify                          trust_mark_issuers, signature, exp, sub
+//! trust_mark::verify                          trust_mark_issuers, signature, exp, sub, trust_mark_owners delegation
 //! resolve::Resolver<F: StatementFetcher>      .well-known/openid-federation → authority_hints → fetch endpoint
 //! ```
 //!
@@ -23,5 +23,5 @@ pub mod trust_mark;
 pub use chain::{ChainOptions, TrustAnchor, TrustChain, validate};
 pub use error::FederationError;
 pub use resolve::{FetchFailure, FetchFuture, Resolver, ResolverLimits, StatementFetcher};
-pub use statement::{ENTITY_STATEMENT_TYP, EntityStatement, TrustMarkRef};
-pub use trust_mark::{TRUST_MARK_TYP, VerifiedTrustMark};
+pub use statement::{ENTITY_STATEMENT_TYP, EntityStatement, TrustMarkOwner, TrustMarkRef};
+pub use trust_mark::{TRUST_MARK_DELEGATION_TYP, TRUST_MARK_TYP, VerifiedTrustMark};

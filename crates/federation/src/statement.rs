@@ -40,6 +40,18 @@ pub struct TrustMarkRef {
     pub trust_mark: String,
 }
 
+/// One `trust_mark_owners` entry (§7.2): the owner's entity ID and its JWK Set.
+#[derive(Debug, Clone)]
+pub struct TrustMarkOwner {
+    /// `sub`: the owner's entity ID (the `iss` of its delegations).
+    pub sub: String,
+    /// `jwks`: the keys that verify its delegations.
+    pub jwks: JwkSet,
+}
+
+/// Most `trust_mark_owners` entries read.
+pub const MAX_TRUST_MARK_OWNERS: usize = 64;
+
 /// `constraints` of a subordinate statement (§6.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Constraints {
@@ -82,6 +94,9 @@ pub struct EntityStatement {
     pub trust_marks: Vec<TrustMarkRef>,
     /// `trust_mark_issuers` (trust anchor configurations).
     pub trust_mark_issuers: BTreeMap<String, Vec<String>>,
+    /// `trust_mark_owners` (trust anchor configurations): per trust mark type, the owner that
+    /// delegates issuance, with the keys its delegations verify with (§7.2).
+    pub trust_mark_owners: BTreeMap<String, TrustMarkOwner>,
     jws: Jws,
 }
 
@@ -129,6 +144,7 @@ impl EntityStatement {
             constraints: constraints(c.get("constraints"))?,
             trust_marks: trust_marks(c.get("trust_marks"))?,
             trust_mark_issuers: trust_mark_issuers(c.get("trust_mark_issuers"))?,
+            trust_mark_owners: trust_mark_owners(c.get("trust_mark_owners"))?,
             jws,
         };
         Ok(st)
@@ -322,5 +338,41 @@ fn trust_mark_issuers(v: Option<&Value>) -> Result<BTreeMap<String, Vec<String>>
     };
     m.iter()
         .map(|(k, v)| Ok((k.clone(), string_list(Some(v), "trust_mark_issuers", 64)?)))
+        .collect()
+}
+
+fn trust_mark_owners(
+    v: Option<&Value>,
+) -> Result<BTreeMap<String, TrustMarkOwner>, FederationError> {
+    let Some(v) = v else {
+        return Ok(BTreeMap::new());
+    };
+    let Value::Object(m) = v else {
+        return Err(invalid("trust_mark_owners", "not an object".into()));
+    };
+    if m.len() > MAX_TRUST_MARK_OWNERS {
+        return Err(invalid("trust_mark_owners", "too many".into()));
+    }
+    m.iter()
+        .map(|(t, o)| {
+            let sub = match o.get("sub") {
+                Some(Value::String(s)) => {
+                    crate::entity_id::check(s)?;
+                    s.clone()
+                }
+                _ => {
+                    return Err(invalid(
+                        "trust_mark_owners",
+                        "entry needs a sub entity ID".into(),
+                    ));
+                }
+            };
+            let jwks = parse_jwks(
+                o.get("jwks")
+                    .ok_or(FederationError::MissingClaim("trust_mark_owners jwks"))?,
+                "trust_mark_owners",
+            )?;
+            Ok((t.clone(), TrustMarkOwner { sub, jwks }))
+        })
         .collect()
 }

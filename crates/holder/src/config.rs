@@ -510,6 +510,19 @@ impl Config {
         holder_addresses.extend(file.holder.additional_addresses);
 
         let trust_framework_configs = validate_trust_frameworks(file.trust_framework, dir)?;
+        // A federation's membership is proven (our entity_id chains to its anchor), never
+        // asserted by this list (docs/decisions.md).
+        for (i, f) in file.trust_frameworks.iter().enumerate() {
+            if trust_framework_configs
+                .iter()
+                .any(|t| &t.id == f && matches!(t.kind, TrustFrameworkKind::Oidf(_)))
+            {
+                return Err(invalid(
+                    format!("trust_frameworks[{i}]"),
+                    "an oidf framework's membership is verified through its entity_id, not listed",
+                ));
+            }
+        }
         let registration = validate_registration(file.registration)?;
         let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;

@@ -12,6 +12,7 @@ use tessera_ticket::{ExpectedAudience, TicketType};
 use crate::config::Config;
 use crate::evidence::IdentityProviders;
 use crate::federation::OidfFrameworks;
+use crate::federation::well_known::WellKnownFrameworks;
 use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
@@ -79,6 +80,7 @@ pub(crate) struct Inner {
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
     pub udap: Arc<Communities>,
+    pub oidf: Arc<OidfFrameworks>,
     pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
@@ -144,7 +146,11 @@ impl HolderState {
                 db.clone(),
             ),
             registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?
-                .with_oidf(oidf),
+                .with_oidf(oidf.clone())
+                .with_well_known(Arc::new(WellKnownFrameworks::from_config(
+                    &config.trust_framework_configs,
+                    &fetcher,
+                ))),
         });
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
@@ -180,6 +186,7 @@ impl HolderState {
                 keys,
                 clients,
                 udap,
+                oidf,
                 registrations,
                 idps,
                 store,

@@ -25,7 +25,9 @@ fn demo_runs_every_scenario_and_exits_zero() {
         "refused   HTTP 400 invalid_grant: Ticket presenter binding mismatch",
         "refused   HTTP 400 invalid_grant: Ticket has been revoked",
         "restricted from the payer (HIPAA self-pay)",
-        "10/10 scenarios behaved as expected.",
+        "Payer quality gap, OpenID Federation client",
+        "Payer quality gap, well-known client",
+        "12/12 scenarios behaved as expected.",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }

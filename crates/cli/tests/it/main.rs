@@ -4,6 +4,7 @@
 
 mod demo;
 mod errors;
+mod federation;
 mod issuer_client;
 mod keys;
 mod ticket;

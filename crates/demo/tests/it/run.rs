@@ -43,7 +43,15 @@ async fn every_scenario_behaves_as_expected() {
     let report = run_demo(&options, Arc::new(|| NOW)).await.unwrap();
     let text = report.render();
     assert!(report.passed(), "{text}");
-    assert_eq!(report.scenarios.len(), 10, "{text}");
+    assert_eq!(report.scenarios.len(), 12, "{text}");
+
+    // Trust-framework clients (PT-BIND-07, PT-BIND-08): the OIDF payer and the well-known app
+    // each get exactly the quality-gap release.
+    for key in ["oidf-payer", "well-known-app"] {
+        let g = granted(&report, key);
+        assert_eq!(g.token_type, "Bearer", "{text}");
+        assert!(g.released("Observation") >= 1, "{key}: {text}");
+    }
 
     // Self access: DPoP, the patient's own records including sensitive and self-pay ones.
     let g = granted(&report, "self-access");
@@ -116,7 +124,7 @@ async fn every_scenario_behaves_as_expected() {
     assert!(dir.path().join("tickets/quality-gap.jwt").is_file());
     assert!(dir.path().join("keys/patient-app.jwk.json").is_file());
     assert!(
-        text.contains("10/10 scenarios behaved as expected."),
+        text.contains("12/12 scenarios behaved as expected."),
         "{text}"
     );
 }

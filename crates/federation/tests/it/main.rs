@@ -6,3 +6,4 @@ mod chain;
 mod fixtures;
 mod policy;
 mod resolve;
+mod trust_mark_owners;

@@ -17,6 +17,8 @@ use tessera_jose::JwkSet;
 use url::Url;
 
 pub mod client;
+pub mod participation;
+pub mod well_known;
 
 use crate::config::{OidfFrameworkConfig, TrustFrameworkConfig, TrustFrameworkKind};
 use crate::trust::fetch::{FetchError, Fetcher};
@@ -111,6 +113,7 @@ impl OidfFramework {
 #[derive(Debug, Default)]
 pub struct OidfFrameworks {
     by_id: HashMap<String, Arc<OidfFramework>>,
+    participation: participation::Participation,
 }
 
 impl OidfFrameworks {
@@ -157,7 +160,10 @@ impl OidfFrameworks {
                 }),
             );
         }
-        Ok(OidfFrameworks { by_id })
+        Ok(OidfFrameworks {
+            by_id,
+            participation: participation::Participation::default(),
+        })
     }
 
     /// Every federation (deterministic order: by id).
@@ -165,6 +171,11 @@ impl OidfFrameworks {
         let mut v: Vec<&Arc<OidfFramework>> = self.by_id.values().collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
+    }
+
+    /// Our own verified participation in these federations (cached).
+    pub fn participation(&self) -> &participation::Participation {
+        &self.participation
     }
 
     /// The federation with this id.

@@ -18,6 +18,7 @@ use tessera_store::token_db::TokenDb;
 
 use crate::config::{ClientConfig, FrameworkIdentityConfig, IdentifierConfig};
 use crate::federation::OidfFrameworks;
+use crate::federation::well_known::{WELL_KNOWN_PREFIX, WellKnownFrameworks};
 use crate::trust::keys::{KeyResolver, KeySource, verifying_key};
 
 /// RFC 7523 §2.2 client assertion type.
@@ -111,6 +112,9 @@ pub enum ClientAuthError {
     /// An OpenID Federation client whose trust chain or metadata failed (the check named).
     #[error("Client trust chain rejected: {0}")]
     TrustChain(String),
+    /// A `well-known:` client not recognized, or whose JWKS failed (the check named).
+    #[error("Well-known client rejected: {0}")]
+    WellKnown(String),
 }
 
 /// What a client authenticator needs from the request context.
@@ -153,6 +157,7 @@ pub struct RegisteredClients {
     keys: Arc<KeyResolver>,
     db: Arc<TokenDb>,
     oidf: Arc<OidfFrameworks>,
+    well_known: Arc<WellKnownFrameworks>,
 }
 
 impl RegisteredClients {
@@ -179,6 +184,7 @@ impl RegisteredClients {
             keys,
             db,
             oidf: Arc::default(),
+            well_known: Arc::default(),
         })
     }
 
@@ -188,7 +194,14 @@ impl RegisteredClients {
         self
     }
 
-    /// Keys and the client profile of an unregistered client through a federation.
+    /// Also recognizes Proposal 006 `well-known:{entity_uri}` clients of these frameworks.
+    pub fn with_well_known(mut self, well_known: Arc<WellKnownFrameworks>) -> RegisteredClients {
+        self.well_known = well_known;
+        self
+    }
+
+    /// Keys and the client profile of an unregistered client through a federation or a
+    /// well-known framework.
     async fn federated(
         &self,
         jws: &Jws,
@@ -196,19 +209,30 @@ impl RegisteredClients {
         now: i64,
     ) -> Result<(Arc<tessera_jose::JwkSet>, ClientConfig), ClientAuthError> {
         use crate::federation::client::{FederatedClientError, authenticate};
+        let profile = |identity| ClientConfig {
+            client_id: client_id.to_owned(),
+            keys: crate::config::KeySourceConfig::Static(Value::Null),
+            scopes: None,
+            acts_for: Vec::new(),
+            framework_identity: Some(identity),
+            introspection: false,
+            disabled: false,
+        };
+        if client_id.starts_with(WELL_KNOWN_PREFIX) {
+            let kid = jws.header().kid.as_deref();
+            return match self
+                .well_known
+                .authenticate(&self.keys, client_id, kid, now)
+                .await
+            {
+                Ok(c) => Ok((c.keys, profile(c.identity))),
+                Err(e) => Err(ClientAuthError::WellKnown(
+                    e.to_string().chars().take(300).collect(),
+                )),
+            };
+        }
         match authenticate(&self.oidf, jws, client_id, now).await {
-            Ok(fc) => Ok((
-                Arc::new(fc.keys),
-                ClientConfig {
-                    client_id: client_id.to_owned(),
-                    keys: crate::config::KeySourceConfig::Static(Value::Null),
-                    scopes: None,
-                    acts_for: Vec::new(),
-                    framework_identity: Some(fc.identity),
-                    introspection: false,
-                    disabled: false,
-                },
-            )),
+            Ok(fc) => Ok((Arc::new(fc.keys), profile(fc.identity))),
             Err(FederatedClientError::NotFederated) => Err(ClientAuthError::UnknownClient),
             Err(FederatedClientError::BadHeader) => Err(ClientAuthError::Malformed),
             Err(FederatedClientError::Chain(e)) => Err(ClientAuthError::TrustChain(

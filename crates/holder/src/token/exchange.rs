@@ -270,7 +270,15 @@ async fn run(
             .details
             .insert("reportable_condition".into(), json!(rc));
     }
-    if !shell.audience_matches(&st.expected_audience) {
+    if !shell.audience_matches(&st.expected_audience)
+        && !crate::federation::participation::audience_by_participation(
+            &st.oidf,
+            shell.aud(),
+            shell.aud_type(),
+            now,
+        )
+        .await
+    {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
     }
 
@@ -580,7 +588,7 @@ fn verify_binding(
                 Ok(match framework_type {
                     FrameworkType::Udap => "trust_framework_client:verified(udap)",
                     FrameworkType::Oidf => "trust_framework_client:verified(oidf)",
-                    _ => "trust_framework_client:verified",
+                    FrameworkType::WellKnown => "trust_framework_client:verified(well-known)",
                 })
             } else if client.framework_identity.as_ref().is_some_and(same) {
                 Ok("trust_framework_client:match(configured)")

@@ -6,6 +6,7 @@ mod evidence_profiles;
 // The independent search-parameter reference the store's tests use, over HTTP here.
 #[path = "../../../store/tests/it/expect.rs"]
 mod expect;
+mod federation_audience;
 mod federation_client;
 mod federation_issuer;
 mod federation_support;
@@ -31,3 +32,4 @@ mod token_support;
 mod udap_e2e;
 mod udap_issuer;
 mod udap_support;
+mod well_known_client;
