@@ -21,6 +21,9 @@ pub struct DemoArgs {
     /// directory, removed on exit).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<std::path::PathBuf>,
+    /// With --keep-running: where the web workbench listens (loopback; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub workbench_addr: std::net::SocketAddr,
 }
 
 /// Runs the demo.
@@ -58,10 +61,25 @@ pub fn run(args: DemoArgs, clock: &SystemClock) -> anyhow::Result<()> {
             let program = std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| "tessera".into());
+            if !args.workbench_addr.ip().is_loopback() {
+                demo.stop().await;
+                anyhow::bail!(
+                    "--workbench-addr {} is not a loopback address: the workbench signs with \
+                     demo keys and is served on loopback only",
+                    args.workbench_addr
+                );
+            }
+            let workbench = demo.workbench(args.workbench_addr).await.with_context(|| {
+                format!("cannot serve the workbench on {}", args.workbench_addr)
+            })?;
             println!("\n{}", demo.instructions(&program));
+            println!("Workbench: {}", workbench.url);
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
             tokio::signal::ctrl_c()
                 .await
                 .context("cannot wait for Ctrl-C")?;
+            workbench.stop().await;
         }
         demo.stop().await;
         let failed = report.scenarios.iter().filter(|s| !s.passed).count();

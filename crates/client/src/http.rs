@@ -7,6 +7,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Step, echo};
+use crate::tap;
 use crate::{ClientError, Clock};
 
 /// Largest token-endpoint or discovery response read.
@@ -54,7 +55,8 @@ pub(crate) struct Body {
     pub bytes: Vec<u8>,
 }
 
-/// Sends a request and reads at most `limit` bytes of its body.
+/// Sends a request and reads at most `limit` bytes of its body (recorded when a
+/// [`crate::tap::record`] scope is active).
 pub(crate) async fn send(
     request: reqwest::RequestBuilder,
     step: Step,
@@ -66,8 +68,55 @@ pub(crate) async fn send(
         url: url.to_string(),
         reason: echo(&e.without_url().to_string()),
     };
-    let mut response = request.send().await.map_err(transport)?;
+    let (http, request) = request.build_split();
+    let request = request.map_err(transport)?;
+    let mut seen = crate::tap::active().then(|| tap::Exchange {
+        step: step.to_string(),
+        method: request.method().to_string(),
+        url: request.url().to_string(),
+        request_headers: tap::headers(request.headers()),
+        request_body: request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default(),
+        status: None,
+        response_headers: Vec::new(),
+        response_body: String::new(),
+        error: None,
+    });
+    let result = read(
+        http.execute(request).await,
+        &transport,
+        step,
+        url,
+        limit,
+        &mut seen,
+    )
+    .await;
+    if let Some(mut exchange) = seen {
+        if let Err(e) = &result {
+            exchange.error = Some(e.to_string());
+        }
+        tap::push(exchange);
+    }
+    result
+}
+
+async fn read(
+    response: Result<reqwest::Response, reqwest::Error>,
+    transport: &impl Fn(reqwest::Error) -> ClientError,
+    step: Step,
+    url: &Url,
+    limit: usize,
+    seen: &mut Option<tap::Exchange>,
+) -> Result<Body, ClientError> {
+    let mut response = response.map_err(transport)?;
     let status = response.status().as_u16();
+    if let Some(x) = seen.as_mut() {
+        x.status = Some(status);
+        x.response_headers = tap::headers(response.headers());
+    }
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large(step, url, limit));
     }
@@ -77,6 +126,9 @@ pub(crate) async fn send(
             return Err(too_large(step, url, limit));
         }
         bytes.extend_from_slice(&chunk);
+    }
+    if let Some(x) = seen.as_mut() {
+        x.response_body = String::from_utf8_lossy(&bytes).into_owned();
     }
     Ok(Body { status, bytes })
 }

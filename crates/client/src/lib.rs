@@ -20,6 +20,7 @@ mod fetch;
 mod http;
 pub mod jwt;
 mod redeem;
+pub mod tap;
 
 pub use error::{ClientError, Step};
 pub use fetch::{Authorization, DEFAULT_MAX_PAGES, FetchOptions, Fetched};

@@ -112,21 +112,26 @@ impl Client {
             &Client::new_jti(),
             assertion_header,
         )?;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", TOKEN_EXCHANGE_GRANT)
-            .append_pair("subject_token", ticket)
-            .append_pair("subject_token_type", SUBJECT_TOKEN_TYPE);
-        if let Some(scope) = req.scope {
-            form.append_pair("scope", scope);
-        }
-        form.append_pair("client_assertion_type", CLIENT_ASSERTION_TYPE)
-            .append_pair("client_assertion", &assertion);
+        // Built in its own scope: the serializer is not `Send`, and holding it across the
+        // `.await` below would make this future unusable in a spawned task or axum handler.
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", TOKEN_EXCHANGE_GRANT)
+                .append_pair("subject_token", ticket)
+                .append_pair("subject_token_type", SUBJECT_TOKEN_TYPE);
+            if let Some(scope) = req.scope {
+                form.append_pair("scope", scope);
+            }
+            form.append_pair("client_assertion_type", CLIENT_ASSERTION_TYPE)
+                .append_pair("client_assertion", &assertion);
+            form.finish()
+        };
         let mut request = self
             .http
             .post(token_endpoint.clone())
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")
-            .body(form.finish());
+            .body(form);
         if req.dpop {
             let proof = dpop_proof(
                 req.client_key,

@@ -25,8 +25,10 @@ mod report;
 mod run;
 mod scenarios;
 mod tickets;
+pub mod workbench;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use cast::Cast;
 pub use clock::Now;
@@ -47,7 +49,8 @@ pub struct DemoOptions {
 /// A started demo world.
 #[derive(Debug)]
 pub struct Demo {
-    env: DemoEnv,
+    // Shared with the workbench while it serves.
+    env: Arc<DemoEnv>,
     /// Keeps a temporary run directory alive until the demo stops.
     _temp: Option<tempfile::TempDir>,
 }
@@ -68,7 +71,10 @@ impl Demo {
         let demo = tessera_synth::demo();
         let cast = Cast::from_demo(&demo)?;
         let env = DemoEnv::start(&dir, cast, now).await?;
-        Ok(Demo { env, _temp: temp })
+        Ok(Demo {
+            env: Arc::new(env),
+            _temp: temp,
+        })
     }
 
     /// The running world.
@@ -114,9 +120,21 @@ impl Demo {
         instructions::render(&self.env, program)
     }
 
-    /// Stops both servers (the temporary run directory goes with the `Demo`).
+    /// Serves the web workbench on `addr` (port 0: any free port) until stopped.
+    pub async fn workbench(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> std::io::Result<workbench::Running> {
+        workbench::serve(self.env.clone(), addr).await
+    }
+
+    /// Stops both servers (the temporary run directory goes with the `Demo`). Stop the
+    /// workbench first: while it still holds the world, the servers stop with the runtime.
     pub async fn stop(self) {
-        self.env.stop().await;
+        match Arc::try_unwrap(self.env) {
+            Ok(env) => env.stop().await,
+            Err(_) => tracing::warn!("demo world still shared; servers stop with the runtime"),
+        }
     }
 }
 

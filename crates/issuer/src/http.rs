@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/status/{list}", get(status_list))
         .route("/tickets", post(mint))
+        .route("/tickets/check", post(check))
         .route("/tickets/{jti}", get(record))
         .route("/tickets/{jti}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -275,6 +276,28 @@ async fn mint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
             }
             response
         }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /tickets/check`: the verdict minting would give on these claims, with nothing signed
+/// or recorded — 200 with the claims as they would be signed, or the mint's own error.
+async fn check(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let caller = caller(&state, &headers).await?;
+        let claims = tessera_jose::json::parse_object(&body, MAX_JSON_DEPTH, "body")
+            .map_err(|_| ApiError::Body("the body must be a JSON object of ticket claims"))?;
+        let issuer = state.issuer.clone();
+        let now = state.clock.now();
+        blocking(move || Ok(issuer.check_as(&caller, &Value::Object(claims), now)?)).await
+    }
+    .await;
+    match result {
+        Ok(claims) => (
+            no_store(),
+            axum::Json(json!({ "ok": true, "claims": claims })),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

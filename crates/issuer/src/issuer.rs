@@ -52,6 +52,15 @@ pub struct Minted {
     pub record: IssuanceRecord,
 }
 
+/// A request that passed every check, ready to sign.
+struct Checked<'a> {
+    ticket_type: TicketType,
+    verification: Value,
+    list: &'a crate::config::StatusListConfig,
+    status_url: String,
+    prepared: crate::mint::Prepared,
+}
+
 /// An issuer: configuration, keys and the issuance database.
 #[derive(Debug)]
 pub struct Issuer {
@@ -109,43 +118,14 @@ impl Issuer {
         request: &Value,
         now: i64,
     ) -> Result<Minted, IssueError> {
-        let Value::Object(request) = request else {
-            return Err(IssueError::Request(
-                "the claims must be a JSON object".into(),
-            ));
-        };
-        let mut payload = request.clone();
-        let verification_request = payload.remove("verification");
-        let payload = &mut payload;
-        let ticket_type = requested_type(payload)?;
-        self.check_type_allowed(caller, ticket_type)?;
-        if settle_aud_type(payload, &self.config.trust_frameworks)? == AudTypeOutcome::Added {
-            tracing::info!("aud names a trust framework: aud_type set to trust_framework");
-        }
-        let extra_facts = check_evidence(
-            payload,
-            caller,
-            &self.config.issuer,
-            &self.config.evidence_client_ids,
-        )?;
-        let verification =
-            verification::check(verification_request, ticket_type, &extra_facts, now)?;
-        let verification =
-            serde_json::to_value(&verification).map_err(|e| IssueError::Request(e.to_string()))?;
-        let list = self
-            .config
-            .list_for(ticket_type)
-            .ok_or_else(|| IssueError::Request(format!("no status list for {ticket_type}")))?;
-        let status_url = self.status_url(&list.name);
         let jti = uuid::Uuid::new_v4().to_string();
-        let prepared = prepare(
-            payload.clone(),
-            &self.config.issuer,
-            self.config.lifetimes.get(ticket_type),
-            &status_url,
-            now,
-            &jti,
-        )?;
+        let Checked {
+            ticket_type,
+            verification,
+            list,
+            status_url,
+            prepared,
+        } = self.prepare_request(caller, request, now, &jti)?;
         let signer = self.config.keys.signer();
         let kid = self.config.keys.active_kid().to_owned();
         let issued =
@@ -193,6 +173,71 @@ impl Issuer {
             "ticket issued"
         );
         Ok(Minted { token, record })
+    }
+
+    /// Everything minting checks, without signing or recording anything: the claims as they
+    /// would be signed (with a placeholder status index), or the refusal `mint_as` would give.
+    /// The workbench runs it as the user edits, so its verdicts are the issuer's own.
+    pub fn check_as(
+        &self,
+        caller: &Caller,
+        request: &Value,
+        now: i64,
+    ) -> Result<Map<String, Value>, IssueError> {
+        let checked = self.prepare_request(caller, request, now, "(assigned at minting)")?;
+        Ok(checked.prepared.payload)
+    }
+
+    fn prepare_request(
+        &self,
+        caller: &Caller,
+        request: &Value,
+        now: i64,
+        jti: &str,
+    ) -> Result<Checked<'_>, IssueError> {
+        let Value::Object(request) = request else {
+            return Err(IssueError::Request(
+                "the claims must be a JSON object".into(),
+            ));
+        };
+        let mut payload = request.clone();
+        let verification_request = payload.remove("verification");
+        let payload = &mut payload;
+        let ticket_type = requested_type(payload)?;
+        self.check_type_allowed(caller, ticket_type)?;
+        if settle_aud_type(payload, &self.config.trust_frameworks)? == AudTypeOutcome::Added {
+            tracing::info!("aud names a trust framework: aud_type set to trust_framework");
+        }
+        let extra_facts = check_evidence(
+            payload,
+            caller,
+            &self.config.issuer,
+            &self.config.evidence_client_ids,
+        )?;
+        let verification =
+            verification::check(verification_request, ticket_type, &extra_facts, now)?;
+        let verification =
+            serde_json::to_value(&verification).map_err(|e| IssueError::Request(e.to_string()))?;
+        let list = self
+            .config
+            .list_for(ticket_type)
+            .ok_or_else(|| IssueError::Request(format!("no status list for {ticket_type}")))?;
+        let status_url = self.status_url(&list.name);
+        let prepared = prepare(
+            payload.clone(),
+            &self.config.issuer,
+            self.config.lifetimes.get(ticket_type),
+            &status_url,
+            now,
+            jti,
+        )?;
+        Ok(Checked {
+            ticket_type,
+            verification,
+            list,
+            status_url,
+            prepared,
+        })
     }
 
     fn check_type_allowed(&self, caller: &Caller, t: TicketType) -> Result<(), IssueError> {

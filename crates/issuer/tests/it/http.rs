@@ -289,3 +289,39 @@ async fn routes_live_under_the_issuer_path() {
     let (status, _, _) = call(&state, get("/.well-known/jwks.json", None)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+// The workbench's live validation: the mint's own verdict, nothing signed or recorded.
+#[tokio::test]
+async fn check_gives_the_mint_verdict_without_minting() {
+    let f = fixture(false);
+    let (status, _, body) = call(
+        &f.state,
+        post("/tickets/check", None, &claims(TicketType::SelfAccess)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+
+    let a = assertion(&f.client_key, json!({}));
+    let (status, headers, body) = call(
+        &f.state,
+        post("/tickets/check", Some(&a), &claims(TicketType::SelfAccess)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["claims"]["iss"], ISS);
+    assert_eq!(body["claims"]["jti"], "(assigned at minting)");
+    assert!(body["claims"]["exp"].as_i64().unwrap() > body["claims"]["iat"].as_i64().unwrap());
+    assert!(body.get("ticket").is_none(), "nothing is signed: {body}");
+
+    let mut c = claims(TicketType::SelfAccess);
+    c.as_object_mut().unwrap().remove("presenter_binding");
+    let a = assertion(&f.client_key, json!({}));
+    let (status, _, checked) = call(&f.state, post("/tickets/check", Some(&a), &c)).await;
+    let a = assertion(&f.client_key, json!({}));
+    let (mint_status, _, minted) = call(&f.state, post("/tickets", Some(&a), &c)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!((status, &checked), (mint_status, &minted));
+}

@@ -1,0 +1,209 @@
+//! Compose: the form's choices turned into ticket claims. A composition starts from one of the
+//! demo's scenarios of the chosen type (so every required claim is present and right) and
+//! applies the user's edits; the issuer then judges the result (`POST /tickets/check`), so the
+//! form never carries its own copy of the rules.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::cast::Record;
+use crate::env::DemoEnv;
+use crate::exec::Which;
+use crate::scenarios::{self, Flow, Scenario};
+use crate::tickets;
+
+/// V3 ActCode, the system of the sensitivity labels offered for withholding.
+const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+
+/// What the compose form sends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Composition {
+    /// The scenario the claims start from (its key).
+    pub preset: String,
+    /// Whose ticket: `patient`, `elder` or `case` (for types whose subject is a patient the
+    /// demo knows); absent: the preset's.
+    #[serde(default)]
+    pub patient: Option<String>,
+    /// `access.smart_scopes`, one per entry; absent: the preset's.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// `access.data_period.start` (`YYYY-MM-DD`; empty: none).
+    #[serde(default)]
+    pub period_start: Option<String>,
+    /// `access.data_period.end`.
+    #[serde(default)]
+    pub period_end: Option<String>,
+    /// `access.sensitivity_withhold` codes (v3 ActCode); absent: the preset's.
+    #[serde(default)]
+    pub withhold: Option<Vec<String>>,
+    /// `access.data_holder_filter` jurisdictions (US state codes); absent: the preset's.
+    #[serde(default)]
+    pub holder_states: Option<Vec<String>>,
+    /// Requested lifetime in seconds (`exp` = now + this); absent: the issuer's default.
+    #[serde(default)]
+    pub lifetime_seconds: Option<i64>,
+    /// Minted this many seconds ago (an already-expired ticket, for the refusal it earns).
+    #[serde(default)]
+    pub minted_seconds_ago: Option<i64>,
+}
+
+/// A composed ticket request: who mints it, the claims, and how the preset presents it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Composed {
+    /// `network` or `holder`.
+    pub issuer: &'static str,
+    /// The ticket claims (what the issuer signs, before it adds `iss`, `iat`, `jti`, ...).
+    pub claims: Value,
+    /// The client the preset redeems as.
+    pub client: &'static str,
+    /// Whether the preset binds its token with DPoP.
+    pub dpop: bool,
+    /// Mint in the past by this many seconds.
+    #[serde(skip)]
+    pub minted_seconds_ago: Option<i64>,
+    /// Whose records the release is explained against.
+    #[serde(skip)]
+    pub record: Record,
+}
+
+impl Composed {
+    /// Which issuer mints.
+    pub fn which(&self) -> Which {
+        if self.issuer == "holder" {
+            Which::Holder
+        } else {
+            Which::Network
+        }
+    }
+}
+
+/// The presets the form offers: every scenario minted over the issuer's API.
+pub fn presets(env: &DemoEnv) -> Result<Vec<Scenario>, String> {
+    Ok(scenarios::all(env)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|s| s.flow == Flow::Direct)
+        .collect())
+}
+
+/// The demo patients a ticket can name, by form key.
+pub fn patients(env: &DemoEnv) -> Vec<(&'static str, &Record)> {
+    vec![
+        ("patient", &env.cast.patient),
+        ("elder", &env.cast.elder),
+        ("case", &env.cast.case.record),
+    ]
+}
+
+/// Applies `c` to its preset.
+pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
+    let presets = presets(env)?;
+    let sc = presets
+        .iter()
+        .find(|s| s.key == c.preset)
+        .ok_or_else(|| format!("unknown preset {:?}", c.preset))?;
+    let mut claims = sc.claims.clone();
+    let mut record = sc.record.clone();
+    if let Some(key) = &c.patient {
+        let (_, r) = patients(env)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .ok_or_else(|| format!("unknown patient {key:?}: use patient, elder or case"))?;
+        record = r.clone();
+        set_patient(env, &mut claims, r)?;
+    }
+    let access = claims
+        .get_mut("access")
+        .and_then(Value::as_object_mut)
+        .ok_or("the preset has no access object")?;
+    if let Some(scopes) = &c.scopes {
+        let scopes: Vec<&str> = scopes
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        // No scopes: no ticket-level scope constraint (some types need one; the issuer says so).
+        if scopes.is_empty() {
+            access.remove("smart_scopes");
+        } else {
+            access.insert("smart_scopes".into(), json!(scopes));
+        }
+    }
+    let start = non_empty(&c.period_start);
+    let end = non_empty(&c.period_end);
+    if c.period_start.is_some() || c.period_end.is_some() {
+        access.remove("data_period");
+        if start.is_some() || end.is_some() {
+            let mut p = serde_json::Map::new();
+            if let Some(s) = start {
+                p.insert("start".into(), s.into());
+            }
+            if let Some(e) = end {
+                p.insert("end".into(), e.into());
+            }
+            access.insert("data_period".into(), Value::Object(p));
+        }
+    }
+    if let Some(codes) = &c.withhold {
+        access.remove("sensitivity_withhold");
+        if !codes.is_empty() {
+            let codes: Vec<Value> = codes
+                .iter()
+                .map(|code| json!({ "system": V3_ACT_CODE, "code": code }))
+                .collect();
+            access.insert("sensitivity_withhold".into(), json!({ "codes": codes }));
+        }
+    }
+    if let Some(states) = &c.holder_states {
+        access.remove("data_holder_filter");
+        let states: Vec<Value> = states
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| json!({ "kind": "jurisdiction", "address": { "country": "US", "state": s } }))
+            .collect();
+        if !states.is_empty() {
+            access.insert("data_holder_filter".into(), Value::Array(states));
+        }
+    }
+    if let Some(seconds) = c.lifetime_seconds {
+        if seconds <= 0 {
+            return Err("the lifetime must be a positive number of seconds".into());
+        }
+        let at = (env.now)() - c.minted_seconds_ago.unwrap_or(0);
+        claims["exp"] = json!(at + seconds);
+    }
+    if c.minted_seconds_ago.is_some_and(|s| s < 0) {
+        return Err("\"minted seconds ago\" cannot be negative".into());
+    }
+    Ok(Composed {
+        issuer: match sc.issuer {
+            Which::Network => "network",
+            Which::Holder => "holder",
+        },
+        claims,
+        client: sc.client,
+        dpop: sc.dpop,
+        minted_seconds_ago: c.minted_seconds_ago.filter(|s| *s > 0),
+        record,
+    })
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Puts `r` in `subject.patient`, and renews identity evidence for them (the evidence names
+/// the person it was issued for, so it cannot be carried over from the preset's patient).
+fn set_patient(env: &DemoEnv, claims: &mut Value, r: &Record) -> Result<(), String> {
+    if claims.pointer("/subject/patient").is_none() {
+        return Err("this ticket type does not name a patient in its subject".into());
+    }
+    claims["subject"]["patient"] = tickets::patient(r);
+    if claims.get("subject_identity_evidence").is_some() {
+        let token = tickets::id_token(&env.keys.idp, r, (env.now)()).map_err(|e| e.to_string())?;
+        claims["subject_identity_evidence"]["jwt"] = token.into();
+    }
+    Ok(())
+}

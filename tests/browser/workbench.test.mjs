@@ -1,0 +1,220 @@
+// End-to-end tests of the workbench in Debian's chromium, driven by playwright-core.
+// Usage: node workbench.test.mjs <workbench-url> <screenshot-dir>
+// (scripts/browser-tests.sh starts `tessera demo --keep-running` and passes its URL.)
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const url = process.argv[2];
+const shots = process.argv[3] || "target/browser-artifacts";
+if (!url) throw new Error("usage: node workbench.test.mjs <workbench-url> [screenshot-dir]");
+mkdirSync(shots, { recursive: true });
+
+let browser;
+let page;
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+before(async () => {
+  browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (e) => { throw e; });
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelector("#preset option") !== null);
+});
+after(async () => { await browser?.close(); });
+
+async function shot(name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: false });
+}
+async function tab(name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#view-${name}:not([hidden])`);
+}
+async function compose(preset, edit = async () => {}) {
+  await tab("compose");
+  await page.selectOption("#preset", preset);
+  await edit();
+  // Each edit resets the verdict to "Checking…" until the issuer's answer to the last one.
+  await page.waitForFunction(() => /issuer would|✗/.test(document.querySelector("#verdict").textContent));
+}
+async function mint() {
+  await page.click("#mint-button");
+  await page.waitForSelector("#view-inspect:not([hidden]) #verification");
+}
+async function redeem(client) {
+  await tab("redeem");
+  if (client) await page.selectOption("#client", client);
+  await page.click("#redeem-button");
+  await page.waitForFunction(() => {
+    const v = document.querySelector("#redeem-verdict");
+    return v && /Granted|Refused/.test(v.textContent);
+  });
+  return page.textContent("#redeem-verdict");
+}
+async function browse() {
+  await page.click("#to-browse");
+  await page.waitForSelector("#type-table");
+  const rows = await page.$$eval("#type-table tbody tr", (trs) => trs.map((tr) => ({
+    type: tr.dataset.type,
+    shared: tr.children[1].textContent === "shared",
+    released: Number(tr.querySelector("td.released").textContent),
+  })));
+  return Object.fromEntries(rows.map((r) => [r.type, r]));
+}
+// The searchset totals the Data Holder itself reported, read from the trace (the FHIR
+// responses as they came over the wire) — independent of the table's own counting.
+async function totalsFromTrace(sinceIndex) {
+  return page.evaluate((since) => {
+    const out = {};
+    const trace = window.__trace();
+    for (const x of trace.slice(since)) {
+      if (x.method !== "GET" || !/\/fhir\/[A-Z][A-Za-z]+\?/.test(x.url) || /_cursor=/.test(x.url)) continue;
+      const type = new URL(x.url).pathname.split("/").pop();
+      try {
+        const b = JSON.parse(x.response_body);
+        const own = (b.entry || []).filter((e) => !e.search || e.search.mode === "match").length;
+        out[type] = (out[type] || 0) + (typeof b.total === "number" ? b.total : own);
+      } catch { /* not JSON */ }
+    }
+    return out;
+  }, sinceIndex);
+}
+const traceLength = () => page.evaluate(() => window.__trace().length);
+
+const GRANTED = [
+  { preset: "self-access", types: null },
+  { preset: "delegated-delegatee", types: null },
+  { preset: "delegated-poa", types: null },
+  { preset: "delegated-guardian", types: ["AllergyIntolerance", "Condition", "Immunization", "MedicationRequest"] },
+  { preset: "payer-claims", types: null },
+  { preset: "quality-gap", types: ["Observation"] },
+  { preset: "public-health", types: ["Condition", "Observation", "DiagnosticReport"] },
+];
+
+for (const c of GRANTED) {
+  test(`compose, mint, redeem and browse: ${c.preset}`, async () => {
+    await compose(c.preset);
+    assert.match(await page.textContent("#verdict"), /issuer would mint/);
+    if (c.preset === "self-access") await shot("compose");
+    await mint();
+    assert.match(await page.textContent("#verification"), /verify with/);
+    if (c.preset === "self-access") await shot("inspect");
+    const since = await traceLength();
+    const verdict = await redeem();
+    assert.match(verdict, /Granted/, verdict);
+    if (c.preset === "self-access") await shot("redeem");
+    const released = await browse();
+    const total = Number(await page.textContent("#released-total"));
+    assert.ok(total > 0, "something is released");
+    const fromWire = await totalsFromTrace(since);
+    for (const [type, r] of Object.entries(released)) {
+      if (r.released > 0 || fromWire[type] !== undefined) assert.equal(r.released, fromWire[type] ?? 0, `${c.preset}: ${type} released`);
+    }
+    if (c.types) {
+      for (const [type, r] of Object.entries(released)) {
+        if (r.released > 0 && !r.shared && type !== "Patient") assert.ok(c.types.includes(type), `${c.preset} released ${type}`);
+      }
+    }
+    if (c.preset === "quality-gap") await shot("browse");
+  });
+}
+
+test("a held-back record is explained", async () => {
+  await compose("delegated-delegatee");
+  await mint();
+  assert.match(await redeem(), /Granted/);
+  await browse();
+  const held = await page.$("#type-table details.held");
+  assert.ok(held, "the delegatee's ticket withholds something");
+  await held.click();
+  const text = await held.textContent();
+  assert.match(text, /sensitive label withheld|type not in scope|outside/);
+  await shot("held-back");
+});
+
+test("refusal explained: expired", async () => {
+  await compose("self-access", async () => {
+    await page.fill("#lifetime", "3600");
+    await page.fill("#minted-ago", "7200");
+  });
+  await mint();
+  assert.match(await page.textContent("#verification"), /expired/i);
+  const verdict = await redeem();
+  assert.match(verdict, /Refused \(HTTP 400\): invalid_grant: Ticket expired/);
+  assert.match(await page.textContent("#redeem-result"), /What would fix it: Mint a new ticket/);
+  await shot("refusal");
+});
+
+test("refusal explained: wrong client", async () => {
+  await compose("self-access");
+  await mint();
+  const verdict = await redeem("family-app");
+  assert.match(verdict, /invalid_grant: Ticket presenter binding mismatch/);
+  assert.match(await page.textContent("#redeem-result"), /Failing step: /);
+});
+
+test("refusal explained: revoked", async () => {
+  await compose("delegated-delegatee");
+  await mint();
+  assert.match(await redeem(), /Granted/);
+  await page.click("#revoke-button");
+  await page.waitForFunction(() => {
+    const v = document.querySelector("#redeem-verdict");
+    return v && /revoked at its issuer/.test(v.textContent);
+  });
+  const verdict = await redeem();
+  assert.match(verdict, /invalid_grant: Ticket has been revoked/);
+});
+
+test("an edit the issuer refuses is explained before minting", async () => {
+  await compose("self-access", async () => {
+    await page.fill("#scopes", "not a scope");
+  });
+  const v = await page.textContent("#verdict");
+  assert.match(v, /issuer would refuse/);
+  assert.match(v, /What to change/);
+});
+
+test("the trace shows every exchange with decoded JWTs and a curl command", async () => {
+  await tab("trace");
+  const count = Number(await page.textContent("#trace-count"));
+  assert.ok(count > 10, `trace has ${count} exchanges`);
+  const token = page.locator(".event", { hasText: "POST /fhir/token" }).first();
+  await token.click();
+  const detail = await page.textContent("#trace-detail");
+  assert.match(detail, /JWTs in this exchange, decoded/);
+  assert.match(detail, /grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange/);
+  assert.match(detail, /curl -i -X POST/);
+  await shot("trace");
+});
+
+test("keyboard only: tabs and the compose form", async () => {
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelector("#preset option") !== null);
+  await page.focus("#tab-compose");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-inspect");
+  assert.equal(await page.getAttribute("#tab-inspect", "aria-selected"), "true");
+  await page.keyboard.press("ArrowLeft");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-compose");
+  // Tab into the form: the first control is the preset.
+  let guard = 0;
+  while ((await page.evaluate(() => document.activeElement.id)) !== "preset" && guard++ < 10) {
+    await page.keyboard.press("Tab");
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.id), "preset");
+  // Every control of the form has a label a screen reader can announce.
+  const unlabelled = await page.$$eval("#compose-form input, #compose-form select, #compose-form textarea",
+    (els) => els.filter((e) => !(e.labels && e.labels.length)).map((e) => e.id || e.name));
+  assert.deepEqual(unlabelled, []);
+  await page.waitForFunction(() => /issuer would mint/.test(document.querySelector("#verdict").textContent));
+  guard = 0;
+  while ((await page.evaluate(() => document.activeElement.id)) !== "mint-button" && guard++ < 40) {
+    await page.keyboard.press("Tab");
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.id), "mint-button");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#view-inspect:not([hidden]) #verification");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-inspect");
+});
