@@ -12,6 +12,8 @@ pub enum Step {
     TokenExchange,
     /// A FHIR read or search page.
     Fetch,
+    /// `POST` to the registration endpoint.
+    Registration,
 }
 
 impl std::fmt::Display for Step {
@@ -20,6 +22,7 @@ impl std::fmt::Display for Step {
             Step::Discovery => "SMART discovery",
             Step::TokenExchange => "token exchange",
             Step::Fetch => "FHIR fetch",
+            Step::Registration => "client registration",
         })
     }
 }
@@ -71,6 +74,17 @@ pub enum ClientError {
     /// The token endpoint refused the exchange (`invalid_grant`, `invalid_scope`, ...).
     #[error("token endpoint refused the ticket: {error}: {description}")]
     Refused {
+        /// HTTP status.
+        status: u16,
+        /// OAuth `error`.
+        error: String,
+        /// OAuth `error_description` (or empty).
+        description: String,
+    },
+    /// The registration endpoint refused (`invalid_client_metadata`,
+    /// `invalid_software_statement`, `unapproved_software_statement`, `invalid_token`, ...).
+    #[error("registration refused: {error}: {description}")]
+    RegistrationRefused {
         /// HTTP status.
         status: u16,
         /// OAuth `error`.

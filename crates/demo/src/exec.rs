@@ -6,7 +6,7 @@ use serde_json::Value;
 use tessera_access::Grant;
 use tessera_client::jwt::client_assertion;
 use tessera_client::{
-    Authorization, ClientError, ClientKey, FetchOptions, Redemption, TokenResponse,
+    Authorization, ClientAuth, ClientError, ClientKey, FetchOptions, Redemption, TokenResponse,
 };
 use tessera_jose::{Limits, decode};
 use url::Url;
@@ -105,13 +105,18 @@ impl DemoEnv {
         client_id: &str,
         dpop: bool,
     ) -> Result<TokenResponse, ClientError> {
-        let key = self.client_key(client_id)?;
         let endpoint = Url::parse(&self.token_url())
             .map_err(|e| ClientError::Input(format!("token endpoint: {e}")))?;
+        let (client_id, auth) = if client_id == crate::udap::UDAP_PAYER {
+            let u = &self.udap;
+            (u.payer_client_id.as_str(), ClientAuth::Udap(&u.payer))
+        } else {
+            (client_id, ClientAuth::Jwk(self.client_key(client_id)?))
+        };
         let req = Redemption {
             ticket,
             client_id,
-            client_key: key,
+            auth,
             scope: None,
             dpop,
         };
@@ -131,11 +136,10 @@ impl DemoEnv {
         token: &TokenResponse,
         client_id: &str,
     ) -> Result<(Vec<Value>, Vec<String>), ClientError> {
-        let key = self.client_key(client_id)?;
         let auth = if token.token_type.eq_ignore_ascii_case("dpop") {
             Authorization::Dpop {
                 token: &token.access_token,
-                key,
+                key: self.client_key(client_id)?,
             }
         } else {
             Authorization::Bearer(&token.access_token)

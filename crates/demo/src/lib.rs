@@ -24,6 +24,7 @@ mod report;
 mod run;
 mod scenarios;
 mod tickets;
+mod udap;
 
 use std::path::PathBuf;
 

@@ -20,6 +20,7 @@ use crate::token::launch::LaunchRegistry;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
+use crate::trust::membership::Memberships;
 use crate::trust::revocation::RevocationChecker;
 use crate::udap::Communities;
 use crate::udap::client_auth::{Authenticators, UdapClients};
@@ -88,6 +89,7 @@ pub(crate) struct Inner {
     pub holder_profile: HolderProfile,
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
+    pub memberships: Memberships,
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
 }
@@ -144,7 +146,8 @@ impl HolderState {
                 db.clone(),
             ),
             registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?
-                .with_oidf(oidf),
+                .with_oidf(oidf)
+                .with_registrations(registrations.clone()),
         });
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
@@ -166,10 +169,15 @@ impl HolderState {
                 .map(|a| (a.country.clone(), a.state.clone()))
                 .collect(),
         };
+        // `aud_type: data_holder_url` only; framework audiences are decided per request by
+        // `memberships`, because verified membership can lapse (certificate expiry, CRL).
         let expected_audience = ExpectedAudience {
             data_holder_urls: config.base_urls.clone(),
-            trust_frameworks: config.trust_frameworks.clone(),
+            trust_frameworks: Vec::new(),
         };
+        // The OpenID Federation prover plugs in here with `.with_prover(...)`.
+        let memberships =
+            Memberships::new(config.trust_frameworks.clone()).with_prover(udap.clone());
         Ok(HolderState {
             inner: Arc::new(Inner {
                 revocation: RevocationChecker::new(fetcher),
@@ -188,6 +196,7 @@ impl HolderState {
                 holder_profile,
                 policy,
                 expected_audience,
+                memberships,
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
             }),

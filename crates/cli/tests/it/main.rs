@@ -7,6 +7,7 @@ mod errors;
 mod issuer_client;
 mod keys;
 mod ticket;
+mod udap_register;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,14 @@
-//! `POST [base]/register`: dynamic client registration (RFC 7591; UDAP DCR when the body
-//! carries a `software_statement`). Off unless `[registration] enabled = true`; with an
-//! `initial_access_token` the request must carry it as a Bearer token. Every outcome is
-//! audited (event `registration`) before the response leaves, and a `201` is only sent once
-//! the registration is durable.
+//! `POST [base]/register`: dynamic client registration (UDAP DCR when the body carries a
+//! `software_statement`, otherwise RFC 7591 for plain `private_key_jwt` clients), and the
+//! RFC 7592 endpoint `[base]/register/{client_id}` ([`manage`]). Off unless `[registration]
+//! enabled = true`; with an `initial_access_token` a registration request must carry it as a
+//! Bearer token (compared in constant time). Every outcome is audited (event `registration`)
+//! before the response leaves, and a `201` is only sent once the registration is durable.
 
 pub mod error;
+pub mod manage;
 pub mod metadata;
+pub mod rfc7591;
 pub mod udap;
 
 use axum::Json;
@@ -19,6 +22,7 @@ use tessera_store::audit::AuditRecord;
 
 use crate::registration::error::RegistrationError;
 use crate::state::HolderState;
+use crate::token::access_token::token_hash;
 use crate::token::error::no_store;
 
 /// Largest registration request body.
@@ -129,9 +133,7 @@ async fn register(
         Some(_) => Err(RegistrationError::InvalidSoftwareStatement(
             "software_statement must be a string (a signed JWT)".into(),
         )),
-        None => Err(RegistrationError::InvalidClientMetadata(
-            "software_statement is required (UDAP dynamic client registration)".into(),
-        )),
+        None => rfc7591::register_jwks_client(state, &req, now, trail).await,
     }
 }
 
@@ -149,7 +151,9 @@ fn check_initial_access_token(
         .ok_or(RegistrationError::InvalidToken(
             "initial access token required",
         ))?;
-    if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
+    // Digests of equal length, compared in constant time: neither content nor length leaks.
+    let (got, expected) = (token_hash(got), token_hash(expected));
+    if bool::from(got.as_slice().ct_eq(expected.as_slice())) {
         Ok(())
     } else {
         Err(RegistrationError::InvalidToken(

@@ -148,6 +148,19 @@ impl Communities {
     }
 }
 
+/// UDAP membership is verified, never configured: a community we hold no certificate for, or
+/// whose certificate no longer chains (expired, revoked by a configured CRL), is not ours.
+impl crate::trust::membership::MembershipProof for Communities {
+    fn framework_type(&self) -> &'static str {
+        "udap"
+    }
+
+    fn proves(&self, framework_id: &str, now: i64) -> Option<bool> {
+        self.get(framework_id)
+            .map(|_| self.participates(framework_id, now))
+    }
+}
+
 /// Verifies an x5c JWT under `community`: CRLs from its distribution points (fetched through
 /// `fetcher`, cached) and configured files, then chain and signature.
 pub async fn verify_in(

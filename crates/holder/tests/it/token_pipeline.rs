@@ -1376,6 +1376,9 @@ async fn pt_disc_01_02_04_05_smart_configuration() {
         b["token_endpoint_auth_signing_alg_values_supported"],
         json!(["ES256", "ES384", "RS256"])
     );
+    // No trust framework, no asserted identity, registration off: key bindings only.
+    assert_eq!(b["supported_client_binding_types"], json!(["jkt"]));
+    assert!(b.get("registration_endpoint").is_none(), "{b}");
     // Never built from request headers.
     let (_, _, b2) = h
         .get(
