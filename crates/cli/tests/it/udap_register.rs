@@ -391,4 +391,30 @@ fn register_and_redeem_as_rfc7591_and_udap_clients() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+
+    // Cancelling the UDAP registration (empty grant_types) makes the client unknown.
+    let out = ok(&tessera(
+        &[
+            "register",
+            "--fhir-base",
+            &base,
+            "--udap-chain",
+            &f.client_chain,
+            "--udap-key",
+            &f.client_key,
+            "--iss",
+            APP_SAN,
+            "--cancel",
+            "--initial-access-token",
+            "0123456789abcdef-cli",
+        ],
+        None,
+    ));
+    let cancelled: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cancelled["client_id"], udap_id.as_str());
+    assert_eq!(cancelled["grant_types"], json!([]));
+    fails_with(
+        &redeem(&udap_id),
+        "error: token endpoint rejected the client authentication: invalid_client: Unknown client",
+    );
 }
