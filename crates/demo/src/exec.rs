@@ -333,12 +333,15 @@ fn binding(b: &Value) -> String {
             "jkt {}",
             b.get("jkt").and_then(Value::as_str).unwrap_or_default()
         ),
-        Some(m) => format!(
-            "{m} {}",
-            b.get("entity_uri")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        ),
+        Some(m) => {
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
+            format!(
+                "{m} {} ({} {})",
+                text("entity_uri"),
+                text("framework_type"),
+                text("trust_framework")
+            )
+        }
         None => "?".into(),
     }
 }
