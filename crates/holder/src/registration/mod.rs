@@ -162,11 +162,32 @@ fn check_initial_access_token(
     }
 }
 
-/// `404` when registration is off (the route still exists so the refusal is explicit).
-pub async fn registration_disabled() -> Response {
-    let mut r = (
+/// `404` when registration is off (the route still exists so the refusal is explicit, and
+/// audited like every other refusal).
+pub async fn registration_disabled(State(state): State<HolderState>) -> Response {
+    let (status, error, description) = (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": "invalid_request", "error_description": "dynamic client registration is not enabled"})),
+        "invalid_request",
+        "dynamic client registration is not enabled",
+    );
+    let rec = AuditRecord {
+        at: state.now(),
+        event: "registration".into(),
+        outcome: "rejected".into(),
+        step: Some("registration".into()),
+        error: Some(error.into()),
+        error_description: Some(description.into()),
+        ..AuditRecord::default()
+    };
+    let db = state.inner.db.clone();
+    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return RegistrationError::Internal(e.to_string()).into_response(),
+        Err(e) => return RegistrationError::Internal(e.to_string()).into_response(),
+    }
+    let mut r = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
     )
         .into_response();
     no_store(&mut r);

@@ -400,4 +400,11 @@ async fn initial_access_token_and_disabled_registration() {
     let off = Udap::start_with("enabled = false", None).await;
     let (s, b, _) = off.post_json("/register", &json!({})).await;
     assert_eq!(s, 404, "{b}");
+    assert_eq!(b["error"], "invalid_request");
+    let rows = off.audit("registration");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].error_description.as_deref(),
+        Some("dynamic client registration is not enabled")
+    );
 }
