@@ -196,6 +196,19 @@ fn public_set(v: &Value) -> Result<JwkSet, RegistrationError> {
     {
         return Err(bad("jwks: keys must be signing keys (use = sig)"));
     }
+    // A declared `alg` we would never accept in an assertion is refused now, not at `/token`.
+    let allowed = |a: &str| tessera_jose::Alg::CLIENT.iter().any(|x| x.as_str() == a);
+    if let Some(a) = set
+        .keys
+        .iter()
+        .filter_map(|k| k.alg.as_deref())
+        .find(|a| !allowed(a))
+    {
+        return Err(bad(format!(
+            "jwks: alg {} is not accepted for client authentication (ES256, ES384, RS256)",
+            clip(a)
+        )));
+    }
     Ok(set)
 }
 

@@ -229,6 +229,10 @@ async fn rfc7591_refusals_carry_their_error_codes() {
         ),
         (with(&|m| m["jwks"] = json!({"keys": []})), "1 to 8 keys"),
         (
+            with(&|m| m["jwks"]["keys"][0]["alg"] = json!("ES512")),
+            "alg ES512 is not accepted",
+        ),
+        (
             with(&|m| m["jwks"] = json!([app.public().to_value()])),
             "must be a JWK Set",
         ),
@@ -267,7 +271,7 @@ async fn rfc7591_refusals_carry_their_error_codes() {
         .into_iter()
         .filter(|r| r.outcome == "rejected")
         .count();
-    assert_eq!(rejected, 13);
+    assert_eq!(rejected, 14);
 }
 
 #[tokio::test]
