@@ -270,7 +270,7 @@ async fn run(
             .details
             .insert("reportable_condition".into(), json!(rc));
     }
-    if !audience_accepted(state, shell, now, trail) {
+    if !audience_accepted(state, shell, now, trail).await {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
     }
 
@@ -499,7 +499,7 @@ fn check_parameters<'p>(
 
 /// Step 8, audience: our base URLs, or (PT-AUD-05) a trust framework we participate in at
 /// `now`, verified where the framework offers a proof; the audit row says which.
-fn audience_accepted(
+async fn audience_accepted(
     state: &HolderState,
     shell: &tessera_ticket::Shell,
     now: i64,
@@ -509,9 +509,11 @@ fn audience_accepted(
     if shell.aud_type() != AudType::TrustFramework {
         return shell.audience_matches(&st.expected_audience);
     }
-    let (expected, how) =
-        st.memberships
-            .expected_audience(&st.config.base_urls, &shell.aud().entries(), now);
+    let candidates = shell.aud().entries();
+    let (expected, how) = st
+        .memberships
+        .expected_audience(&st.config.base_urls, &candidates, now)
+        .await;
     if let Some(how) = how.and_then(|m| m.audit()) {
         trail.details.insert("audience_check".into(), json!(how));
     }

@@ -9,9 +9,16 @@
 //! A prover that knows a framework decides alone: a failed proof is not rescued by a config
 //! line.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tessera_ticket::ExpectedAudience;
+
+/// What [`MembershipProof::proves`] returns: asynchronous, because a proof may need the network
+/// (an OpenID Federation trust chain for our own entity is resolved through the bounded
+/// fetcher).
+pub type ProofFuture<'a> = Pin<Box<dyn Future<Output = Option<bool>> + Send + 'a>>;
 
 /// A framework type that can prove this Data Holder's membership.
 ///
@@ -23,7 +30,7 @@ pub trait MembershipProof: Send + Sync + std::fmt::Debug {
     /// The `framework_type` this prover verifies (`udap`, `oidf`), for the audit row.
     fn framework_type(&self) -> &'static str;
     /// Whether we are a member of `framework_id` at `now`; `None` if it is not ours to say.
-    fn proves(&self, framework_id: &str, now: i64) -> Option<bool>;
+    fn proves<'a>(&'a self, framework_id: &'a str, now: i64) -> ProofFuture<'a>;
 }
 
 /// How membership of one framework was established.
@@ -71,9 +78,9 @@ impl Memberships {
     }
 
     /// Membership of `framework_id` at `now`.
-    pub fn participates(&self, framework_id: &str, now: i64) -> Membership {
+    pub async fn participates(&self, framework_id: &str, now: i64) -> Membership {
         for p in &self.provers {
-            match p.proves(framework_id, now) {
+            match p.proves(framework_id, now).await {
                 Some(true) => return Membership::Verified(p.framework_type()),
                 Some(false) => return Membership::NotMember,
                 None => {}
@@ -88,16 +95,20 @@ impl Memberships {
 
     /// The audience for a ticket whose `aud` names `candidates` as frameworks: our base URLs
     /// and the first candidate we belong to now, with how that was established.
-    pub fn expected_audience(
+    pub async fn expected_audience(
         &self,
         base_urls: &[String],
         candidates: &[&str],
         now: i64,
     ) -> (ExpectedAudience, Option<Membership>) {
-        let found = candidates
-            .iter()
-            .map(|c| (*c, self.participates(c, now)))
-            .find(|(_, m)| *m != Membership::NotMember);
+        let mut found = None;
+        for c in candidates {
+            let m = self.participates(c, now).await;
+            if m != Membership::NotMember {
+                found = Some((*c, m));
+                break;
+            }
+        }
         let expected = ExpectedAudience {
             data_holder_urls: base_urls.to_vec(),
             trust_frameworks: found.iter().map(|(c, _)| (*c).to_owned()).collect(),
@@ -117,28 +128,34 @@ mod tests {
         fn framework_type(&self) -> &'static str {
             "udap"
         }
-        fn proves(&self, id: &str, now: i64) -> Option<bool> {
-            (id == self.0).then_some(now < self.1)
+        fn proves<'a>(&'a self, id: &'a str, now: i64) -> ProofFuture<'a> {
+            Box::pin(async move { (id == self.0).then_some(now < self.1) })
         }
     }
 
-    #[test]
-    fn a_prover_decides_alone_and_the_list_covers_the_rest() {
+    #[tokio::test]
+    async fn a_prover_decides_alone_and_the_list_covers_the_rest() {
         let m = Memberships::new(vec!["https://listed".into(), "https://proven".into()])
             .with_prover(Arc::new(Until("https://proven", 100)));
+        let verdict = |id: &'static str, now: i64| {
+            let m = m.clone();
+            async move { m.participates(id, now).await }
+        };
         assert_eq!(
-            m.participates("https://proven", 99),
+            verdict("https://proven", 99).await,
             Membership::Verified("udap")
         );
         // Expired proof: the config line naming it does not rescue it.
-        assert_eq!(m.participates("https://proven", 100), Membership::NotMember);
-        assert_eq!(m.participates("https://listed", 0), Membership::Configured);
-        assert_eq!(m.participates("https://other", 0), Membership::NotMember);
-        let (aud, how) = m.expected_audience(
-            &["https://h/fhir".into()],
-            &["https://other", "https://proven"],
-            1,
-        );
+        assert_eq!(verdict("https://proven", 100).await, Membership::NotMember);
+        assert_eq!(verdict("https://listed", 0).await, Membership::Configured);
+        assert_eq!(verdict("https://other", 0).await, Membership::NotMember);
+        let (aud, how) = m
+            .expected_audience(
+                &["https://h/fhir".into()],
+                &["https://other", "https://proven"],
+                1,
+            )
+            .await;
         assert_eq!(aud.trust_frameworks, vec!["https://proven".to_owned()]);
         assert_eq!(
             how.and_then(|h| h.audit()).as_deref(),

@@ -155,9 +155,16 @@ impl crate::trust::membership::MembershipProof for Communities {
         "udap"
     }
 
-    fn proves(&self, framework_id: &str, now: i64) -> Option<bool> {
-        self.get(framework_id)
-            .map(|_| self.participates(framework_id, now))
+    fn proves<'a>(
+        &'a self,
+        framework_id: &'a str,
+        now: i64,
+    ) -> crate::trust::membership::ProofFuture<'a> {
+        // Our own chain and the configured CRL files: no network, nothing to await.
+        let verdict = self
+            .get(framework_id)
+            .map(|_| self.participates(framework_id, now));
+        Box::pin(std::future::ready(verdict))
     }
 }
 
