@@ -1,18 +1,20 @@
 //! `tessera redeem`: exchange a Permission Ticket for an access token at a Data Holder's token
-//! endpoint (RFC 8693, private_key_jwt, optional DPoP) and print the token response JSON.
+//! endpoint (RFC 8693; private_key_jwt with a JWK, optional DPoP, or a UDAP client's x5c
+//! assertion) and print the token response JSON.
 
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tessera_client::{Client, ClientKey, Redemption, Url};
+use tessera_client::{Client, ClientAuth, ClientKey, Redemption, UdapCredentials, Url};
 
 use crate::clock::SystemClock;
 
 /// Arguments of `tessera redeem`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("endpoint").required(true).args(["token_endpoint", "fhir_base"])))]
+#[command(group(clap::ArgGroup::new("credentials").required(true).args(["client_key", "udap_chain"])))]
 pub struct RedeemArgs {
     /// The ticket (compact JWT) file; `-` reads stdin.
     #[arg(long, value_name = "FILE")]
@@ -38,7 +40,18 @@ pub struct RedeemArgs {
     pub trust_chain: Option<std::path::PathBuf>,
     /// The client's private JWK file (ES256 or RS256); signs the assertion and DPoP proofs.
     #[arg(long, value_name = "JWK")]
-    pub client_key: std::path::PathBuf,
+    pub client_key: Option<std::path::PathBuf>,
+    /// A UDAP client: its certificate chain (PEM, leaf first), sent in the assertion's `x5c`.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "udap_key",
+        conflicts_with = "dpop"
+    )]
+    pub udap_chain: Option<std::path::PathBuf>,
+    /// The UDAP certificate's PKCS#8 private key (PEM); signs the assertion.
+    #[arg(long, value_name = "PEM", requires = "udap_chain")]
+    pub udap_key: Option<std::path::PathBuf>,
     /// Requested scopes, space-separated (default: what the ticket allows).
     #[arg(long, value_name = "S")]
     pub scope: Option<String>,
@@ -71,6 +84,12 @@ pub fn load_key(path: &Path) -> anyhow::Result<ClientKey> {
     ClientKey::from_json(&bytes).with_context(|| format!("key file {}", path.display()))
 }
 
+/// Loads UDAP credentials (a PEM chain and its PEM PKCS#8 key).
+pub fn load_udap(chain: &Path, key: &Path) -> anyhow::Result<UdapCredentials> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    Ok(UdapCredentials::from_pem(&read(chain)?, &read(key)?)?)
+}
+
 /// A current-thread runtime: the client does one request at a time.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -82,7 +101,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs the command.
 pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
     let ticket = read_input(&args.ticket)?;
-    let key = load_key(&args.client_key)?;
+    let key = args.client_key.as_deref().map(load_key).transpose()?;
+    let udap = match (&args.udap_chain, &args.udap_key) {
+        (Some(c), Some(k)) => Some(load_udap(c, k)?),
+        _ => None,
+    };
+    let auth = match (&key, &udap) {
+        (Some(k), _) => ClientAuth::Jwk(k),
+        (None, Some(u)) => ClientAuth::Udap(u),
+        (None, None) => anyhow::bail!("--client-key or --udap-chain/--udap-key is required"),
+    };
     let client_id = match (&args.client_id, &args.well_known) {
         (_, Some(entity)) => tessera_client::federation::well_known_client_id(entity)?,
         (Some(id), None) => id.clone(),
@@ -104,7 +132,7 @@ pub fn run(args: RedeemArgs) -> anyhow::Result<()> {
         let redemption = Redemption {
             ticket: &ticket,
             client_id: &client_id,
-            client_key: &key,
+            auth,
             scope: args.scope.as_deref(),
             dpop: args.dpop,
         };

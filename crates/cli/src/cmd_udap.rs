@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
-use tessera_udap::{Anchors, CrlSet, Pkcs8Signer, Purpose, inspect, parse_pem_certs, validate};
+use tessera_client::{StatementRequest, UdapCredentials};
+use tessera_udap::{Anchors, CrlSet, Purpose, inspect, parse_pem_certs, validate};
 
 use crate::clock::SystemClock;
 
@@ -108,21 +108,19 @@ pub fn run(cmd: UdapCommand, clock: &SystemClock) -> anyhow::Result<()> {
             Ok(())
         }
         UdapCommand::Statement(a) => {
-            let chain = parse_pem_certs(&read(&a.chain)?)?;
-            let signer = Pkcs8Signer::from_pem(&read(&a.key)?)?;
-            let now = clock.now();
-            let mut claims: Map<String, Value> = json!({
-                "iss": a.iss, "sub": a.iss, "aud": a.aud, "iat": now, "exp": now + 300,
-                "jti": uuid::Uuid::new_v4().to_string(), "client_name": a.client_name,
-                "grant_types": a.grant_types, "token_endpoint_auth_method": "private_key_jwt",
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-            if let Some(s) = a.scope {
-                claims.insert("scope".into(), s.into());
-            }
-            crate::out::line(tessera_udap::sign_x5c(&claims, &chain, &signer)?)?;
+            let creds = UdapCredentials::from_pem(&read(&a.chain)?, &read(&a.key)?)?;
+            let statement = creds.software_statement(
+                &StatementRequest {
+                    iss: &a.iss,
+                    registration_endpoint: &a.aud,
+                    client_name: &a.client_name,
+                    scope: a.scope.as_deref(),
+                    grant_types: &a.grant_types,
+                },
+                clock.now(),
+                &uuid::Uuid::new_v4().to_string(),
+            )?;
+            crate::out::line(statement)?;
             Ok(())
         }
     }

@@ -17,6 +17,7 @@ mod cmd_fetch;
 mod cmd_issuer;
 mod cmd_keys;
 mod cmd_redeem;
+mod cmd_register;
 mod cmd_serve;
 mod cmd_synth;
 mod cmd_ticket;
@@ -61,6 +62,8 @@ enum Command {
     Issuer(cmd_issuer::IssuerCommand),
     /// Redeem a ticket at a token endpoint (RFC 8693 token exchange); prints the token response.
     Redeem(cmd_redeem::RedeemArgs),
+    /// Register this client at a Data Holder (RFC 7591 with a JWK, or UDAP DCR).
+    Register(cmd_register::RegisterArgs),
     /// Read FHIR with an access token (Bearer or DPoP); `--all` follows paging links.
     Fetch(cmd_fetch::FetchArgs),
     /// UDAP helpers: inspect a certificate chain against anchors, build a software statement.
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd_audit::run(args),
         Command::Issuer(cmd) => cmd_issuer::run(cmd, &clock),
         Command::Redeem(args) => cmd_redeem::run(args),
+        Command::Register(args) => cmd_register::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
         Command::Udap(cmd) => cmd_udap::run(cmd, &clock),

@@ -14,6 +14,8 @@ pub enum Step {
     Fetch,
     /// An OpenID Federation statement fetch.
     Federation,
+    /// `POST` to the registration endpoint.
+    Registration,
 }
 
 impl std::fmt::Display for Step {
@@ -23,6 +25,7 @@ impl std::fmt::Display for Step {
             Step::TokenExchange => "token exchange",
             Step::Fetch => "FHIR fetch",
             Step::Federation => "federation fetch",
+            Step::Registration => "client registration",
         })
     }
 }
@@ -74,6 +77,17 @@ pub enum ClientError {
     /// The token endpoint refused the exchange (`invalid_grant`, `invalid_scope`, ...).
     #[error("token endpoint refused the ticket: {error}: {description}")]
     Refused {
+        /// HTTP status.
+        status: u16,
+        /// OAuth `error`.
+        error: String,
+        /// OAuth `error_description` (or empty).
+        description: String,
+    },
+    /// The registration endpoint refused (`invalid_client_metadata`,
+    /// `invalid_software_statement`, `unapproved_software_statement`, `invalid_token`, ...).
+    #[error("registration refused: {error}: {description}")]
+    RegistrationRefused {
         /// HTTP status.
         status: u16,
         /// OAuth `error`.

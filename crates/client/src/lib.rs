@@ -1,10 +1,13 @@
-//! Client library: private_key_jwt assertions, DPoP proofs, token exchange, FHIR fetch.
+//! Client library: private_key_jwt and UDAP (x5c) assertions, DPoP proofs, dynamic client
+//! registration, token exchange, FHIR fetch.
 //!
 //! ```text
 //! ClientKey::from_json(jwk)                         the client's private key
+//! UdapCredentials::from_pem(chain, key)             a UDAP client's certificate and key
 //! Client::new(clock)
 //!   .discover_token_endpoint(fhir_base)             [base]/.well-known/smart-configuration
-//!   .redeem(token_endpoint, &Redemption{..})        RFC 8693 + private_key_jwt (+ DPoP)
+//!   .register(registration_endpoint, &body, iat)    RFC 7591 (jwks) or UDAP DCR
+//!   .redeem(token_endpoint, &Redemption{..})        RFC 8693 + private_key_jwt/x5c (+ DPoP)
 //!   .fetch(url, Authorization::Bearer(..), opts)    FHIR read/search, bounded paging
 //!   .redeem_with_assertion_header(.., trust_chain)  OpenID Federation client (trust_chain header)
 //!   .resolve_trust_chain(entity, anchor, marks)     OpenID Federation chain, resolved online
@@ -20,13 +23,19 @@ mod fetch;
 mod http;
 pub mod jwt;
 mod redeem;
+mod register;
 pub mod tap;
+pub mod udap;
 
 pub use error::{ClientError, Step};
 pub use fetch::{Authorization, DEFAULT_MAX_PAGES, FetchOptions, Fetched};
 pub use http::{Client, MAX_FHIR_BODY, MAX_SMALL_BODY};
 pub use jwt::ClientKey;
-pub use redeem::{Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url};
+pub use redeem::{
+    ClientAuth, Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url,
+};
+pub use register::{Registration, jwks_registration, udap_registration};
+pub use udap::{StatementRequest, UdapCredentials};
 /// Re-exported so callers name URLs without depending on `url` themselves.
 pub use url::Url;
 

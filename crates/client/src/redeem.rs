@@ -1,5 +1,6 @@
 //! Redemption: SMART discovery of the token endpoint and the RFC 8693 token exchange of a
-//! Permission Ticket, authenticated with `private_key_jwt` and optionally DPoP-bound.
+//! Permission Ticket, authenticated with `private_key_jwt` (a JWK, or a UDAP certificate in
+//! `x5c`) and optionally DPoP-bound.
 
 use serde_json::{Map, Value};
 use tessera_ticket::claims::SUBJECT_TOKEN_TYPE;
@@ -8,7 +9,17 @@ use url::Url;
 use crate::error::{Step, echo};
 use crate::http::{MAX_SMALL_BODY, json_object, send};
 use crate::jwt::{CLIENT_ASSERTION_TYPE, ClientKey, client_assertion_with_header, dpop_proof};
+use crate::udap::UdapCredentials;
 use crate::{Client, ClientError};
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientAuth<'a> {
+    /// A JWT assertion signed with a registered JWK (RFC 7523, SMART Backend Services).
+    Jwk(&'a ClientKey),
+    /// A UDAP JWT assertion carrying the client's certificate chain in `x5c`.
+    Udap(&'a UdapCredentials),
+}
 
 /// `grant_type` of RFC 8693 token exchange.
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -20,11 +31,12 @@ pub struct Redemption<'a> {
     pub ticket: &'a str,
     /// The registered client id (`iss` = `sub` of the assertion).
     pub client_id: &'a str,
-    /// The client's private key.
-    pub client_key: &'a ClientKey,
+    /// The client's credentials.
+    pub auth: ClientAuth<'a>,
     /// Requested scopes (space-separated); `None` leaves the choice to the Data Holder.
     pub scope: Option<&'a str>,
-    /// Whether to send a DPoP proof signed with the client key (RFC 9449).
+    /// Whether to send a DPoP proof signed with the client's JWK (RFC 9449; not with UDAP
+    /// credentials, whose key is a certificate's).
     pub dpop: bool,
 }
 
@@ -53,6 +65,15 @@ pub fn smart_configuration_url(fhir_base: &Url) -> Result<Url, ClientError> {
 impl Client {
     /// Reads `[base]/.well-known/smart-configuration` and returns its `token_endpoint`.
     pub async fn discover_token_endpoint(&self, fhir_base: &Url) -> Result<Url, ClientError> {
+        self.discover_endpoint(fhir_base, "token_endpoint").await
+    }
+
+    /// The http(s) URL `member` of the SMART configuration of `fhir_base`.
+    pub(crate) async fn discover_endpoint(
+        &self,
+        fhir_base: &Url,
+        member: &str,
+    ) -> Result<Url, ClientError> {
         let url = smart_configuration_url(fhir_base)?;
         let request = self
             .http
@@ -69,13 +90,13 @@ impl Client {
         }
         let doc = json_object(&body.bytes, Step::Discovery, &url)?;
         let endpoint = doc
-            .get("token_endpoint")
+            .get(member)
             .and_then(Value::as_str)
-            .ok_or_else(|| bad("no token_endpoint".into()))?;
+            .ok_or_else(|| bad(format!("no {member}")))?;
         let endpoint =
-            Url::parse(endpoint).map_err(|e| bad(format!("token_endpoint is not a URL: {e}")))?;
+            Url::parse(endpoint).map_err(|e| bad(format!("{member} is not a URL: {e}")))?;
         if !matches!(endpoint.scheme(), "https" | "http") {
-            return Err(bad("token_endpoint is not an http(s) URL".into()));
+            return Err(bad(format!("{member} is not an http(s) URL")));
         }
         Ok(endpoint)
     }
@@ -104,14 +125,26 @@ impl Client {
         }
         let now = self.clock.now();
         let audience = token_endpoint.as_str();
-        let assertion = client_assertion_with_header(
-            req.client_key,
-            req.client_id,
-            audience,
-            now,
-            &Client::new_jti(),
-            assertion_header,
-        )?;
+        let assertion = match req.auth {
+            ClientAuth::Jwk(key) => client_assertion_with_header(
+                key,
+                req.client_id,
+                audience,
+                now,
+                &Client::new_jti(),
+                assertion_header,
+            )?,
+            ClientAuth::Udap(creds) => {
+                if !assertion_header.is_empty() {
+                    return Err(ClientError::Input(
+                        "a UDAP client assertion carries its own x5c header; extra header \
+                         members (trust_chain) are for OpenID Federation clients"
+                            .into(),
+                    ));
+                }
+                creds.client_assertion(req.client_id, audience, now, &Client::new_jti())?
+            }
+        };
         // Built in its own scope: the serializer is not `Send`, and holding it across the
         // `.await` below would make this future unusable in a spawned task or axum handler.
         let form = {
@@ -133,14 +166,12 @@ impl Client {
             .header("accept", "application/json")
             .body(form);
         if req.dpop {
-            let proof = dpop_proof(
-                req.client_key,
-                "POST",
-                token_endpoint,
-                now,
-                &Client::new_jti(),
-                None,
-            )?;
+            let ClientAuth::Jwk(key) = req.auth else {
+                return Err(ClientError::Input(
+                    "DPoP proofs are signed with a JWK client key, not UDAP credentials".into(),
+                ));
+            };
+            let proof = dpop_proof(key, "POST", token_endpoint, now, &Client::new_jti(), None)?;
             request = request.header("DPoP", proof);
         }
         let body = send(request, Step::TokenExchange, token_endpoint, MAX_SMALL_BODY).await?;

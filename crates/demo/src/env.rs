@@ -25,6 +25,7 @@ use crate::clock::{HolderClock, Now, client_clock, issuer_clock};
 use crate::error::DemoError;
 use crate::federation::FederationHost;
 use crate::keys::{self, BILLING_MINTER, DemoKeys, NETWORK_MINTER};
+use crate::udap::UdapWorld;
 
 /// The trust framework both the Data Holder and the network's clients belong to.
 pub const FRAMEWORK: &str = "https://network.tessera.example";
@@ -73,6 +74,8 @@ pub struct DemoEnv {
     pub now: Now,
     /// The loopback OpenID Federation and well-known client host.
     pub federation: FederationHost,
+    /// The UDAP community and the payer registered in it.
+    pub udap: UdapWorld,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -106,6 +109,7 @@ impl DemoEnv {
         let network_iss = format!("http://{issuer_addr}");
         let holder_iss = format!("http://{holder_addr}/issuer");
         let base_url = format!("http://{holder_addr}/fhir");
+        let mut udap = UdapWorld::generate(dir, &base_url, now())?;
 
         // The loopback federation and well-known host (crates/demo/src/federation.rs); the
         // network issuer may also mint for the federation's audience (PT-AUD-05).
@@ -133,7 +137,7 @@ impl DemoEnv {
         )?;
 
         let admin_token = uuid::Uuid::new_v4().simple().to_string();
-        let toml = holder_toml(&HolderToml {
+        let mut toml = holder_toml(&HolderToml {
             listen: holder_addr,
             base_url: &base_url,
             store: &dir.join("holder.db"),
@@ -145,7 +149,8 @@ impl DemoEnv {
         });
         let anchor_jwks = dir.join("federation-anchor.jwks.json");
         std::fs::write(&anchor_jwks, federation.anchor_jwks().to_string())?;
-        let toml = toml + &federation.holder_toml(&anchor_jwks.display().to_string());
+        toml.push_str(&federation.holder_toml(&anchor_jwks.display().to_string()));
+        toml.push_str(&udap.holder_toml());
         let config_path = dir.join("holder.toml");
         std::fs::write(&config_path, toml)?;
         let config = tessera_holder::config::Config::load(&config_path)
@@ -182,9 +187,12 @@ impl DemoEnv {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| DemoError::Issuer(format!("HTTP client: {e}")))?;
+        let client = tessera_client::Client::new(client_clock(&now))?;
+        udap.register(&client, &base_url, now()).await?;
         Ok(DemoEnv {
             dir: dir.to_owned(),
-            client: tessera_client::Client::new(client_clock(&now))?,
+            client,
+            udap,
             keys,
             cast,
             network,
@@ -372,18 +380,13 @@ fn holder_toml(h: &HolderToml<'_>) -> String {
                 s(NPI_SYSTEM),
                 s(&h.cast.payer.npi)
             )),
-            keys::PAYER_QUALITY | keys::PHA => {
-                let entity = if id == keys::PHA {
-                    PHA_ENTITY
-                } else {
-                    QUALITY_ENTITY
-                };
-                out.push_str(&format!(
-                    "framework_identity = {{ trust_framework = {}, framework_type = \"udap\", entity_uri = {} }}\n",
-                    s(FRAMEWORK),
-                    s(entity)
-                ));
-            }
+            // The agency's identity is asserted by this configuration (audited as such); the
+            // payer's quality program proves its own by UDAP (crate::udap).
+            keys::PHA => out.push_str(&format!(
+                "framework_identity = {{ trust_framework = {}, framework_type = \"udap\", entity_uri = {}, asserted = true }}\n",
+                s(FRAMEWORK),
+                s(PHA_ENTITY)
+            )),
             _ => {}
         }
     }

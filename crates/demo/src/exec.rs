@@ -6,7 +6,7 @@ use serde_json::Value;
 use tessera_access::Grant;
 use tessera_client::jwt::client_assertion;
 use tessera_client::{
-    Authorization, ClientError, ClientKey, FetchOptions, Redemption, TokenResponse,
+    Authorization, ClientAuth, ClientError, ClientKey, FetchOptions, Redemption, TokenResponse,
 };
 use tessera_jose::{Limits, decode};
 use url::Url;
@@ -105,19 +105,30 @@ impl DemoEnv {
         client_id: &str,
         dpop: bool,
     ) -> Result<TokenResponse, ClientError> {
-        let key = self.client_key(client_id)?;
         let endpoint = Url::parse(&self.token_url())
             .map_err(|e| ClientError::Input(format!("token endpoint: {e}")))?;
-        // Trust-framework clients present another id (and maybe a trust_chain header).
+        // Trust-framework clients present another id (and maybe a trust_chain header); the
+        // UDAP payer authenticates with its certificate.
         let no_header = serde_json::Map::new();
-        let (client_id, header) = self
-            .federation
-            .presented(client_id)
-            .map_or((client_id, &no_header), |(id, _, h)| (id, h));
+        let (client_id, auth, header) = if client_id == crate::udap::UDAP_PAYER {
+            let u = &self.udap;
+            (
+                u.payer_client_id.as_str(),
+                ClientAuth::Udap(&u.payer),
+                &no_header,
+            )
+        } else {
+            let key = self.client_key(client_id)?;
+            let (id, header) = self
+                .federation
+                .presented(client_id)
+                .map_or((client_id, &no_header), |(id, _, h)| (id, h));
+            (id, ClientAuth::Jwk(key), header)
+        };
         let req = Redemption {
             ticket,
             client_id,
-            client_key: key,
+            auth,
             scope: None,
             dpop,
         };
@@ -142,11 +153,10 @@ impl DemoEnv {
         token: &TokenResponse,
         client_id: &str,
     ) -> Result<(Vec<Value>, Vec<String>), ClientError> {
-        let key = self.client_key(client_id)?;
         let auth = if token.token_type.eq_ignore_ascii_case("dpop") {
             Authorization::Dpop {
                 token: &token.access_token,
-                key,
+                key: self.client_key(client_id)?,
             }
         } else {
             Authorization::Bearer(&token.access_token)
@@ -340,12 +350,15 @@ fn binding(b: &Value) -> String {
             "jkt {}",
             b.get("jkt").and_then(Value::as_str).unwrap_or_default()
         ),
-        Some(m) => format!(
-            "{m} {}",
-            b.get("entity_uri")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        ),
+        Some(m) => {
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default();
+            format!(
+                "{m} {} ({} {})",
+                text("entity_uri"),
+                text("framework_type"),
+                text("trust_framework")
+            )
+        }
         None => "?".into(),
     }
 }

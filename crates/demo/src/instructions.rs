@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::env::DemoEnv;
-use crate::keys::{PATIENT_APP, PAYER_QUALITY};
+use crate::keys::PATIENT_APP;
 
 /// The text printed while the servers stay up.
 pub fn render(env: &DemoEnv, program: &str) -> String {
@@ -32,12 +32,15 @@ pub fn render(env: &DemoEnv, program: &str) -> String {
     let _ = writeln!(out, "  {program} ticket inspect {}", ticket("quality-gap"));
     let _ = writeln!(
         out,
-        "\nQuality gap: redeem as the payer's quality program, then read:"
+        "\nQuality gap: redeem as the payer's quality program (a UDAP client), then read:"
     );
+    let udap = &env.udap;
     let redeem_qg = format!(
-        "{program} redeem --ticket {} --fhir-base {base} --client-id {PAYER_QUALITY} --client-key {}",
+        "{program} redeem --ticket {} --fhir-base {base} --client-id {} --udap-chain {} --udap-key {}",
         ticket("quality-gap"),
-        key(PAYER_QUALITY)
+        udap.payer_client_id,
+        q(&udap.file("payer-chain.pem")),
+        q(&udap.file("payer-key.pem"))
     );
     let _ = writeln!(out, "  {redeem_qg}");
     let _ = writeln!(

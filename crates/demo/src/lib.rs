@@ -25,6 +25,7 @@ mod report;
 mod run;
 mod scenarios;
 mod tickets;
+mod udap;
 pub mod workbench;
 
 use std::path::PathBuf;

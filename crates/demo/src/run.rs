@@ -93,6 +93,7 @@ pub async fn run(env: &DemoEnv, sc: &Scenario) -> ScenarioOutcome {
         (_, Err(e)) => out.problems.push(format!("redemption: {e}")),
         (Expect::Granted(check), Ok(token)) => match granted(env, sc, &token).await {
             Ok(x) => {
+                out.notes.extend(binding_note(env, &minted.jti));
                 out.notes.extend(x.notes);
                 out.problems.extend(x.problems);
                 let checked = verify(env, sc, check, &x.granted, &x.stored, &x.released);
@@ -104,6 +105,22 @@ pub async fn run(env: &DemoEnv, sc: &Scenario) -> ScenarioOutcome {
     }
     out.passed = out.problems.is_empty();
     out
+}
+
+/// How the Data Holder checked the presenter binding, from its audit row (`binding_check`:
+/// `verified:udap`, `asserted`, `key`, `none`).
+fn binding_note(env: &DemoEnv, jti: &str) -> Option<String> {
+    let rows = env.holder.token_db().audit_by_jti(jti).ok()?;
+    let row = rows
+        .iter()
+        .rev()
+        .find(|r| r.event == "token_exchange" && r.outcome == "accepted")?;
+    let details: serde_json::Value = serde_json::from_str(&row.details).ok()?;
+    let check = details.get("binding_check")?.as_str()?;
+    Some(format!(
+        "binding {} (audit binding_check = {check})",
+        row.binding.as_deref().unwrap_or("-")
+    ))
 }
 
 fn issuer_url(env: &DemoEnv, which: Which) -> &str {

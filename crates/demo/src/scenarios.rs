@@ -9,7 +9,7 @@ use crate::cast::Record;
 use crate::env::DemoEnv;
 use crate::error::DemoError;
 use crate::exec::Which;
-use crate::keys::{FAMILY_APP, PATIENT_APP, PAYER_CLAIMS, PAYER_QUALITY, PHA};
+use crate::keys::{FAMILY_APP, PATIENT_APP, PAYER_CLAIMS, PHA};
 use crate::tickets::{self, DELEGATES};
 
 /// How the ticket reaches the final redemption.
@@ -205,13 +205,16 @@ pub fn all(env: &DemoEnv) -> Result<Vec<Scenario>, DemoError> {
                 "Payer quality gap (CMS122v12, HbA1c)",
                 format!(
                     "{} closes {}'s diabetes quality gap for {}: HbA1c results only, after the \
-                     Data Holder finds the payer's Coverage for the patient.",
+                     Data Holder finds the payer's Coverage for the patient. The quality program \
+                     registered by UDAP (client {}); its certificate's SAN is verified under the \
+                     payers' community anchor at each redemption, not asserted by configuration.",
                     cast.payer.name,
                     p.display(),
-                    cast.measurement_year
+                    cast.measurement_year,
+                    env.udap.payer_client_id
                 ),
                 tickets::quality_gap(cast, &env.base_url),
-                PAYER_QUALITY,
+                crate::udap::UDAP_PAYER,
                 p,
             )
         },

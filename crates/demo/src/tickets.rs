@@ -73,10 +73,10 @@ fn jkt(thumbprint: &str) -> Value {
     json!({ "method": "jkt", "jkt": thumbprint })
 }
 
-fn framework_binding(entity: &str) -> Value {
+fn framework_binding(framework: &str, entity: &str) -> Value {
     json!({
         "method": "trust_framework_client",
-        "trust_framework": FRAMEWORK,
+        "trust_framework": framework,
         "framework_type": "udap",
         "entity_uri": entity,
     })
@@ -230,14 +230,14 @@ pub fn measure() -> Value {
 }
 
 /// Payer quality gap for CMS122v12: HbA1c results only, over the measurement year, bound to
-/// the payer's quality program by its framework identity.
+/// the payer's quality program by its UDAP identity (certificate SAN in the payers' community).
 pub fn quality_gap(cast: &Cast, base_url: &str) -> Value {
     let y = cast.measurement_year;
     json!({
         "ticket_type": TYPE_QUALITY_GAP,
         "aud": base_url,
         "aud_type": "data_holder_url",
-        "presenter_binding": framework_binding(QUALITY_ENTITY),
+        "presenter_binding": framework_binding(crate::udap::UDAP_COMMUNITY, QUALITY_ENTITY),
         "subject": { "patient": patient(&cast.patient) },
         "requester": payer(cast),
         "measure": measure(),
@@ -257,7 +257,7 @@ pub fn public_health(cast: &Cast) -> Result<Value, DemoError> {
         "ticket_type": TYPE_PUBLIC_HEALTH,
         "aud": FRAMEWORK,
         "aud_type": "trust_framework",
-        "presenter_binding": framework_binding(PHA_ENTITY),
+        "presenter_binding": framework_binding(FRAMEWORK, PHA_ENTITY),
         "subject": { "patient": patient(&cast.case.record) },
         "requester": {
             "resourceType": "Organization",

@@ -41,6 +41,16 @@ pub fn app(state: HolderState) -> Result<Router, String> {
                 oauth_post(crate::registration::registration_disabled, "registration")
             },
         )
+        .route(
+            "/register/{client_id}",
+            if state.config().registration.enabled {
+                get(crate::registration::manage::read_handler)
+                    .delete(crate::registration::manage::delete_handler)
+                    .fallback(crate::registration::manage::method_not_allowed)
+            } else {
+                axum::routing::any(crate::registration::registration_disabled)
+            },
+        )
         // Room for an oversized registration body to reach its own size check (PT-REQ-07).
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());

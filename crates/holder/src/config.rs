@@ -102,7 +102,8 @@ pub struct FileConfig {
     /// Files or directories of FHIR Bundles ingested at start-up.
     #[serde(default)]
     pub load: Vec<String>,
-    /// Trust frameworks this Data Holder is a verified member of (framework `aud`, OP-03).
+    /// Trust frameworks whose membership can only be configured (framework `aud`, OP-03);
+    /// UDAP communities are proven by our certificate instead and may not be listed.
     #[serde(default)]
     pub trust_frameworks: Vec<String>,
     /// Clock leeway in seconds for `exp`/`iat`/assertion/evidence timing (OP-06).
@@ -258,15 +259,32 @@ pub struct FileClient {
     /// Organizations this client may act for (unbound B2B tickets, OP-33).
     #[serde(default)]
     pub acts_for: Vec<IdentifierConfig>,
-    /// Trust-framework identity asserted by configuration until UDAP/OIDF lands.
+    /// Trust-framework identity asserted by configuration (accepted only with
+    /// `asserted = true`; verified identities come from UDAP or OpenID Federation instead).
     #[serde(default)]
-    pub framework_identity: Option<FrameworkIdentityConfig>,
+    pub framework_identity: Option<FileFrameworkIdentity>,
     /// May call the introspection endpoint.
     #[serde(default)]
     pub introspection: bool,
     /// A disabled client fails authentication.
     #[serde(default)]
     pub disabled: bool,
+}
+
+/// `[[client]] framework_identity`: an identity this configuration asserts. `asserted = true`
+/// is required so that taking an identity on a config line's word is a visible choice.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFrameworkIdentity {
+    /// Trust framework id.
+    pub trust_framework: String,
+    /// `udap`, `well-known` or `oidf`.
+    pub framework_type: String,
+    /// Entity URI.
+    pub entity_uri: String,
+    /// Must be `true`: the operator acknowledges the identity is not verified.
+    #[serde(default)]
+    pub asserted: bool,
 }
 
 /// A client's framework identity (`trust_framework_client` binding).
@@ -523,6 +541,7 @@ impl Config {
                 ));
             }
         }
+        refuse_configured_udap_membership(&file.trust_frameworks, &trust_framework_configs)?;
         let registration = validate_registration(file.registration)?;
         let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
@@ -563,6 +582,29 @@ impl Config {
     pub fn token_url(&self) -> String {
         format!("{}/token", self.base_url)
     }
+}
+
+/// UDAP membership is proven by our community certificate, so listing a UDAP community in
+/// `trust_frameworks` would claim membership nothing verifies.
+fn refuse_configured_udap_membership(
+    listed: &[String],
+    frameworks: &[TrustFrameworkConfig],
+) -> Result<(), ConfigError> {
+    for (i, id) in listed.iter().enumerate() {
+        if frameworks
+            .iter()
+            .any(|f| f.id == *id && matches!(f.kind, TrustFrameworkKind::Udap(_)))
+        {
+            return Err(invalid(
+                format!("trust_frameworks[{i}]"),
+                format!(
+                    "{id} is a udap [[trust_framework]]: membership is verified from its \
+                     certificate_file and key_file, remove it from trust_frameworks"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_issuers(
@@ -676,26 +718,57 @@ fn validate_clients(list: Vec<FileClient>, dir: &Path) -> Result<Vec<ClientConfi
                 format!("duplicate client {}", f.client_id),
             ));
         }
-        if let Some(fi) = &f.framework_identity
-            && !matches!(fi.framework_type.as_str(), "udap" | "well-known" | "oidf")
-        {
-            return Err(invalid(
-                format!("{key}.framework_identity.framework_type"),
-                "must be udap, well-known or oidf",
-            ));
-        }
+        let framework_identity = f
+            .framework_identity
+            .map(|fi| asserted_identity(&key, fi))
+            .transpose()?;
         let keys = validate_keys(&key, f.keys, dir)?;
         out.push(ClientConfig {
             client_id: f.client_id,
             keys,
             scopes: f.scopes,
             acts_for: f.acts_for,
-            framework_identity: f.framework_identity,
+            framework_identity,
             introspection: f.introspection,
             disabled: f.disabled,
         });
     }
     Ok(out)
+}
+
+/// A configured identity is never verified, so it is accepted only when the operator says so.
+fn asserted_identity(
+    key: &str,
+    fi: FileFrameworkIdentity,
+) -> Result<FrameworkIdentityConfig, ConfigError> {
+    if !fi.asserted {
+        return Err(invalid(
+            format!("{key}.framework_identity"),
+            "a configured identity is asserted, not verified: add `asserted = true` to accept \
+             trust_framework_client bindings on this configuration's word (audited as \
+             `asserted`), or remove it and let the client prove its identity (UDAP dynamic \
+             registration, OpenID Federation)",
+        ));
+    }
+    if !matches!(fi.framework_type.as_str(), "udap" | "well-known" | "oidf") {
+        return Err(invalid(
+            format!("{key}.framework_identity.framework_type"),
+            "must be udap, well-known or oidf",
+        ));
+    }
+    for (name, v) in [
+        ("trust_framework", &fi.trust_framework),
+        ("entity_uri", &fi.entity_uri),
+    ] {
+        if v.is_empty() {
+            return Err(invalid(format!("{key}.framework_identity.{name}"), "empty"));
+        }
+    }
+    Ok(FrameworkIdentityConfig {
+        trust_framework: fi.trust_framework,
+        framework_type: fi.framework_type,
+        entity_uri: fi.entity_uri,
+    })
 }
 
 fn validate_keys(key: &str, k: FileKeys, dir: &Path) -> Result<KeySourceConfig, ConfigError> {

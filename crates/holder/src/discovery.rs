@@ -1,6 +1,7 @@
 //! `GET [base]/.well-known/smart-configuration` (spec-digest §6, PT-DISC): the token-exchange
-//! grant, the accepted ticket types, and auth methods/algorithms exactly as the token endpoint
-//! accepts them. Every URL comes from the configured base URL, never from request headers.
+//! grant, the accepted ticket types, auth methods/algorithms and presenter bindings exactly as
+//! the token endpoint accepts them, and the registration endpoint when registration is on.
+//! Every URL comes from the configured base URL, never from request headers.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +22,7 @@ pub fn smart_configuration(state: &HolderState) -> Value {
     if state.config().continuation.enabled {
         grant_types.push(REFRESH_TOKEN);
     }
-    json!({
+    let mut doc = json!({
         "token_endpoint": format!("{base}/token"),
         "introspection_endpoint": format!("{base}/introspect"),
         "grant_types_supported": grant_types,
@@ -33,7 +34,34 @@ pub fn smart_configuration(state: &HolderState) -> Value {
         "capabilities": ["client-confidential-asymmetric", "permission-v2", "permission-patient"],
         "code_challenge_methods_supported": [],
         "response_types_supported": [],
-    })
+        "supported_client_binding_types": binding_types(state),
+    });
+    // RFC 8414 §2: advertised only when served (RFC 7591 and UDAP DCR share the endpoint).
+    if state.config().registration.enabled
+        && let Some(m) = doc.as_object_mut()
+    {
+        m.insert(
+            "registration_endpoint".into(),
+            format!("{base}/register").into(),
+        );
+    }
+    doc
+}
+
+/// The presenter bindings a client can satisfy here: `jkt` always (every client proves a
+/// key); `trust_framework_client` only when some client can hold a framework identity (a
+/// configured trust framework that verifies one, or an asserted `framework_identity`).
+fn binding_types(state: &HolderState) -> Vec<&'static str> {
+    let cfg = state.config();
+    let mut out = vec!["jkt"];
+    // Every framework type verifies a client identity (UDAP x5c, OIDF trust chain,
+    // well-known JWKS of a recognised entity).
+    let verifiable = !cfg.trust_framework_configs.is_empty();
+    let asserted = cfg.clients.iter().any(|c| c.framework_identity.is_some());
+    if verifiable || asserted {
+        out.push("trust_framework_client");
+    }
+    out
 }
 
 /// The handler.

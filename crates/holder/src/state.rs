@@ -21,6 +21,7 @@ use crate::token::launch::LaunchRegistry;
 use crate::trust::fetch::Fetcher;
 use crate::trust::issuers::IssuerRegistry;
 use crate::trust::keys::KeyResolver;
+use crate::trust::membership::Memberships;
 use crate::trust::revocation::RevocationChecker;
 use crate::udap::Communities;
 use crate::udap::client_auth::{Authenticators, UdapClients};
@@ -80,7 +81,6 @@ pub(crate) struct Inner {
     pub revocation: RevocationChecker,
     pub clients: Arc<dyn ClientAuthenticator>,
     pub udap: Arc<Communities>,
-    pub oidf: Arc<OidfFrameworks>,
     pub registrations: Arc<dyn RegistrationStore>,
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
@@ -90,6 +90,7 @@ pub(crate) struct Inner {
     pub holder_profile: HolderProfile,
     pub policy: LocalPolicy,
     pub expected_audience: ExpectedAudience,
+    pub memberships: Memberships,
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
 }
@@ -150,7 +151,8 @@ impl HolderState {
                 .with_well_known(Arc::new(WellKnownFrameworks::from_config(
                     &config.trust_framework_configs,
                     &fetcher,
-                ))),
+                )))
+                .with_registrations(registrations.clone()),
         });
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
@@ -172,10 +174,17 @@ impl HolderState {
                 .map(|a| (a.country.clone(), a.state.clone()))
                 .collect(),
         };
+        // `aud_type: data_holder_url` only; framework audiences are decided per request by
+        // `memberships`, because verified membership can lapse (certificate expiry, CRL).
         let expected_audience = ExpectedAudience {
             data_holder_urls: config.base_urls.clone(),
-            trust_frameworks: config.trust_frameworks.clone(),
+            trust_frameworks: Vec::new(),
         };
+        // UDAP: our community certificate chains to the anchor; OIDF: our entity_id chains to
+        // the anchor (federation::participation).
+        let memberships = Memberships::new(config.trust_frameworks.clone())
+            .with_prover(udap.clone())
+            .with_prover(oidf.clone());
         Ok(HolderState {
             inner: Arc::new(Inner {
                 revocation: RevocationChecker::new(fetcher),
@@ -186,7 +195,6 @@ impl HolderState {
                 keys,
                 clients,
                 udap,
-                oidf,
                 registrations,
                 idps,
                 store,
@@ -195,6 +203,7 @@ impl HolderState {
                 holder_profile,
                 policy,
                 expected_audience,
+                memberships,
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
             }),

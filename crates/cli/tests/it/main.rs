@@ -8,6 +8,7 @@ mod federation;
 mod issuer_client;
 mod keys;
 mod ticket;
+mod udap_register;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

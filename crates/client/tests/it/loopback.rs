@@ -11,7 +11,9 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use serde_json::{Value, json};
 use tessera_client::jwt::access_token_hash;
-use tessera_client::{Authorization, Client, ClientError, ClientKey, FetchOptions, Redemption};
+use tessera_client::{
+    Authorization, Client, ClientAuth, ClientError, ClientKey, FetchOptions, Redemption,
+};
 use tessera_jose::{Alg, Jwk, Limits, PrivateJwk, decode};
 use url::Url;
 
@@ -227,7 +229,7 @@ fn redemption<'a>(key: &'a ClientKey, ticket: &'a str, dpop: bool) -> Redemption
     Redemption {
         ticket,
         client_id: CLIENT_ID,
-        client_key: key,
+        auth: ClientAuth::Jwk(key),
         scope: Some("patient/Observation.rs"),
         dpop,
     }

@@ -100,6 +100,21 @@ async fn every_scenario_behaves_as_expected() {
         "{text}"
     );
 
+    // The payer's quality program is a UDAP client: its binding is verified, not asserted;
+    // the public health agency's is still asserted by configuration, and says so.
+    let notes = |key: &str| report.scenario(key).unwrap().notes.join("\n");
+    assert!(
+        notes("quality-gap").contains(
+            "binding trust_framework_client:verified(udap) (audit binding_check = verified:udap)"
+        ),
+        "{text}"
+    );
+    assert!(
+        notes("public-health").contains("binding_check = asserted"),
+        "{text}"
+    );
+    assert!(dir.path().join("udap/payer-chain.pem").is_file());
+
     // Public health: the three granted types only.
     let ph = granted(&report, "public-health");
     assert!(ph.released("Condition") >= 1);

@@ -254,3 +254,44 @@ fn framework_issuers_need_a_configured_framework_and_no_jwks() {
         "issuer[0].required_trust_marks: needs trust_framework"
     );
 }
+
+#[test]
+fn configured_framework_identity_needs_asserted_true() {
+    let client = "[[client]]\nclient_id = \"payer\"\njwks_file = \"app1.jwks.json\"\n";
+    let identity = "trust_framework = \"https://tf.example\", framework_type = \"udap\", entity_uri = \"https://payer.example\"";
+    let p = problem(&format!("{client}framework_identity = {{ {identity} }}\n"));
+    assert!(
+        p.starts_with("client[0].framework_identity: ") && p.contains("asserted = true"),
+        "{p}"
+    );
+    let p = problem(&format!(
+        "{client}framework_identity = {{ {identity}, asserted = false }}\n"
+    ));
+    assert!(p.contains("asserted = true"), "{p}");
+    let p = problem(&format!(
+        "{client}framework_identity = {{ trust_framework = \"https://tf\", framework_type = \"x509\", entity_uri = \"https://e\", asserted = true }}\n"
+    ));
+    assert!(
+        p.starts_with("client[0].framework_identity.framework_type"),
+        "{p}"
+    );
+    let cfg = parse(&format!(
+        "{client}framework_identity = {{ {identity}, asserted = true }}\n"
+    ))
+    .unwrap();
+    let fi = cfg.clients[0].framework_identity.as_ref().unwrap();
+    assert_eq!(fi.entity_uri, "https://payer.example");
+    assert_eq!(fi.framework_type, "udap");
+}
+
+#[test]
+fn a_udap_community_cannot_be_listed_as_configured_membership() {
+    let p = problem(
+        "trust_frameworks = [\"https://network.example\", \"https://udap.example\"]\n\
+         [[trust_framework]]\nid = \"https://udap.example\"\nframework_type = \"udap\"\nanchors_file = \"roots.pem\"\n",
+    );
+    assert!(
+        p.starts_with("trust_frameworks[1]: ") && p.contains("certificate_file"),
+        "{p}"
+    );
+}

@@ -64,6 +64,10 @@ pub struct FileRegistration {
     /// Bearer token a registration request must carry; absent means open registration.
     #[serde(default)]
     pub initial_access_token: Option<String>,
+    /// RFC 7591 clients may register a `jwks_uri` (fetched by this server); default: inline
+    /// `jwks` only.
+    #[serde(default)]
+    pub allow_jwks_uri: bool,
 }
 
 /// A validated trust framework.
@@ -139,6 +143,8 @@ pub struct RegistrationConfig {
     pub enabled: bool,
     /// Required bearer token (absent: open registration).
     pub initial_access_token: Option<String>,
+    /// RFC 7591 `jwks_uri` accepted.
+    pub allow_jwks_uri: bool,
 }
 
 /// Validates `[[trust_framework]]` entries.
@@ -190,6 +196,7 @@ pub(super) fn validate_registration(
     Ok(RegistrationConfig {
         enabled: f.enabled,
         initial_access_token: f.initial_access_token,
+        allow_jwks_uri: f.allow_jwks_uri,
     })
 }
 

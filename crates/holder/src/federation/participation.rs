@@ -11,9 +11,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use tessera_ticket::claims::{AudType, Audience};
-
 use crate::federation::{OidfFramework, OidfFrameworks};
+use crate::trust::membership::{MembershipProof, ProofFuture};
 
 /// Seconds a failed participation check is remembered.
 pub const NEGATIVE_TTL: i64 = 60;
@@ -86,27 +85,24 @@ impl Participation {
     }
 }
 
-/// The federation half of the audience check: `aud_type: trust_framework` and some `aud`
-/// entry names a configured federation whose anchor our own entity chains to. Any other
-/// `aud_type`, or entries naming no federation, are left to the other checks (`false`).
-pub async fn audience_by_participation(
-    oidf: &OidfFrameworks,
-    aud: &Audience,
-    aud_type: AudType,
-    now: i64,
-) -> bool {
-    if aud_type != AudType::TrustFramework {
-        return false;
+/// The federation half of the audience check (`trust::membership`): a framework id naming a
+/// configured federation is ours when our own entity chains to its anchor; other ids are left
+/// to the other provers and the configured list (`None`).
+impl MembershipProof for OidfFrameworks {
+    fn framework_type(&self) -> &'static str {
+        "oidf"
     }
-    for entry in aud.entries() {
-        if let Some(f) = oidf.get(entry) {
-            match oidf.participation().check(f, now).await {
-                Ok(()) => return true,
+
+    fn proves<'a>(&'a self, framework_id: &'a str, now: i64) -> ProofFuture<'a> {
+        Box::pin(async move {
+            let f = self.get(framework_id)?;
+            match self.participation().check(f, now).await {
+                Ok(()) => Some(true),
                 Err(reason) => {
                     tracing::info!(framework = %f.id, %reason, "not a verified federation participant");
+                    Some(false)
                 }
             }
-        }
+        })
     }
-    false
 }

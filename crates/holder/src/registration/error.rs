@@ -28,6 +28,9 @@ pub enum RegistrationError {
     /// RFC 7592: the registration does not exist (or is not the caller's).
     #[error("registration not found")]
     NotFound,
+    /// RFC 7592: a method other than `GET` or `DELETE` on a registration.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// Storage or audit failure.
     #[error("the server could not process the registration")]
     Internal(String),
@@ -54,6 +57,11 @@ impl RegistrationError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "registration not found".into(),
+            ),
+            RegistrationError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "method not allowed (GET reads, DELETE removes a registration)".into(),
             ),
             RegistrationError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

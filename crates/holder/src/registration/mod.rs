@@ -1,11 +1,14 @@
-//! `POST [base]/register`: dynamic client registration (RFC 7591; UDAP DCR when the body
-//! carries a `software_statement`). Off unless `[registration] enabled = true`; with an
-//! `initial_access_token` the request must carry it as a Bearer token. Every outcome is
-//! audited (event `registration`) before the response leaves, and a `201` is only sent once
-//! the registration is durable.
+//! `POST [base]/register`: dynamic client registration (UDAP DCR when the body carries a
+//! `software_statement`, otherwise RFC 7591 for plain `private_key_jwt` clients), and the
+//! RFC 7592 endpoint `[base]/register/{client_id}` ([`manage`]). Off unless `[registration]
+//! enabled = true`; with an `initial_access_token` a registration request must carry it as a
+//! Bearer token (compared in constant time). Every outcome is audited (event `registration`)
+//! before the response leaves, and a `201` is only sent once the registration is durable.
 
 pub mod error;
+pub mod manage;
 pub mod metadata;
+pub mod rfc7591;
 pub mod udap;
 
 use axum::Json;
@@ -19,6 +22,7 @@ use tessera_store::audit::AuditRecord;
 
 use crate::registration::error::RegistrationError;
 use crate::state::HolderState;
+use crate::token::access_token::token_hash;
 use crate::token::error::no_store;
 
 /// Largest registration request body.
@@ -129,9 +133,7 @@ async fn register(
         Some(_) => Err(RegistrationError::InvalidSoftwareStatement(
             "software_statement must be a string (a signed JWT)".into(),
         )),
-        None => Err(RegistrationError::InvalidClientMetadata(
-            "software_statement is required (UDAP dynamic client registration)".into(),
-        )),
+        None => rfc7591::register_jwks_client(state, &req, now, trail).await,
     }
 }
 
@@ -149,7 +151,9 @@ fn check_initial_access_token(
         .ok_or(RegistrationError::InvalidToken(
             "initial access token required",
         ))?;
-    if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
+    // Digests of equal length, compared in constant time: neither content nor length leaks.
+    let (got, expected) = (token_hash(got), token_hash(expected));
+    if bool::from(got.as_slice().ct_eq(expected.as_slice())) {
         Ok(())
     } else {
         Err(RegistrationError::InvalidToken(
@@ -158,11 +162,32 @@ fn check_initial_access_token(
     }
 }
 
-/// `404` when registration is off (the route still exists so the refusal is explicit).
-pub async fn registration_disabled() -> Response {
-    let mut r = (
+/// `404` when registration is off (the route still exists so the refusal is explicit, and
+/// audited like every other refusal).
+pub async fn registration_disabled(State(state): State<HolderState>) -> Response {
+    let (status, error, description) = (
         StatusCode::NOT_FOUND,
-        Json(json!({"error": "invalid_request", "error_description": "dynamic client registration is not enabled"})),
+        "invalid_request",
+        "dynamic client registration is not enabled",
+    );
+    let rec = AuditRecord {
+        at: state.now(),
+        event: "registration".into(),
+        outcome: "rejected".into(),
+        step: Some("registration".into()),
+        error: Some(error.into()),
+        error_description: Some(description.into()),
+        ..AuditRecord::default()
+    };
+    let db = state.inner.db.clone();
+    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return RegistrationError::Internal(e.to_string()).into_response(),
+        Err(e) => return RegistrationError::Internal(e.to_string()).into_response(),
+    }
+    let mut r = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
     )
         .into_response();
     no_store(&mut r);

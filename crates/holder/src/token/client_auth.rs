@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tessera_jose::{Jws, Limits, decode};
+use tessera_store::registrations::RegistrationStore;
 use tessera_store::replay::ReplayOutcome;
 use tessera_store::token_db::TokenDb;
 
@@ -158,6 +159,7 @@ pub struct RegisteredClients {
     db: Arc<TokenDb>,
     oidf: Arc<OidfFrameworks>,
     well_known: Arc<WellKnownFrameworks>,
+    dynamic: Option<Arc<dyn RegistrationStore>>,
 }
 
 impl RegisteredClients {
@@ -185,7 +187,49 @@ impl RegisteredClients {
             db,
             oidf: Arc::default(),
             well_known: Arc::default(),
+            dynamic: None,
         })
+    }
+
+    /// Also recognizes clients registered by RFC 7591 (`jwks`/`jwks_uri`) in `store`.
+    pub fn with_registrations(mut self, store: Arc<dyn RegistrationStore>) -> RegisteredClients {
+        self.dynamic = Some(store);
+        self
+    }
+
+    /// The keys and profile of an RFC 7591-registered client, if `client_id` is one.
+    fn dynamic_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(KeySource, ClientConfig)>, ClientAuthError> {
+        let Some(store) = &self.dynamic else {
+            return Ok(None);
+        };
+        let unavailable = |e: String| {
+            tracing::error!(error = %e, "registered client unusable");
+            ClientAuthError::Unavailable
+        };
+        let Some(reg) = store
+            .registration(client_id)
+            .map_err(|e| unavailable(e.to_string()))?
+            .filter(|r| r.kind == crate::registration::rfc7591::KIND_JWKS)
+        else {
+            return Ok(None);
+        };
+        let (keys, scopes) = crate::registration::rfc7591::client_of(&reg).map_err(unavailable)?;
+        let source = KeySource::from_config(&keys).map_err(unavailable)?;
+        Ok(Some((
+            source,
+            ClientConfig {
+                client_id: client_id.to_owned(),
+                keys,
+                scopes,
+                acts_for: Vec::new(),
+                framework_identity: None,
+                introspection: false,
+                disabled: false,
+            },
+        )))
     }
 
     /// Also recognizes OpenID Federation clients of these federations.
@@ -274,9 +318,20 @@ impl RegisteredClients {
                     .map_err(|_| ClientAuthError::KeysUnavailable)?;
                 (set, reg.cfg.clone())
             }
-            // Not registered: perhaps a federation entity (never fetched unless a configured
-            // federation applies: a `trust_chain` to its anchor, or online resolution on).
-            None => self.federated(&jws, &client_id, ctx.now).await?,
+            None => match self.dynamic_client(&client_id)? {
+                Some((source, cfg)) => {
+                    let set = self
+                        .keys
+                        .key_set(&source, jws.header().kid.as_deref(), ctx.now)
+                        .await
+                        .map_err(|_| ClientAuthError::KeysUnavailable)?;
+                    (set, cfg)
+                }
+                // Not registered: perhaps a federation entity (never fetched unless a
+                // configured federation applies: a `trust_chain` to its anchor, or online
+                // resolution on).
+                None => self.federated(&jws, &client_id, ctx.now).await?,
+            },
         };
         let key = verifying_key(&jws, &set).map_err(|_| ClientAuthError::BadSignature)?;
         let jkt = key.thumbprint();

@@ -30,7 +30,7 @@ use subtle::ConstantTimeEq;
 use tessera_access::{GrantRequest, check_holder_filter, compute_grant};
 use tessera_store::audit::AuditRecord;
 use tessera_store::tokens::TokenRecord;
-use tessera_ticket::claims::{FrameworkType, Identifier, PresenterBinding, Requester};
+use tessera_ticket::claims::{AudType, FrameworkType, Identifier, PresenterBinding, Requester};
 use tessera_ticket::{AccessOptions, EnvelopeError, Limits, TicketType, UnverifiedTicket};
 
 use crate::evidence::{EvidenceContext, VerifiedEvidence, verify_evidence};
@@ -270,15 +270,7 @@ async fn run(
             .details
             .insert("reportable_condition".into(), json!(rc));
     }
-    if !shell.audience_matches(&st.expected_audience)
-        && !crate::federation::participation::audience_by_participation(
-            &st.oidf,
-            shell.aud(),
-            shell.aud_type(),
-            now,
-        )
-        .await
-    {
+    if !audience_accepted(state, shell, now, trail).await {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
     }
 
@@ -505,6 +497,29 @@ fn check_parameters<'p>(
     Ok(ticket)
 }
 
+/// Step 8, audience: our base URLs, or (PT-AUD-05) a trust framework we participate in at
+/// `now`, verified where the framework offers a proof; the audit row says which.
+async fn audience_accepted(
+    state: &HolderState,
+    shell: &tessera_ticket::Shell,
+    now: i64,
+    trail: &mut Trail,
+) -> bool {
+    let st = &state.inner;
+    if shell.aud_type() != AudType::TrustFramework {
+        return shell.audience_matches(&st.expected_audience);
+    }
+    let candidates = shell.aud().entries();
+    let (expected, how) = st
+        .memberships
+        .expected_audience(&st.config.base_urls, &candidates, now)
+        .await;
+    if let Some(how) = how.and_then(|m| m.audit()) {
+        trail.details.insert("audience_check".into(), json!(how));
+    }
+    shell.audience_matches(&expected)
+}
+
 /// How the binding was checked, for the audit row: `verified:{framework_type}` when the
 /// client's framework identity was proven (a verified trust chain), `asserted` when it came
 /// from configuration, `key` for `jkt`, `none` for unbound tickets.
@@ -514,7 +529,7 @@ fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
             Some(f) => format!("verified:{}", f.framework_type),
             None => "verified".into(),
         }
-    } else if outcome.starts_with("trust_framework_client") {
+    } else if outcome == "trust_framework_client:asserted" {
         "asserted".into()
     } else if outcome.starts_with("jkt") {
         "key".into()
@@ -591,7 +606,9 @@ fn verify_binding(
                     FrameworkType::WellKnown => "trust_framework_client:verified(well-known)",
                 })
             } else if client.framework_identity.as_ref().is_some_and(same) {
-                Ok("trust_framework_client:match(configured)")
+                // `[[client]] framework_identity` with `asserted = true`: taken on the
+                // configuration's word, and audited as such.
+                Ok("trust_framework_client:asserted")
             } else {
                 Err(TokenError::BindingMismatch("trust_framework_client"))
             }

@@ -148,6 +148,26 @@ impl Communities {
     }
 }
 
+/// UDAP membership is verified, never configured: a community we hold no certificate for, or
+/// whose certificate no longer chains (expired, revoked by a configured CRL), is not ours.
+impl crate::trust::membership::MembershipProof for Communities {
+    fn framework_type(&self) -> &'static str {
+        "udap"
+    }
+
+    fn proves<'a>(
+        &'a self,
+        framework_id: &'a str,
+        now: i64,
+    ) -> crate::trust::membership::ProofFuture<'a> {
+        // Our own chain and the configured CRL files: no network, nothing to await.
+        let verdict = self
+            .get(framework_id)
+            .map(|_| self.participates(framework_id, now));
+        Box::pin(std::future::ready(verdict))
+    }
+}
+
 /// Verifies an x5c JWT under `community`: CRLs from its distribution points (fetched through
 /// `fetcher`, cached) and configured files, then chain and signature.
 pub async fn verify_in(

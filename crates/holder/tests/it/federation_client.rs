@@ -189,7 +189,7 @@ async fn malformed_trust_chain_header_rejected() {
 
 #[tokio::test]
 async fn configured_framework_identity_is_audited_as_asserted() {
-    let extra = "[[client]]\nclient_id = \"cfgpayer\"\njwks_file = \"payer.json\"\nframework_identity = { trust_framework = \"https://fed.example\", framework_type = \"oidf\", entity_uri = \"https://payer.example\" }\n";
+    let extra = "[[client]]\nclient_id = \"cfgpayer\"\njwks_file = \"payer.json\"\nframework_identity = { trust_framework = \"https://fed.example\", framework_type = \"oidf\", entity_uri = \"https://payer.example\", asserted = true }\n";
     let h = Holder::with_config(&config_toml(extra));
     let mut t = quality_gap();
     t["presenter_binding"] = json!({"method": "trust_framework_client",

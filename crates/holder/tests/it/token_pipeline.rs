@@ -572,6 +572,12 @@ async fn pt_aud_04_05_06_framework_audience() {
     );
     t["aud_type"] = json!("trust_framework");
     ok(&h, &t).await;
+    // No framework proves this membership: it holds because `trust_frameworks` lists it.
+    let rows = h.audit(t["jti"].as_str().unwrap());
+    let accepted = rows.iter().find(|r| r.outcome == "accepted").unwrap();
+    let details: Value = serde_json::from_str(&accepted.details).unwrap();
+    assert_eq!(details["audience_check"], "configured");
+    t["jti"] = json!(uuid::Uuid::new_v4().to_string());
     t["aud"] = json!("https://other-network.example");
     assert_error(
         &err(&h, &t).await,
@@ -1348,6 +1354,9 @@ async fn admin_audit_endpoint_requires_the_secret() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(b["records"][0]["jti"], jti);
+    // How the binding was checked is part of what the operator sees (issue 10).
+    let details = b["records"][0]["details"].as_str().unwrap();
+    assert!(details.contains(r#""binding_check":"key""#), "{details}");
 }
 
 // ---- Discovery (PT-DISC) -----------------------------------------------------------------
@@ -1376,6 +1385,9 @@ async fn pt_disc_01_02_04_05_smart_configuration() {
         b["token_endpoint_auth_signing_alg_values_supported"],
         json!(["ES256", "ES384", "RS256"])
     );
+    // No trust framework, no asserted identity, registration off: key bindings only.
+    assert_eq!(b["supported_client_binding_types"], json!(["jkt"]));
+    assert!(b.get("registration_endpoint").is_none(), "{b}");
     // Never built from request headers.
     let (_, _, b2) = h
         .get(

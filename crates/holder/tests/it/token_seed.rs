@@ -52,11 +52,11 @@ jwks_file = "spec-client.public.jwk.json"
 [[client]]
 client_id = "payer-quality"
 jwks_file = "spec-client.public.jwk.json"
-framework_identity = {{ trust_framework = "https://directory.example-network.org", framework_type = "udap", entity_uri = "https://payer.example.com/organizations/quality" }}
+framework_identity = {{ trust_framework = "https://directory.example-network.org", framework_type = "udap", entity_uri = "https://payer.example.com/organizations/quality", asserted = true }}
 [[client]]
 client_id = "payer-claims"
 jwks_file = "spec-client.public.jwk.json"
-framework_identity = {{ trust_framework = "https://directory.example-network.org", framework_type = "udap", entity_uri = "https://payer.example.com/organizations/claims-review" }}
+framework_identity = {{ trust_framework = "https://directory.example-network.org", framework_type = "udap", entity_uri = "https://payer.example.com/organizations/claims-review", asserted = true }}
 [[identity_provider]]
 iss = "https://id.example-csp.org"
 jwks_file = "spec-evidence-issuer.public.jwk.json"
@@ -208,6 +208,16 @@ async fn pt_val_16_quality_gap_seed_pt_type_15() {
         b["scope"],
         "patient/Observation.rs?code=http://loinc.org|4548-4"
     );
+    // The identity came from `framework_identity ... asserted = true`: the audit says so.
+    let rows =
+        tessera_holder::audit::query_audit(&h.db, Some("qg-7b41d6e8-90af-4c33-8d12-64e07f5a21c9"))
+            .unwrap();
+    assert_eq!(
+        rows[0].binding.as_deref(),
+        Some("trust_framework_client:asserted")
+    );
+    let details: Value = serde_json::from_str(&rows[0].details).unwrap();
+    assert_eq!(details["binding_check"], "asserted");
     // Framework-bound to the quality entity: the claims-review client does not match.
     let got = redeem_seed(
         &h,

@@ -8,13 +8,6 @@ use tessera_udap::{Anchors, CrlSet};
 
 use crate::udap_support::*;
 
-fn assert_oauth(got: &(u16, Value), status: u16, code: &str, desc_part: &str) {
-    assert_eq!(got.0, status, "{}", got.1);
-    assert_eq!(got.1["error"], code, "{}", got.1);
-    let d = got.1["error_description"].as_str().unwrap_or_default();
-    assert!(d.contains(desc_part), "{d:?} lacks {desc_part:?}");
-}
-
 #[tokio::test]
 async fn pt_ca_10_pt_bind_06_seed_b2b_tickets_redeem_with_verified_udap_clients() {
     let u = Udap::start().await;
@@ -288,12 +281,14 @@ async fn registration_refusals_name_the_failed_check() {
     c.insert("scope".into(), "openid launch".into());
     let got = u.register_claims(&leaf, &c).await;
     assert_oauth(&got, 400, "invalid_client_metadata", "scope");
+    // Without a software statement the request is read as RFC 7591 (its own tests are in
+    // registration_rfc7591.rs), and its metadata is still checked.
     let (s, b, _) = u.post_json("/register", &json!({"client_name": "x"})).await;
     assert_oauth(
         &(s, b),
         400,
         "invalid_client_metadata",
-        "software_statement",
+        "grant_types is required",
     );
 
     // Every refusal is audited.
@@ -405,4 +400,11 @@ async fn initial_access_token_and_disabled_registration() {
     let off = Udap::start_with("enabled = false", None).await;
     let (s, b, _) = off.post_json("/register", &json!({})).await;
     assert_eq!(s, 404, "{b}");
+    assert_eq!(b["error"], "invalid_request");
+    let rows = off.audit("registration");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].error_description.as_deref(),
+        Some("dynamic client registration is not enabled")
+    );
 }

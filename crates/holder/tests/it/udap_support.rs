@@ -41,6 +41,24 @@ pub fn seed(name: &str) -> String {
     std::fs::read_to_string(p).unwrap().trim().to_owned()
 }
 
+/// Asserts an OAuth error: status, `error`, and a part of `error_description`.
+#[track_caller]
+pub fn assert_oauth(got: &(u16, Value), status: u16, code: &str, desc_part: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["error"], code, "{}", got.1);
+    let d = got.1["error_description"].as_str().unwrap_or_default();
+    assert!(d.contains(desc_part), "{d:?} lacks {desc_part:?}");
+}
+
+/// The seed issuer's private key (test-vectors/keys), for tickets derived from the seeds.
+pub fn spec_issuer() -> tessera_jose::PrivateJwk {
+    let p = format!(
+        "{}/../../test-vectors/keys/spec-issuer.private.jwk.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    tessera_jose::PrivateJwk::from_json(std::fs::read_to_string(p).unwrap().as_bytes()).unwrap()
+}
+
 pub fn iat_of(ticket: &str) -> i64 {
     let payload = tessera_jose::b64::decode(ticket.split('.').nth(1).unwrap()).unwrap();
     serde_json::from_slice::<Value>(&payload).unwrap()["iat"]
