@@ -82,11 +82,11 @@ impl Workbench {
                 })
             })
             .collect();
-        let clients: Vec<Value> = HOLDER_CLIENTS
+        let clients: Vec<Value> = known_clients(env)
             .iter()
-            .filter_map(|id| {
-                let key = env.keys.client(id).ok()?;
-                Some(json!({ "client_id": id, "jkt": key.thumbprint() }))
+            .map(|id| {
+                let jkt = env.keys.client(id).ok().map(|k| k.thumbprint());
+                json!({ "client_id": id, "jkt": jkt })
             })
             .collect();
         let presets: Vec<Value> = compose::presets(env)
@@ -263,7 +263,7 @@ impl Workbench {
 
     /// Token exchange as `client` (of the demo's registered clients).
     pub async fn redeem(&self, ticket: &str, client: &str, dpop: bool) -> Answer<Value> {
-        if !HOLDER_CLIENTS.contains(&client) {
+        if !known_clients(&self.env).iter().any(|c| c == client) {
             return Err(problem(format!("unknown client {client:?}")));
         }
         let env = &self.env;
@@ -509,6 +509,18 @@ impl Composed {
     fn request(&self, env: &DemoEnv) -> Value {
         mint_request(&self.claims, (env.now)())
     }
+}
+
+/// The clients the workbench can present as: the Data Holder's registered clients and the
+/// trust-framework clients the scenarios use (UDAP, OpenID Federation, well-known).
+fn known_clients(env: &DemoEnv) -> Vec<String> {
+    let mut out: Vec<String> = HOLDER_CLIENTS.iter().map(|c| (*c).to_owned()).collect();
+    for sc in compose::presets(env).unwrap_or_default() {
+        if !out.iter().any(|c| c == sc.client) {
+            out.push(sc.client.to_owned());
+        }
+    }
+    out
 }
 
 /// One JSON call over plain HTTP, recorded as an [`Exchange`].
