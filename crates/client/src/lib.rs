@@ -15,12 +15,14 @@ mod error;
 mod fetch;
 mod http;
 pub mod jwt;
+mod locate;
 mod redeem;
 
 pub use error::{ClientError, Step};
 pub use fetch::{Authorization, DEFAULT_MAX_PAGES, FetchOptions, Fetched};
 pub use http::{Client, MAX_FHIR_BODY, MAX_SMALL_BODY};
 pub use jwt::ClientKey;
+pub use locate::{RESOLVE_RECORD_LOCATIONS, RecordLocation, locations};
 pub use redeem::{Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url};
 /// Re-exported so callers name URLs without depending on `url` themselves.
 pub use url::Url;

@@ -11,6 +11,9 @@ use crate::state::HolderState;
 use crate::token::refresh::REFRESH_TOKEN;
 use crate::token::request::TOKEN_EXCHANGE;
 
+/// Discovery member naming the record-location operation (issue 14; network base only).
+pub const RECORD_LOCATION_KEY: &str = "smart_permission_ticket_record_location_endpoint";
+
 /// The discovery document.
 pub fn smart_configuration(state: &HolderState) -> Value {
     let base = &state.config().base_url;
@@ -33,6 +36,7 @@ pub fn smart_configuration(state: &HolderState) -> Value {
         "capabilities": ["client-confidential-asymmetric", "permission-v2", "permission-patient"],
         "code_challenge_methods_supported": [],
         "response_types_supported": [],
+        RECORD_LOCATION_KEY: format!("{base}/{}", crate::network::location::OPERATION),
     })
 }
 

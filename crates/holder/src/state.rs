@@ -90,6 +90,7 @@ pub(crate) struct Inner {
     pub expected_audience: ExpectedAudience,
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
+    pub network: crate::network::Network,
 }
 
 impl HolderState {
@@ -170,6 +171,8 @@ impl HolderState {
             data_holder_urls: config.base_urls.clone(),
             trust_frameworks: config.trust_frameworks.clone(),
         };
+        // Issue 14: the linkage brought up to date and the served sites read, once.
+        let network = crate::network::Network::prepare(&config, store.as_ref(), clock.now())?;
         Ok(HolderState {
             inner: Arc::new(Inner {
                 revocation: RevocationChecker::new(fetcher),
@@ -190,6 +193,7 @@ impl HolderState {
                 expected_audience,
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
+                network,
             }),
         })
     }
@@ -212,6 +216,21 @@ impl HolderState {
     /// Now, per the configured clock.
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The sites served (issue 14).
+    pub fn network(&self) -> &crate::network::Network {
+        &self.inner.network
+    }
+
+    /// The network base as a Data Holder: `[holder]` plus every served site's identity.
+    pub fn network_holder(&self) -> crate::network::DataHolder {
+        crate::network::DataHolder::network(
+            &self.inner.config,
+            &self.inner.holder_profile,
+            &self.inner.expected_audience,
+            &self.inner.network,
+        )
     }
 
     /// The ticket types accepted (and advertised).
