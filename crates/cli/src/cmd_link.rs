@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use tessera_holder::Config;
 use tessera_holder::config::StoreLocation;
-use tessera_holder::network::linkage::{LinkEntry, apply, show};
+use tessera_holder::network::linkage::{LinkEntry, apply, rebuild, show};
 use tessera_store::{ResourceStore, SqliteStore};
 
 /// `tessera link` subcommands.
@@ -62,18 +62,31 @@ fn open(config: &std::path::Path) -> anyhow::Result<(Config, SqliteStore)> {
     Ok((config, store))
 }
 
+/// Loads the configured data first (idempotent, as `serve` does at start-up), so links can
+/// name records of a store the server has not opened yet.
+fn open_loaded(
+    config: &std::path::Path,
+    clock: &crate::clock::SystemClock,
+) -> anyhow::Result<(Config, SqliteStore)> {
+    let (config, store) = open(config)?;
+    tessera_holder::serve::ingest_configured(&config, &store, clock.now())?;
+    Ok((config, store))
+}
+
 /// Runs the command.
 pub fn run(cmd: LinkCommand, clock: &crate::clock::SystemClock) -> anyhow::Result<()> {
     let (args, add) = match cmd {
         LinkCommand::Show(args) => {
-            let (_, store) = open(&args.config)?;
+            // The linkage as the configuration defines it now (a rebuild writes only changes).
+            let (config, store) = open_loaded(&args.config, clock)?;
+            rebuild(&config, &store, clock.now(), "cli show")?;
             let doc = show(&store as &dyn ResourceStore, args.conflicts)?;
             return crate::out::line(serde_json::to_string_pretty(&doc)?);
         }
         LinkCommand::Add(args) => (args, true),
         LinkCommand::Remove(args) => (args, false),
     };
-    let (config, store) = open(&args.config)?;
+    let (config, store) = open_loaded(&args.config, clock)?;
     let entry = LinkEntry {
         action: if add { "add" } else { "remove" }.to_owned(),
         record: args.record,

@@ -20,6 +20,7 @@ mod exec;
 mod explain;
 mod instructions;
 mod keys;
+pub mod network;
 mod report;
 mod run;
 mod scenarios;
@@ -83,6 +84,8 @@ impl Demo {
             tracing::info!(scenario = sc.key, "demo scenario");
             outcomes.push(run::run(env, &sc).await);
         }
+        tracing::info!("demo network Data Holders");
+        let network = network::run(env).await;
         let sites = env
             .cast
             .sites
@@ -104,6 +107,7 @@ impl Demo {
                     .unwrap_or_default(),
             },
             scenarios: outcomes,
+            network: Some(network),
         })
     }
 

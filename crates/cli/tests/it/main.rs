@@ -6,6 +6,7 @@ mod demo;
 mod errors;
 mod issuer_client;
 mod keys;
+mod link;
 mod ticket;
 
 use std::io::Write;

@@ -175,6 +175,7 @@ fn expected(rtype: &str, records: &[&str]) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn without_linkage_a_person_at_two_sites_is_ambiguous_at_the_network_base() {
+    // PT-SUBJ-03: two unlinked records ⇒ ambiguous; PT-SUBJ-01 at the site that has one.
     let h = Holder::build(&config_toml(""), network_store());
     let p = person(0);
     let (s, b) = redeem_at(&h, "/fhir", &ticket(&p, json!(BASE), json!({}))).await;
@@ -405,7 +406,8 @@ async fn record_location_lists_the_sites_that_would_release_and_the_filter_per_d
         .filter(|e| e["resource"]["resourceType"] == "Organization")
         .count();
     assert_eq!(orgs, sites.len());
-    // A filter naming one clinic (its NPI): the network accepts (one of its organizations),
+    // PT-DHF-05, PT-DHF-07: a filter naming one clinic (its NPI): the network, authorized to
+    // answer for it, accepts as a whole and returns the integrated record (one of its organizations),
     // record location lists that clinic only, the other site refuses the ticket.
     let (site_a, _) = &p.records[0];
     let (site_b, _) = &p.records[1];
@@ -514,7 +516,7 @@ async fn operator_links_contradictions_and_conflicts() {
         ),
         Err(LinkError::Malformed(_))
     ));
-    // Another person's record, taken out of its person (its enterprise id suppressed) and
+    // PT-SUBJ-05 (through linkage): another person's record, taken out of its person (its enterprise id suppressed) and
     // linked to this one: its demographics contradict the ticket.
     let other_person = data().manifest["patient_records"]
         .as_array()
