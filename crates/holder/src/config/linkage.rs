@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use tessera_store::linkage::LinkageRules;
 
-use super::{ConfigError, invalid};
+use super::{AddressConfig, ConfigError, IdentifierConfig, invalid};
 
 /// Most enterprise-identifier systems.
 const MAX_SYSTEMS: usize = 16;
@@ -25,6 +25,24 @@ pub struct FileLinkage {
     /// Operator-maintained links (JSON), applied at start-up.
     #[serde(default)]
     pub links_file: Option<String>,
+    /// Per-site identities configured instead of the one read from the site's Organization.
+    #[serde(default)]
+    pub site: Vec<FileSiteIdentity>,
+}
+
+/// `[[linkage.site]]`: a per-site Data Holder's identity, configured (issue 14: "read at
+/// ingest or configured"); it replaces what ingest read from the site's own Organization.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSiteIdentity {
+    /// The site id (`[base]/site/{id}`, the Bundle file stem).
+    pub id: String,
+    /// Its organization identifiers.
+    #[serde(default)]
+    pub organization: Vec<IdentifierConfig>,
+    /// Its jurisdictions.
+    #[serde(default)]
+    pub address: Vec<AddressConfig>,
 }
 
 /// Validated `[linkage]`.
@@ -34,6 +52,8 @@ pub struct LinkageConfig {
     pub rules: LinkageRules,
     /// The operator links file, resolved against the config directory.
     pub links_file: Option<PathBuf>,
+    /// Configured site identities (checked against the loaded sites at start-up).
+    pub sites: Vec<FileSiteIdentity>,
 }
 
 impl Default for LinkageConfig {
@@ -44,6 +64,7 @@ impl Default for LinkageConfig {
                 patient_link: true,
             },
             links_file: None,
+            sites: Vec::new(),
         }
     }
 }
@@ -73,11 +94,29 @@ pub(super) fn validate_linkage(f: FileLinkage, dir: &Path) -> Result<LinkageConf
         }
         Some(p) => Some(dir.join(p)),
     };
+    for (i, site) in f.site.iter().enumerate() {
+        if site.id.is_empty()
+            || site.id.len() > 64
+            || !site
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(
+                format!("linkage.site[{i}].id"),
+                "must be [a-z0-9-]{1,64}",
+            ));
+        }
+        if f.site[..i].iter().any(|s| s.id == site.id) {
+            return Err(invalid(format!("linkage.site[{i}].id"), "listed twice"));
+        }
+    }
     Ok(LinkageConfig {
         rules: LinkageRules {
             enterprise_systems: systems,
             patient_link: f.patient_link.unwrap_or(true),
         },
         links_file,
+        sites: f.site,
     })
 }

@@ -38,12 +38,34 @@ impl Network {
         now: i64,
     ) -> Result<Network, String> {
         linkage::prepare(config, store, now)?;
-        let sites = store
+        let mut sites: BTreeMap<String, SiteProfile> = store
             .sites()
             .map_err(|e| format!("sites: {e}"))?
             .into_iter()
             .map(|s| (s.id.clone(), s))
             .collect();
+        for (i, configured) in config.linkage.sites.iter().enumerate() {
+            let Some(site) = sites.get_mut(&configured.id) else {
+                return Err(format!(
+                    "config key `linkage.site[{i}].id`: no site {:?} in the loaded data",
+                    configured.id
+                ));
+            };
+            // Configured identity replaces what ingest read from the site's Organization.
+            site.identifiers = configured
+                .organization
+                .iter()
+                .map(|o| (Some(o.system.clone()), o.value.clone()))
+                .collect();
+            site.addresses = configured
+                .address
+                .iter()
+                .map(|a| tessera_store::SiteAddress {
+                    country: Some(a.country.clone()),
+                    state: a.state.clone(),
+                })
+                .collect();
+        }
         Ok(Network {
             sites: Arc::new(sites),
         })

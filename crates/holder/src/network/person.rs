@@ -23,6 +23,11 @@ use crate::subject::{
 };
 use crate::token::error::TokenError;
 
+/// Most records one person may have at one Data Holder. A "person" larger than this is far
+/// more likely a bad link source (a shared placeholder identifier) than a patient: refused as
+/// ambiguous rather than compiled into an ever longer patient predicate.
+pub const MAX_PERSON_RECORDS: usize = 64;
+
 /// The resolved person, as the Data Holder being asked sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedPerson {
@@ -113,6 +118,12 @@ pub fn resolve_person(
     }
     person_records.sort();
     person_records.dedup();
+    if person_records.len() > MAX_PERSON_RECORDS {
+        return Err(Refusal {
+            error: TokenError::SubjectAmbiguous,
+            detail: Some(("person_too_large", serde_json::json!(person_records.len()))),
+        });
+    }
     for (record, _) in &person_records {
         let local = records
             .patient(record)

@@ -603,3 +603,73 @@ async fn operator_links_contradictions_and_conflicts() {
     assert!(history["versions"].as_array().unwrap().len() >= 4);
     assert_eq!(history["assertions"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn a_configured_site_identity_replaces_the_ingested_one() {
+    let p = person(0);
+    let (site_a, _) = &p.records[0];
+    let toml = format!(
+        "{}\n[[linkage.site]]\nid = \"{site_a}\"\norganization = [{{ system = \"{NPI}\", value = \"1999999992\" }}]\naddress = [{{ country = \"US\", state = \"VT\" }}]\n",
+        linkage_toml()
+    );
+    let h = Holder::build(&toml, network_store());
+    let base_a = format!("{BASE}/site/{site_a}");
+    let by_npi = |npi: &str| {
+        json!({"data_holder_filter": [{"kind": "organization",
+            "organization": [{"identifier": {"system": NPI, "value": npi}}]}]})
+    };
+    bearer_at(
+        &h,
+        &format!("/fhir/site/{site_a}"),
+        &ticket(&p, json!([base_a]), by_npi("1999999992")),
+    )
+    .await;
+    let vt = json!({"data_holder_filter": [{"kind": "jurisdiction", "address": {"country": "US", "state": "VT"}}]});
+    bearer_at(
+        &h,
+        &format!("/fhir/site/{site_a}"),
+        &ticket(&p, json!([base_a]), vt),
+    )
+    .await;
+    // The NPI read at ingest is no longer this site's identity.
+    let ingested = data().manifest["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == site_a.as_str())
+        .unwrap()["npi"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, b) = redeem_at(
+        &h,
+        &format!("/fhir/site/{site_a}"),
+        &ticket(&p, json!([base_a]), by_npi(&ingested)),
+    )
+    .await;
+    assert_error(
+        &(s, b),
+        400,
+        "invalid_grant",
+        Some("Data Holder not within ticket data_holder_filter"),
+    );
+    // A configured site that is not in the loaded data is a start-up error naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("issuer.json"), public_set(&keys().issuer)).unwrap();
+    for name in ["client.json", "payer.json", "idp.json"] {
+        std::fs::write(dir.path().join(name), public_set(&keys().client)).unwrap();
+    }
+    let bad = format!(
+        "{}\n[[linkage.site]]\nid = \"no-such-site\"\n",
+        linkage_toml()
+    );
+    let config = tessera_holder::Config::from_toml(&bad, dir.path()).unwrap();
+    let err = tessera_holder::HolderState::new(
+        config,
+        Arc::new(tessera_holder::FixedClock::new(NOW)),
+        network_store(),
+        Arc::new(tessera_store::token_db::TokenDb::open_in_memory().unwrap()),
+    )
+    .unwrap_err();
+    assert!(err.contains("linkage.site[0].id"), "{err}");
+}
