@@ -437,11 +437,11 @@ async fn run(
 
     trail.at("type_processing");
     let encounters = match ticket_type {
-        TicketType::PayerClaims => claim_encounters(state, claims, &patient_id).await?,
+        TicketType::PayerClaims => claim_encounters(state, claims, &person.records).await?,
         _ => Vec::new(),
     };
     if ticket_type == TicketType::QualityGap {
-        let how = check_relationship(state, claims, &patient_id, now).await?;
+        let how = check_relationship(state, claims, &person.records, now).await?;
         trail.details.insert("relationship".into(), json!(how));
     }
 
