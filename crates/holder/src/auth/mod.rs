@@ -57,8 +57,19 @@ pub async fn require_token(
         // A DPoP-bound token presented as Bearer, or a Bearer token under the DPoP scheme.
         (_, s) => return challenge(Some(s), Some("invalid_token")),
     }
-    if info.grant.person_scope().data_holder != asked {
-        tracing::info!(asked = ?asked, issued_by = ?info.grant.person_scope().data_holder, "token of another Data Holder");
+    let issued_by = info.grant.person_scope().data_holder.as_deref();
+    if issued_by != asked.as_deref() {
+        let audited = crate::network::site::audit_wrong_data_holder(
+            &state,
+            &info.record,
+            asked.as_deref(),
+            issued_by,
+        )
+        .await;
+        if let Err(e) = audited {
+            tracing::error!(error = %e, "audit write failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
         return challenge(Some(scheme), Some("invalid_token"));
     }
     req.extensions_mut().insert(info.grant.clone());

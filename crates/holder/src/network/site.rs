@@ -76,3 +76,39 @@ pub async fn site_configuration_handler(
             .into_response(),
     }
 }
+
+/// Audits a token presented at a Data Holder other than the one that issued it (the request
+/// is then refused 401 `invalid_token`): which base was asked, which issued it, for whom. The
+/// refusal is sent only after the row is written.
+pub async fn audit_wrong_data_holder(
+    state: &HolderState,
+    record: &tessera_store::tokens::TokenRecord,
+    asked: Option<&str>,
+    issued_by: Option<&str>,
+) -> Result<(), String> {
+    let rec = tessera_store::audit::AuditRecord {
+        at: state.now(),
+        event: "fhir_access".into(),
+        outcome: "rejected".into(),
+        step: Some("data_holder".into()),
+        error: Some("invalid_token".into()),
+        error_description: Some("access token issued by another Data Holder".into()),
+        jti: Some(record.ticket_jti.clone()),
+        iss: Some(record.ticket_iss.clone()),
+        ticket_type: Some(record.ticket_type.clone()),
+        client_id: Some(record.client_id.clone()),
+        patient: Some(record.patient.clone()),
+        details: json!({
+            "asked": asked.unwrap_or("network"),
+            "issued_by": issued_by.unwrap_or("network"),
+        })
+        .to_string(),
+        ..Default::default()
+    };
+    let db = state.token_db().clone();
+    tokio::task::spawn_blocking(move || db.append_audit(&rec))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

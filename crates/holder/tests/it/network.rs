@@ -305,6 +305,16 @@ async fn each_site_base_is_its_own_data_holder() {
                 .contains("invalid_token")
         );
     }
+    // Each such refusal is audited, naming the base asked and the Data Holder that issued it.
+    let rows = h.db.audit_recent().unwrap();
+    let wrong: Vec<Value> = rows
+        .iter()
+        .filter(|r| r.event == "fhir_access" && r.step.as_deref() == Some("data_holder"))
+        .map(|r| serde_json::from_str(&r.details).unwrap())
+        .collect();
+    assert_eq!(wrong.len(), 3, "{wrong:?}");
+    assert!(wrong.contains(&json!({"asked": "network", "issued_by": site_a})));
+    assert!(wrong.contains(&json!({"asked": site_a, "issued_by": "network"})));
     // A ticket whose aud is only the network base is refused at a site.
     let (s, b) = redeem_at(
         &h,
