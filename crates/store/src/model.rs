@@ -9,7 +9,8 @@ use tessera_fhir::{IndexEntry, SearchQuery};
 
 use crate::error::StoreError;
 use crate::linkage::{
-    Conflict, LinkAssertion, LinkageRules, LinkageSummary, LinkageVersion, LinkedRecord, PersonOf,
+    Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
+    LinkedRecord, PersonOf,
 };
 
 /// Which resources a request may see before the Grant is applied.
@@ -145,4 +146,8 @@ pub trait ResourceStore: Send + Sync {
     fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError>;
     /// The latest `limit` linkage versions, newest first.
     fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError>;
+    /// Records a refused operator linkage request.
+    fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError>;
+    /// The latest `limit` refused requests, newest first.
+    fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError>;
 }

@@ -135,4 +135,12 @@ fn link_add_remove_show_and_refusals() {
     assert_eq!(shown["persons"].as_array().unwrap().len(), 1);
     assert_eq!(shown["assertions"].as_array().unwrap().len(), 2);
     assert!(shown["versions"].as_array().unwrap().len() >= 3, "{shown}");
+    // The two refused requests are audited with their reasons.
+    let refusals = shown["refusals"].as_array().unwrap();
+    assert_eq!(refusals.len(), 2, "{shown}");
+    assert_eq!(refusals[0]["error"], "Patient/nope does not exist");
+    assert_eq!(
+        refusals[1]["error"],
+        "urn:other is not a configured enterprise identifier system"
+    );
 }

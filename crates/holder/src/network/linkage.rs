@@ -34,7 +34,7 @@ pub enum LinkError {
 }
 
 /// One operator link, as `tessera link` and the links file state it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkEntry {
     /// `add` or `remove`.
@@ -124,6 +124,30 @@ pub fn assertion(
     })
 }
 
+/// Audits a refused request (who, what, why) and returns the refusal; a store failure while
+/// auditing wins, so a refusal is never silently unrecorded.
+fn refused(
+    store: &dyn ResourceStore,
+    entry: &LinkEntry,
+    actor: &str,
+    now: i64,
+    error: LinkError,
+) -> LinkError {
+    if matches!(error, LinkError::Store(_)) {
+        return error;
+    }
+    let refusal = tessera_store::linkage::LinkRefusal {
+        at: now,
+        actor: actor.to_owned(),
+        request: serde_json::to_string(entry).unwrap_or_default(),
+        error: error.to_string(),
+    };
+    match store.add_link_refusal(&refusal) {
+        Ok(_) => error,
+        Err(e) => LinkError::Store(e.to_string()),
+    }
+}
+
 fn require_record(store: &dyn ResourceStore, id: &str) -> Result<(), LinkError> {
     let found = store
         .read(Scope::Network, "Patient", id, &Filter::All)
@@ -142,7 +166,10 @@ pub fn apply(
     actor: &str,
     now: i64,
 ) -> Result<LinkageSummary, LinkError> {
-    let a = assertion(config, store, entry, actor, now)?;
+    let a = match assertion(config, store, entry, actor, now) {
+        Ok(a) => a,
+        Err(e) => return Err(refused(store, entry, actor, now, e)),
+    };
     store
         .add_link_assertion(&a)
         .map_err(|e| LinkError::Store(e.to_string()))?;
@@ -210,6 +237,7 @@ fn apply_links_file(
     }
     for (i, entry) in file.links.iter().enumerate() {
         let a = assertion(config, store, entry, "links_file", now)
+            .map_err(|e| refused(store, entry, "links_file", now, e))
             .map_err(|e| LinkError::Malformed(format!("links[{i}]: {e}")))?;
         if in_force.get(&a.key()) == Some(&a.add) {
             continue;
@@ -248,5 +276,6 @@ pub fn show(store: &dyn ResourceStore, conflicts_only: bool) -> Result<Value, Li
         "conflicts": conflicts,
         "assertions": store.link_assertions().map_err(err)?,
         "versions": store.linkage_versions(20).map_err(err)?,
+        "refusals": store.link_refusals(20).map_err(err)?,
     }))
 }

@@ -5,6 +5,7 @@
 --   local Patient record. status: linked | unlinked | quarantined.
 -- link_conflict: quarantined records and the anchors (system|value) that claim them.
 -- linkage_version: one row per change of the linkage in force (digest of person_record).
+-- link_refusal: operator requests refused (unknown record, unknown system, malformed), audited.
 
 CREATE TABLE link_assertion (
     seq     INTEGER PRIMARY KEY,
@@ -38,4 +39,12 @@ CREATE TABLE linkage_version (
     linked      INTEGER NOT NULL,
     quarantined INTEGER NOT NULL,
     cause       TEXT    NOT NULL
+);
+
+CREATE TABLE link_refusal (
+    seq     INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    actor   TEXT    NOT NULL,
+    request TEXT    NOT NULL,
+    error   TEXT    NOT NULL
 );

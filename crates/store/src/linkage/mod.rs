@@ -236,3 +236,16 @@ pub enum PersonOf {
         records: Vec<(String, Option<String>)>,
     },
 }
+
+/// An operator linkage request that was refused (audited: who, what, why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRefusal {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who asked (`cli`, `links_file`).
+    pub actor: String,
+    /// The request as given (JSON).
+    pub request: String,
+    /// Why it was refused.
+    pub error: String,
+}

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::StoreError;
 use crate::linkage::{
-    Conflict, LinkAssertion, LinkClaim, Linkage, LinkageRules, LinkageSummary, LinkageVersion,
-    LinkedRecord, PersonOf, RecordStatus, compute, patient_link_facts,
+    Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
+    LinkageVersion, LinkedRecord, PersonOf, RecordStatus, compute, patient_link_facts,
 };
 
 pub fn append_assertion(conn: &Connection, a: &LinkAssertion) -> Result<i64, StoreError> {
@@ -253,4 +253,28 @@ pub fn person_of(conn: &Connection, record: &str) -> Result<PersonOf, StoreError
         id: person,
         records,
     })
+}
+
+pub fn append_refusal(conn: &Connection, r: &LinkRefusal) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO link_refusal (at, actor, request, error) VALUES (?1, ?2, ?3, ?4)",
+        params![r.at, r.actor, r.request, r.error],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn refusals(conn: &Connection, limit: usize) -> Result<Vec<LinkRefusal>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, request, error FROM link_refusal ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map([limit], |r| {
+        Ok(LinkRefusal {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            request: r.get(2)?,
+            error: r.get(3)?,
+        })
+    })?;
+    rows.map(|r| r.map_err(StoreError::from)).collect()
 }

@@ -19,7 +19,8 @@ use tessera_fhir::SearchQuery;
 use crate::NewResource;
 use crate::error::StoreError;
 use crate::linkage::{
-    Conflict, LinkAssertion, LinkageRules, LinkageSummary, LinkageVersion, LinkedRecord, PersonOf,
+    Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
+    LinkedRecord, PersonOf,
 };
 use crate::model::{
     PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile, WriteOutcome,
@@ -261,5 +262,15 @@ impl ResourceStore for SqliteStore {
     fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError> {
         let guard = self.reader()?;
         linkage::versions(guard.conn()?, limit)
+    }
+
+    fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError> {
+        let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        linkage::append_refusal(&conn, refusal)
+    }
+
+    fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError> {
+        let guard = self.reader()?;
+        linkage::refusals(guard.conn()?, limit)
     }
 }
