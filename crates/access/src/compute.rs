@@ -164,6 +164,7 @@ pub fn compute_grant(req: &GrantRequest<'_>) -> Result<Grant, AccessError> {
         local_withhold: sensitivity.local_withhold,
         // PT-RS-02: no supporting resource until the Data Holder names the referenced ones.
         supporting: Some(Vec::new()),
+        person: Default::default(),
     })
 }
 

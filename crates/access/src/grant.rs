@@ -143,6 +143,31 @@ pub struct Grant {
     /// and the Data Holder fills it with [`Grant::with_supporting`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) supporting: Option<Vec<String>>,
+    /// Network Data Holders (issue 14): the person's records and which Data Holder issued it.
+    #[serde(default, skip_serializing_if = "PersonScope::is_default")]
+    pub(crate) person: PersonScope,
+}
+
+/// What a grant knows of the person and the Data Holder it was issued by (issue 14). Frozen at
+/// redemption: a linkage change reaches the next redemption, never a token already issued.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PersonScope {
+    /// Every local Patient record of the person this grant releases (sorted; includes the
+    /// grant's `patient`). Empty = the grant's `patient` alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
+    /// The per-site Data Holder that issued the grant; `None` = the network base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_holder: Option<String>,
+    /// Sites whose own identity accepts the ticket (`data_holder_filter`), for record location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepting_sites: Vec<String>,
+}
+
+impl PersonScope {
+    fn is_default(&self) -> bool {
+        *self == PersonScope::default()
+    }
 }
 
 /// Which constraint a resource failed.
@@ -206,6 +231,37 @@ impl Grant {
     /// The resolved local patient id the grant is confined to.
     pub fn patient(&self) -> &str {
         &self.patient
+    }
+
+    /// Every local Patient record the grant releases: the person's records (issue 14), or
+    /// just [`Grant::patient`].
+    pub fn person_records(&self) -> Vec<&str> {
+        if self.person.records.is_empty() {
+            vec![self.patient.as_str()]
+        } else {
+            self.person.records.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// The grant's person and Data Holder scope.
+    pub fn person_scope(&self) -> &PersonScope {
+        &self.person
+    }
+
+    /// This grant confined to the person's `records` (which always include the grant's own
+    /// patient), issued by `data_holder` (`None` = the network base), with the sites that
+    /// accept the ticket.
+    pub fn for_person(mut self, mut scope: PersonScope) -> Grant {
+        scope.records.push(self.patient.clone());
+        scope.records.sort();
+        scope.records.dedup();
+        if scope.records.len() == 1 {
+            scope.records.clear();
+        }
+        scope.accepting_sites.sort();
+        scope.accepting_sites.dedup();
+        self.person = scope;
+        self
     }
 
     /// The granted scopes, space-separated, canonical and deterministic: exactly what is
@@ -344,7 +400,11 @@ impl Grant {
         };
         parts.push((Violation::SmartScopes, scope_filter));
         if !SHARED_TYPES.contains(&resource_type) {
-            parts.push((Violation::Patient, Filter::PatientIs(self.patient.clone())));
+            let patient = match self.person.records.as_slice() {
+                [] => Filter::PatientIs(self.patient.clone()),
+                many => Filter::Or(many.iter().cloned().map(Filter::PatientIs).collect()),
+            };
+            parts.push((Violation::Patient, patient));
         } else if let Some(refs) = &self.supporting {
             let ids = refs
                 .iter()

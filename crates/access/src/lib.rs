@@ -24,7 +24,8 @@ pub use error::{AccessError, OAuthCode};
 pub use facts::{ResourceFacts, Token, extract_facts};
 pub use filter::{Filter, TokenDim};
 pub use grant::{
-    Decision, Grant, GrantedScope, Interaction, NotGranted, SHARED_TYPES, Violation, Window,
+    Decision, Grant, GrantedScope, Interaction, NotGranted, PersonScope, SHARED_TYPES, Violation,
+    Window,
 };
 pub use holder_filter::check_holder_filter;
 pub use policy::{

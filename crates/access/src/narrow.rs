@@ -53,6 +53,7 @@ mod tests {
             restricted: Vec::new(),
             local_withhold: Vec::new(),
             supporting: None,
+            person: Default::default(),
         }
     }
 

@@ -28,6 +28,11 @@ pub struct FetchArgs {
     /// With `--all`, stop after this many pages.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES, value_parser = page_bound)]
     pub max_pages: usize,
+    /// Record location: `URL` is a network base; ask it (`$resolve-record-locations`) which
+    /// sites hold releasable data for the token's person and print them (site FHIR base, token
+    /// endpoint, organization) — redeem at each with `tessera redeem --fhir-base`.
+    #[arg(long, conflicts_with = "all")]
+    pub record_locations: bool,
     /// The FHIR URL to read (a resource or a search).
     pub url: Url,
 }
@@ -54,6 +59,10 @@ pub fn run(args: FetchArgs) -> anyhow::Result<()> {
         max_pages: args.max_pages,
     };
     let client = Client::new(Arc::new(SystemClock))?;
+    if args.record_locations {
+        let located = runtime()?.block_on(client.record_locations(&args.url, auth))?;
+        return crate::out::line(serde_json::to_string_pretty(&located)?);
+    }
     let fetched = runtime()?.block_on(client.fetch(&args.url, auth, options))?;
     if fetched.truncated {
         eprintln!(

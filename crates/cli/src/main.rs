@@ -16,6 +16,7 @@ mod cmd_federation;
 mod cmd_fetch;
 mod cmd_issuer;
 mod cmd_keys;
+mod cmd_link;
 mod cmd_redeem;
 mod cmd_register;
 mod cmd_serve;
@@ -57,6 +58,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Query the Data Holder's redemption audit trail.
     Audit(cmd_audit::AuditArgs),
+    /// Person linkage across sites (a minimal MPI): add, remove, show links and conflicts.
+    #[command(subcommand)]
+    Link(cmd_link::LinkCommand),
     /// Run the ticket issuer, or mint, show and revoke tickets as its operator.
     #[command(subcommand)]
     Issuer(cmd_issuer::IssuerCommand),
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => cmd_synth::run(args),
         Command::Serve(args) => cmd_serve::run(args),
         Command::Audit(args) => cmd_audit::run(args),
+        Command::Link(cmd) => cmd_link::run(cmd, &clock),
         Command::Issuer(cmd) => cmd_issuer::run(cmd, &clock),
         Command::Redeem(args) => cmd_redeem::run(args),
         Command::Register(args) => cmd_register::run(args),

@@ -132,7 +132,7 @@ fn bearer(token: &str) -> Result<String, ClientError> {
 }
 
 /// A token goes into a header: refuse anything that is not a visible-ASCII single word.
-fn check_token(token: &str) -> Result<&str, ClientError> {
+pub(crate) fn check_token(token: &str) -> Result<&str, ClientError> {
     let token = token.trim();
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ClientError::Input(
@@ -155,7 +155,7 @@ fn next_link(doc: &Value) -> Option<String> {
 
 /// A one-line summary of an error body: the OperationOutcome's first diagnostics or details
 /// text, else the start of the body.
-fn outcome_summary(body: &[u8]) -> String {
+pub(crate) fn outcome_summary(body: &[u8]) -> String {
     let from_outcome = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         let issue = v.get("issue")?.as_array()?.first()?;
         let text = issue

@@ -22,6 +22,7 @@ pub mod federation;
 mod fetch;
 mod http;
 pub mod jwt;
+mod locate;
 mod redeem;
 mod register;
 pub mod tap;
@@ -31,6 +32,7 @@ pub use error::{ClientError, Step};
 pub use fetch::{Authorization, DEFAULT_MAX_PAGES, FetchOptions, Fetched};
 pub use http::{Client, MAX_FHIR_BODY, MAX_SMALL_BODY};
 pub use jwt::ClientKey;
+pub use locate::{RESOLVE_RECORD_LOCATIONS, RecordLocation, locations};
 pub use redeem::{
     ClientAuth, Redemption, TOKEN_EXCHANGE_GRANT, TokenResponse, smart_configuration_url,
 };

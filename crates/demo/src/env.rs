@@ -226,7 +226,7 @@ impl DemoEnv {
     }
 }
 
-fn spawn_server(
+pub(crate) fn spawn_server(
     listener: TcpListener,
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
@@ -275,7 +275,7 @@ fn open_issuer(
 
 /// Ingests the Data Holder's bundles, each as its site's (the `--load` layout of `tessera
 /// serve`: one site per bundle file stem).
-fn load(
+pub(crate) fn load(
     store: &dyn ResourceStore,
     bundles: Vec<(String, serde_json::Value)>,
     now: i64,
@@ -298,20 +298,20 @@ fn load(
     Ok(report)
 }
 
-struct HolderToml<'a> {
-    listen: SocketAddr,
-    base_url: &'a str,
-    store: &'a Path,
-    admin_token: &'a str,
-    cast: &'a Cast,
-    network_iss: &'a str,
-    holder_iss: &'a str,
-    keys: &'a DemoKeys,
+pub(crate) struct HolderToml<'a> {
+    pub(crate) listen: SocketAddr,
+    pub(crate) base_url: &'a str,
+    pub(crate) store: &'a Path,
+    pub(crate) admin_token: &'a str,
+    pub(crate) cast: &'a Cast,
+    pub(crate) network_iss: &'a str,
+    pub(crate) holder_iss: &'a str,
+    pub(crate) keys: &'a DemoKeys,
 }
 
 /// The Data Holder's configuration file. Values are written as TOML basic strings via
 /// `toml_str` (JSON string escaping is valid TOML).
-fn holder_toml(h: &HolderToml<'_>) -> String {
+pub(crate) fn holder_toml(h: &HolderToml<'_>) -> String {
     use tessera_ticket::claims::{
         TYPE_DELEGATED_ACCESS, TYPE_PAYER_CLAIMS, TYPE_PUBLIC_HEALTH, TYPE_QUALITY_GAP,
         TYPE_SELF_ACCESS,

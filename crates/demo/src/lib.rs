@@ -21,6 +21,7 @@ mod explain;
 pub mod federation;
 mod instructions;
 mod keys;
+pub mod network;
 mod report;
 mod run;
 mod scenarios;
@@ -91,6 +92,8 @@ impl Demo {
             tracing::info!(scenario = sc.key, "demo scenario");
             outcomes.push(run::run(env, &sc).await);
         }
+        tracing::info!("demo network Data Holders");
+        let network = network::run(env).await;
         let sites = env
             .cast
             .sites
@@ -112,6 +115,7 @@ impl Demo {
                     .unwrap_or_default(),
             },
             scenarios: outcomes,
+            network: Some(network),
         })
     }
 

@@ -14,6 +14,8 @@ pub struct DemoReport {
     pub setup: Setup,
     /// Every scenario, in order.
     pub scenarios: Vec<ScenarioOutcome>,
+    /// The network Data Holders part (issue 14).
+    pub network: Option<crate::network::NetworkOutcome>,
 }
 
 /// The demo world.
@@ -160,7 +162,9 @@ impl Granted {
 impl DemoReport {
     /// Every scenario behaved as expected.
     pub fn passed(&self) -> bool {
-        !self.scenarios.is_empty() && self.scenarios.iter().all(|s| s.passed)
+        !self.scenarios.is_empty()
+            && self.scenarios.iter().all(|s| s.passed)
+            && self.network.as_ref().is_none_or(|n| n.passed())
     }
 
     /// A scenario by key.
@@ -192,6 +196,25 @@ impl DemoReport {
         for (i, sc) in self.scenarios.iter().enumerate() {
             out.push('\n');
             render_scenario(&mut out, i + 1, sc);
+        }
+        if let Some(n) = &self.network {
+            out.push('\n');
+            let _ = writeln!(out, "== Network Data Holders: one person, two sites ==");
+            let _ = writeln!(
+                out,
+                "  A second Data Holder at {} serves the same sites with person linkage on;",
+                n.base_url
+            );
+            let _ = writeln!(
+                out,
+                "  each site is also a Data Holder of its own at [base]/site/{{site}}."
+            );
+            for (ok, line) in &n.lines {
+                let _ = writeln!(out, "  {} {line}", if *ok { "PASS" } else { "FAIL" });
+            }
+            if let Some(e) = &n.error {
+                let _ = writeln!(out, "  FAIL {e}");
+            }
         }
         let passed = self.scenarios.iter().filter(|s| s.passed).count();
         let _ = writeln!(

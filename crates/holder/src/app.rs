@@ -17,7 +17,9 @@ use crate::token::{introspect_handler, token_handler};
 pub fn app(state: HolderState) -> Result<Router, String> {
     let fhir_state = FhirState::new(state.store().clone(), &state.config().base_url)
         .map_err(|e| format!("FHIR state: {e}"))?;
-    let fhir = fhir_router(fhir_state).layer(from_fn_with_state(state.clone(), require_token));
+    let fhir = fhir_router(fhir_state)
+        .merge(crate::network::location::routes(state.clone()))
+        .layer(from_fn_with_state(state.clone(), require_token));
     let own = Router::new()
         .route("/token", oauth_post(token_handler, "token_exchange"))
         .route(
@@ -29,6 +31,14 @@ pub fn app(state: HolderState) -> Result<Router, String> {
             get(crate::discovery::smart_configuration_handler),
         )
         .route("/admin/audit", get(crate::audit::admin_audit_handler))
+        .route(
+            "/site/{site}/token",
+            oauth_post(crate::network::site::site_token_handler, "token_exchange"),
+        )
+        .route(
+            "/site/{site}/.well-known/smart-configuration",
+            get(crate::network::site::site_configuration_handler),
+        )
         .route(
             "/.well-known/udap",
             get(crate::udap::discovery::udap_handler),

@@ -16,6 +16,7 @@ use url::Url;
 
 mod continuation;
 mod evidence;
+mod linkage;
 mod policy;
 mod subject_resolution;
 mod trust_framework;
@@ -34,6 +35,8 @@ pub use subject_resolution::{FileSubjectResolution, SubjectResolutionConfig};
 
 use continuation::validate_continuation;
 pub use continuation::{ContinuationConfig, FileContinuation};
+use linkage::validate_linkage;
+pub use linkage::{FileLinkage, LinkageConfig};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -154,6 +157,9 @@ pub struct FileConfig {
     /// Refresh tokens for `continuation` tickets.
     #[serde(default)]
     pub continuation: FileContinuation,
+    /// Person linkage across sites (issue 14).
+    #[serde(default)]
+    pub linkage: FileLinkage,
 }
 
 /// `[holder]`.
@@ -373,6 +379,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Refresh tokens for `continuation` tickets (off by default).
     pub continuation: ContinuationConfig,
+    /// Person linkage sources.
+    pub linkage: LinkageConfig,
 }
 
 /// Where durable state lives.
@@ -551,6 +559,7 @@ impl Config {
         let evidence_profiles =
             validate_evidence_profiles(file.evidence_profile, &identity_providers)?;
         let subject_resolution = validate_subject_resolution(file.subject_resolution)?;
+        let linkage = validate_linkage(file.linkage, dir)?;
         Ok(Config {
             listen,
             base_url,
@@ -575,6 +584,7 @@ impl Config {
             registration,
             policy,
             continuation,
+            linkage,
         })
     }
 

@@ -12,6 +12,9 @@ use crate::state::HolderState;
 use crate::token::refresh::REFRESH_TOKEN;
 use crate::token::request::TOKEN_EXCHANGE;
 
+/// Discovery member naming the record-location operation (issue 14; network base only).
+pub const RECORD_LOCATION_KEY: &str = "smart_permission_ticket_record_location_endpoint";
+
 /// The discovery document.
 pub fn smart_configuration(state: &HolderState) -> Value {
     let base = &state.config().base_url;
@@ -35,6 +38,7 @@ pub fn smart_configuration(state: &HolderState) -> Value {
         "code_challenge_methods_supported": [],
         "response_types_supported": [],
         "supported_client_binding_types": binding_types(state),
+        RECORD_LOCATION_KEY: format!("{base}/{}", crate::network::location::OPERATION),
     });
     // RFC 8414 §2: advertised only when served (RFC 7591 and UDAP DCR share the endpoint).
     if state.config().registration.enabled

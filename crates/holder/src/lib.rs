@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod evidence;
 pub mod federation;
 pub mod fhir;
+pub mod network;
 pub mod registration;
 pub mod serve;
 pub mod state;

@@ -93,6 +93,7 @@ pub(crate) struct Inner {
     pub memberships: Memberships,
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
+    pub network: crate::network::Network,
 }
 
 impl HolderState {
@@ -185,6 +186,8 @@ impl HolderState {
         let memberships = Memberships::new(config.trust_frameworks.clone())
             .with_prover(udap.clone())
             .with_prover(oidf.clone());
+        // Issue 14: the linkage brought up to date and the served sites read, once.
+        let network = crate::network::Network::prepare(&config, store.as_ref(), clock.now())?;
         Ok(HolderState {
             inner: Arc::new(Inner {
                 revocation: RevocationChecker::new(fetcher),
@@ -206,6 +209,7 @@ impl HolderState {
                 memberships,
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
+                network,
             }),
         })
     }
@@ -228,6 +232,21 @@ impl HolderState {
     /// Now, per the configured clock.
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The sites served (issue 14).
+    pub fn network(&self) -> &crate::network::Network {
+        &self.inner.network
+    }
+
+    /// The network base as a Data Holder: `[holder]` plus every served site's identity.
+    pub fn network_holder(&self) -> crate::network::DataHolder {
+        crate::network::DataHolder::network(
+            &self.inner.config,
+            &self.inner.holder_profile,
+            &self.inner.expected_audience,
+            &self.inner.network,
+        )
     }
 
     /// The ticket types accepted (and advertised).

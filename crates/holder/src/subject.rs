@@ -64,6 +64,21 @@ pub fn resolve_subject(
     evidence: Option<&EvidenceDemographics>,
     base_urls: &[String],
 ) -> Result<String, TokenError> {
+    match matching_records(records, subject, evidence, base_urls)?.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(TokenError::SubjectAmbiguous),
+    }
+}
+
+/// Steps 1–4 without the final count: every local record the subject matches (at least one;
+/// none ⇒ unresolved). A hint that resolves yields exactly its record. Person resolution
+/// (`crate::network::person`) decides whether several matches are one person.
+pub fn matching_records(
+    records: &dyn LocalRecords,
+    subject: &Subject,
+    evidence: Option<&EvidenceDemographics>,
+    base_urls: &[String],
+) -> Result<Vec<String>, TokenError> {
     let internal = |e: String| TokenError::Internal(format!("patient lookup: {e}"));
     let patient = &subject.patient;
     let consistent = |local: &Value| {
@@ -91,7 +106,7 @@ pub fn resolve_subject(
     {
         // A record reached through the hint must still match (PT-SUBJ-05).
         return if consistent(&local) {
-            Ok(id)
+            Ok(vec![id])
         } else {
             Err(TokenError::SubjectUnresolved)
         };
@@ -148,10 +163,10 @@ pub fn resolve_subject(
         .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
         .take(MAX_CANDIDATES + 1)
         .collect();
-    match matches.as_slice() {
-        [] => Err(TokenError::SubjectUnresolved),
-        [one] => Ok(one.clone()),
-        _ => Err(TokenError::SubjectAmbiguous),
+    if matches.is_empty() {
+        Err(TokenError::SubjectUnresolved)
+    } else {
+        Ok(matches)
     }
 }
 

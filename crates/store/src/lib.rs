@@ -9,6 +9,7 @@
 pub mod audit;
 mod error;
 mod ingest;
+pub mod linkage;
 mod model;
 pub mod refresh;
 pub mod registrations;

@@ -8,6 +8,10 @@ use tessera_access::{Filter, ResourceFacts};
 use tessera_fhir::{IndexEntry, SearchQuery};
 
 use crate::error::StoreError;
+use crate::linkage::{
+    Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
+    LinkedRecord, PersonOf,
+};
 
 /// Which resources a request may see before the Grant is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,4 +124,30 @@ pub trait ResourceStore: Send + Sync {
     fn sites(&self) -> Result<Vec<SiteProfile>, StoreError>;
     /// Resource counts per type (no grant: operator statistics only, never served to clients).
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Appends an operator linkage assertion; returns its version (`seq`). The caller has
+    /// validated it; it takes effect at the next [`ResourceStore::rebuild_linkage`].
+    fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError>;
+    /// Every operator assertion, in version order.
+    fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError>;
+    /// Recomputes the person linkage from the stored Patients and assertions; a changed
+    /// result replaces the one in force and gets a version row naming `cause`.
+    fn rebuild_linkage(
+        &self,
+        rules: &LinkageRules,
+        now: i64,
+        cause: &str,
+    ) -> Result<LinkageSummary, StoreError>;
+    /// The person a Patient record belongs to in the linkage in force.
+    fn person_of(&self, record: &str) -> Result<PersonOf, StoreError>;
+    /// The linkage in force: every record, sorted.
+    fn linked_records(&self) -> Result<Vec<LinkedRecord>, StoreError>;
+    /// Quarantined records.
+    fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError>;
+    /// The latest `limit` linkage versions, newest first.
+    fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError>;
+    /// Records a refused operator linkage request.
+    fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError>;
+    /// The latest `limit` refused requests, newest first.
+    fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError>;
 }

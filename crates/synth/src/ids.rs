@@ -8,6 +8,11 @@
 
 use crate::prng::{combine, derive};
 
+/// The cross-site person id (`PERSON_ID_SYSTEM`) of patient `index`.
+pub(crate) fn person_id(seed: u64, index: u64) -> String {
+    format!("person-{:016x}", derive("person", &[seed, index]))
+}
+
 /// A deterministic RFC 9562 version-8 UUID, lower-case hyphenated.
 pub(crate) fn uuid(tag: &str, words: &[u64]) -> String {
     let hi = derive(tag, words);

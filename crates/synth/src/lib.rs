@@ -38,6 +38,16 @@ use crate::patient::{Run, Tally};
 use crate::plan::Window;
 use crate::world::World;
 
+/// Identifier system of the cross-site person id every generated Patient record carries: the
+/// enterprise identifier a Data Holder configures (`[linkage] enterprise_identifier_systems`)
+/// to link one person's records at several sites.
+pub const PERSON_ID_SYSTEM: &str = "https://synth.tessera.example/fhir/sid/person-id";
+
+/// The cross-site person id of patient `index` of a run with `seed`.
+pub fn person_id(seed: u64, index: u64) -> String {
+    ids::person_id(seed, index)
+}
+
 /// Most patients one run may generate (MRNs and member ids are unique below 10^8).
 pub const MAX_PATIENTS: u64 = 50_000_000;
 /// Number of sites in the built-in catalog.

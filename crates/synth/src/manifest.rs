@@ -113,6 +113,8 @@ pub struct PatientEntry {
     pub birth_date: String,
     /// Home state.
     pub state: String,
+    /// Cross-site person id (`PERSON_ID_SYSTEM`), on every one of the patient's records.
+    pub person_id: String,
     /// Payer slug, if insured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payer: Option<String>,

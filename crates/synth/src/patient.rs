@@ -90,6 +90,7 @@ pub(crate) fn generate(run: &Run, index: u64, tally: &mut Tally) -> PatientOutpu
         gender: plan.gender.code().to_owned(),
         birth_date: plan.birth.to_string(),
         state: plan.state.to_owned(),
+        person_id: ids::person_id(run.seed, index),
         payer: payer.map(|p| p.spec.slug.to_owned()),
         member_id: payer.map(|p| {
             format!(

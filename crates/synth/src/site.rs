@@ -129,7 +129,9 @@ pub(crate) fn generate(
         .copied()
         .unwrap_or(RACE_ETHNICITY[0]);
     let birth = plan.birth.to_string();
+    let person_id = crate::ids::person_id(seed, plan.index);
     let demographics = Demographics {
+        person_id: &person_id,
         given: plan.given,
         middle: plan.middle,
         family: plan.family,

@@ -7,6 +7,7 @@ mod errors;
 mod federation;
 mod issuer_client;
 mod keys;
+mod link;
 mod ticket;
 mod udap_register;
 

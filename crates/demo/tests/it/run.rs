@@ -52,6 +52,12 @@ async fn every_scenario_behaves_as_expected() {
         assert_eq!(g.token_type, "Bearer", "{text}");
         assert!(g.released("Observation") >= 1, "{key}: {text}");
     }
+    // Network Data Holders (issue 14): combined record, record location, per-site redemption,
+    // a filter naming one clinic — every line computed from responses.
+    let network = report.network.as_ref().unwrap();
+    assert!(network.passed(), "{text}");
+    assert_eq!(network.lines.len(), 9, "{text}");
+    assert!(text.contains("so the combined record may flow"), "{text}");
 
     // Self access: DPoP, the patient's own records including sensitive and self-pay ones.
     let g = granted(&report, "self-access");

@@ -22,6 +22,14 @@ pub async fn require_token(
     if is_public(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
+    // Issue 14: each site base is a Data Holder of its own; one that does not exist is 404
+    // whatever the credentials, and a token works only at the Data Holder that issued it.
+    let asked = crate::network::site::asked_site(req.uri().path()).map(str::to_owned);
+    if let Some(site) = &asked
+        && state.network().site(site).is_none()
+    {
+        return crate::fhir::FhirError::NotFound("unknown site".to_owned()).into_response();
+    }
     // RFC 6750 §3.1: more than one credential is a malformed request, never "first wins".
     if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
         return invalid_request("more than one Authorization header");
@@ -48,6 +56,21 @@ pub async fn require_token(
         }
         // A DPoP-bound token presented as Bearer, or a Bearer token under the DPoP scheme.
         (_, s) => return challenge(Some(s), Some("invalid_token")),
+    }
+    let issued_by = info.grant.person_scope().data_holder.as_deref();
+    if issued_by != asked.as_deref() {
+        let audited = crate::network::site::audit_wrong_data_holder(
+            &state,
+            &info.record,
+            asked.as_deref(),
+            issued_by,
+        )
+        .await;
+        if let Err(e) = audited {
+            tracing::error!(error = %e, "audit write failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        return challenge(Some(scheme), Some("invalid_token"));
     }
     req.extensions_mut().insert(info.grant.clone());
     next.run(req).await

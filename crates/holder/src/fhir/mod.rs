@@ -24,7 +24,7 @@ use tessera_access::{Grant, Interaction};
 use tessera_store::{ResourceStore, StoreError};
 
 pub use capability::capability_statement;
-pub use error::{FHIR_JSON, FhirError};
+pub use error::{FHIR_JSON, FhirError, fhir_ok};
 
 /// Largest accepted query string (bytes).
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -118,10 +118,16 @@ async fn metadata(
     axum::extract::State(state): axum::extract::State<FhirState>,
     axum::extract::Path(params): axum::extract::Path<HashMap<String, String>>,
 ) -> Result<Response, FhirError> {
-    let (_, base) = state.base_for(&params)?;
-    Ok(error::fhir_ok(
-        capability_statement(&base).to_string().into_bytes(),
-    ))
+    let (site, base) = state.base_for(&params)?;
+    let mut statement = capability_statement(&base);
+    if site.is_none() {
+        // Record location is the network base's operation (issue 14).
+        statement["rest"][0]["operation"] = serde_json::json!([{
+            "name": "resolve-record-locations",
+            "definition": format!("{base}/OperationDefinition/resolve-record-locations"),
+        }]);
+    }
+    Ok(error::fhir_ok(statement.to_string().into_bytes()))
 }
 
 /// Operations (`$everything`, …) at every level — system, type, instance — are never granted

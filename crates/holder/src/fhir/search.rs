@@ -88,6 +88,10 @@ async fn run(
         &rtype,
         Interaction::Search,
     )?;
+    let mut pairs = pairs;
+    if let Some(g) = grant.as_deref() {
+        crate::network::expand_person_params(&mut pairs, g);
+    }
     let query = parse_search(&rtype, &pairs)?;
     let store = state.store.clone();
     let q = query.clone();

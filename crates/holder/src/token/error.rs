@@ -86,6 +86,13 @@ pub enum TokenError {
     /// (`token/refresh.rs`); the description says which.
     #[error("refresh refused: {0}")]
     Refresh(&'static str),
+    /// A record linked to the resolved person contradicts the ticket subject's demographics
+    /// (issue 14: linkage never launders a mismatch); the record is named in the audit row.
+    #[error("linked record Patient/{0} contradicts the ticket subject")]
+    LinkedRecordContradicts(String),
+    /// A per-site Data Holder that does not exist (`[base]/site/{site}`: 404).
+    #[error("no such Data Holder")]
+    UnknownDataHolder,
     /// Our own failure (storage); logged, reported generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -176,6 +183,14 @@ impl TokenError {
             }
             TokenError::InvalidDpop(_) => (bad, "invalid_dpop_proof", "Invalid DPoP proof".into()),
             TokenError::Refresh(d) => grant(d),
+            TokenError::LinkedRecordContradicts(_) => {
+                grant("Linked patient record contradicts the ticket subject")
+            }
+            TokenError::UnknownDataHolder => (
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                "No such Data Holder".into(),
+            ),
             TokenError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

@@ -34,8 +34,10 @@ use tessera_ticket::claims::{AudType, FrameworkType, Identifier, PresenterBindin
 use tessera_ticket::{AccessOptions, EnvelopeError, Limits, TicketType, UnverifiedTicket};
 
 use crate::evidence::{EvidenceContext, VerifiedEvidence, verify_evidence};
+use crate::network::DataHolder;
+use crate::network::person::resolve_person;
 use crate::state::HolderState;
-use crate::subject::{EvidenceDemographics, resolve_subject, ticket_consistent_with_evidence};
+use crate::subject::{EvidenceDemographics, ticket_consistent_with_evidence};
 use crate::token::access_token::{new_token_string, store_token, token_hash};
 use crate::token::claimed::{claimed_ticket, clip};
 use crate::token::client_auth::{
@@ -89,16 +91,30 @@ impl Trail {
     }
 }
 
-/// Runs the whole pipeline and writes its audit record (durably, before returning).
-/// `dpop` is the `DPoP` header, if any.
+/// Runs the whole pipeline at the network base and writes its audit record (durably, before
+/// returning). `dpop` is the `DPoP` header, if any.
 pub async fn redeem(
     state: &HolderState,
     params: &FormParams,
     dpop: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
+    redeem_at(state, &state.network_holder(), params, dpop).await
+}
+
+/// [`redeem`] at the Data Holder `holder` (the network base or one site, issue 14).
+pub async fn redeem_at(
+    state: &HolderState,
+    holder: &DataHolder,
+    params: &FormParams,
+    dpop: Option<&str>,
+) -> Result<TokenResponse, TokenError> {
     let now = state.now();
     let mut trail = Trail::default();
-    let result = run(state, params, dpop, now, &mut trail).await;
+    trail.details.insert(
+        "data_holder".into(),
+        json!(holder.site.as_deref().unwrap_or("network")),
+    );
+    let result = run(state, holder, params, dpop, now, &mut trail).await;
     let mut rec = trail.record;
     rec.at = now;
     rec.event = "token_exchange".into();
@@ -158,6 +174,7 @@ pub async fn audit_unreadable_request(
 
 async fn run(
     state: &HolderState,
+    holder: &DataHolder,
     params: &FormParams,
     dpop: Option<&str>,
     now: i64,
@@ -174,18 +191,20 @@ async fn run(
     }
 
     trail.at("client_authentication");
+    let token_url = holder.token_url();
     let client =
-        authenticate_at_token_endpoint(state, params, now, &mut trail.record.client_id).await?;
+        authenticate_at_token_endpoint(state, params, now, &mut trail.record.client_id, &token_url)
+            .await?;
 
     trail.at("request");
-    let ticket = check_parameters(state, params)?;
+    let ticket = check_parameters(holder, params)?;
     let cnf_jkt = match dpop {
         None => None,
         Some(proof) => {
             trail.at("dpop");
             let db = st.db.clone();
             let proof = proof.to_owned();
-            let url = cfg.token_url();
+            let url = token_url.clone();
             let leeway = cfg.leeway;
             let verified = tokio::task::spawn_blocking(move || {
                 let want = ProofExpectation {
@@ -270,7 +289,7 @@ async fn run(
             .details
             .insert("reportable_condition".into(), json!(rc));
     }
-    if !audience_accepted(state, shell, now, trail).await {
+    if !audience_accepted(state, holder, shell, now, trail).await {
         return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
     }
 
@@ -319,7 +338,7 @@ async fn run(
     // Step 12 ends with our own enforceability check: a ticket scoped to other Data Holders
     // fails here, before the type's required claims (PT-VAL-15, OP-07).
     if let Some(filter) = &constrained.access().data_holder_filter {
-        check_holder_filter(filter, &st.holder_profile)?;
+        check_holder_filter(filter, &holder.profile)?;
     }
 
     trail.at("type_rules");
@@ -353,14 +372,27 @@ async fn run(
 
     trail.at("subject");
     let records = st.records.clone();
+    let store = st.store.clone();
     let subject = claims.subject.clone();
     let demographics: Option<EvidenceDemographics> = evidence.map(|e| e.demographics);
-    let bases = cfg.base_urls.clone();
+    let target = holder.clone();
     let resolved = tokio::task::spawn_blocking(move || {
-        resolve_subject(records.as_ref(), &subject, demographics.as_ref(), &bases)
+        resolve_person(
+            records.as_ref(),
+            store.as_ref(),
+            &subject,
+            demographics.as_ref(),
+            &target,
+        )
     })
     .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?;
+    .map_err(|e| TokenError::Internal(e.to_string()))?
+    .map_err(|refusal| {
+        if let Some((k, v)) = refusal.detail {
+            trail.details.insert(k.into(), v);
+        }
+        refusal.error
+    });
     let grant_for = |patient_id: &str, encounters: &[String]| {
         compute_grant(&GrantRequest {
             ticket_type: ticket_type.uri(),
@@ -372,12 +404,12 @@ async fn run(
             client_scopes: client.scopes.as_deref(),
             patient_id,
             claim_encounters: encounters,
-            holder: &st.holder_profile,
+            holder: &holder.profile,
             policy: &st.policy,
         })
     };
-    let patient_id = match resolved {
-        Ok(id) => id,
+    let person = match resolved {
+        Ok(p) => p,
         Err(failure) => {
             // Proposal 001 (off by default): only when every other check would pass.
             let otherwise_acceptable = grant_for(UNRESOLVED_PATIENT, &[]).is_ok();
@@ -396,20 +428,31 @@ async fn run(
             return Err(e);
         }
     };
+    let patient_id = person.patient.clone();
     trail.record.patient = Some(patient_id.clone());
+    trail.details.insert("person".into(), json!(person.person));
+    trail
+        .details
+        .insert("person_records".into(), json!(person.records));
 
     trail.at("type_processing");
     let encounters = match ticket_type {
-        TicketType::PayerClaims => claim_encounters(state, claims, &patient_id).await?,
+        TicketType::PayerClaims => claim_encounters(state, claims, &person.records).await?,
         _ => Vec::new(),
     };
     if ticket_type == TicketType::QualityGap {
-        let how = check_relationship(state, claims, &patient_id, now).await?;
+        let how = check_relationship(state, claims, &person.records, now).await?;
         trail.details.insert("relationship".into(), json!(how));
     }
 
     trail.at("grant");
-    let grant = grant_for(&patient_id, &encounters)?;
+    let grant =
+        grant_for(&patient_id, &encounters)?.for_person(crate::network::location::person_scope(
+            state,
+            holder,
+            &person,
+            claims.access.data_holder_filter.as_deref(),
+        ));
     // PT-RS-02: supporting resources only as released data references them.
     let grant = crate::token::supporting::with_supporting(state, grant).await?;
     let scope = grant.scope_string();
@@ -455,7 +498,7 @@ async fn run(
 
 /// Steps 1–2 and the OP-11 parameters; returns the subject token.
 fn check_parameters<'p>(
-    state: &HolderState,
+    holder: &DataHolder,
     params: &'p FormParams,
 ) -> Result<&'p str, TokenError> {
     match params.get("subject_token_type") {
@@ -479,7 +522,7 @@ fn check_parameters<'p>(
             "Unsupported requested_token_type",
         ));
     }
-    let own = &state.inner.config.base_urls;
+    let own = &holder.bases;
     for name in ["resource", "audience"] {
         if params
             .get(name)
@@ -501,18 +544,21 @@ fn check_parameters<'p>(
 /// `now`, verified where the framework offers a proof; the audit row says which.
 async fn audience_accepted(
     state: &HolderState,
+    holder: &DataHolder,
     shell: &tessera_ticket::Shell,
     now: i64,
     trail: &mut Trail,
 ) -> bool {
     let st = &state.inner;
     if shell.aud_type() != AudType::TrustFramework {
-        return shell.audience_matches(&st.expected_audience);
+        return shell.audience_matches(&holder.audience);
     }
+    // A site is a member of the frameworks its network belongs to (one certificate, one
+    // federation entity); its own base URLs stay its own.
     let candidates = shell.aud().entries();
     let (expected, how) = st
         .memberships
-        .expected_audience(&st.config.base_urls, &candidates, now)
+        .expected_audience(&holder.audience.data_holder_urls, &candidates, now)
         .await;
     if let Some(how) = how.and_then(|m| m.audit()) {
         trail.details.insert("audience_check".into(), json!(how));
@@ -546,6 +592,7 @@ pub(crate) async fn authenticate_at_token_endpoint(
     params: &FormParams,
     now: i64,
     audited_client_id: &mut Option<String>,
+    token_url: &str,
 ) -> Result<AuthenticatedClient, TokenError> {
     let cfg = &state.inner.config;
     let assertion = params.get("client_assertion");
@@ -555,7 +602,9 @@ pub(crate) async fn authenticate_at_token_endpoint(
         assertion,
         client_id: params.get("client_id"),
     };
-    let audiences = [cfg.token_url()];
+    // The token endpoint being called: clients registered with the network are registered at
+    // its sites, each with its own endpoint (issue 14).
+    let audiences = [token_url.to_owned()];
     let ctx = AuthContext {
         audiences: &audiences,
         now,

@@ -52,7 +52,7 @@ pub async fn introspect_handler(State(state): State<HolderState>, req: Request) 
     respond(introspect::introspect(&state, &params).await)
 }
 
-fn respond<T: serde::Serialize>(result: Result<T, TokenError>) -> Response {
+pub(crate) fn respond<T: serde::Serialize>(result: Result<T, TokenError>) -> Response {
     match result {
         Ok(body) => {
             let mut r = Json(body).into_response();
@@ -64,7 +64,10 @@ fn respond<T: serde::Serialize>(result: Result<T, TokenError>) -> Response {
 }
 
 /// A header that may appear at most once (RFC 9449 §4.3: one DPoP proof).
-fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, TokenError> {
+pub(crate) fn single_header<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, TokenError> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();
     if values.next().is_some() {

@@ -183,7 +183,10 @@ async fn run(
     }
 
     *step = "client_authentication";
-    let client = authenticate_at_token_endpoint(state, params, now, &mut audit.client_id).await?;
+    let token_url = state.config().token_url();
+    let client =
+        authenticate_at_token_endpoint(state, params, now, &mut audit.client_id, &token_url)
+            .await?;
 
     *step = "request";
     let presented = check_parameters(state, params)?;

@@ -14,11 +14,11 @@ use crate::token::error::TokenError;
 pub const MAX_LINKED_ENCOUNTERS: usize = 64;
 
 /// Resolves `claim_linkage.encounter` to local Encounter ids, each of which must exist and
-/// belong to the resolved patient.
+/// belong to the resolved patient: one of the person's records (issue 14).
 pub async fn claim_encounters(
     state: &HolderState,
     claims: &TicketClaims,
-    patient_id: &str,
+    patient_records: &[String],
 ) -> Result<Vec<String>, TokenError> {
     let Some(linkage) = &claims.access.claim_linkage else {
         return Err(TokenError::ClaimLinkage("missing"));
@@ -39,7 +39,7 @@ pub async fn claim_encounters(
         ids.push(id);
     }
     let records = state.inner.records.clone();
-    let patient = patient_id.to_owned();
+    let patients = patient_records.to_vec();
     tokio::task::spawn_blocking(move || {
         for id in &ids {
             let enc = records
@@ -50,7 +50,7 @@ pub async fn claim_encounters(
                 .pointer("/subject/reference")
                 .and_then(Value::as_str)
                 .and_then(tessera_fhir::split_reference);
-            if subject != Some(("Patient", patient.as_str())) {
+            if !subject.is_some_and(|(t, p)| t == "Patient" && patients.iter().any(|r| r == p)) {
                 return Err(TokenError::ClaimLinkage("encounter of another patient"));
             }
         }
@@ -64,11 +64,12 @@ pub async fn claim_encounters(
 /// local Coverage of the patient, active now, whose payor is the requester (by identifier,
 /// or by reference to a local Organization carrying the identifier), or else by a configured
 /// contract panel of the requester (`[[policy.contract_panel]]`) listing one of the
-/// patient's identifiers. Returns which one, for the audit.
+/// patient's identifiers. The patient is the person: any of its records (issue 14). Returns
+/// which one, for the audit.
 pub async fn check_relationship(
     state: &HolderState,
     claims: &TicketClaims,
-    patient_id: &str,
+    patient_records: &[String],
     now: i64,
 ) -> Result<&'static str, TokenError> {
     let wanted: Vec<(String, String)> = match &claims.requester {
@@ -79,7 +80,7 @@ pub async fn check_relationship(
         return Err(TokenError::RelationshipNotEstablished);
     }
     let records = state.inner.records.clone();
-    let patient = patient_id.to_owned();
+    let patients = patient_records.to_vec();
     let panels: Vec<ContractPanel> = state
         .inner
         .config
@@ -90,30 +91,34 @@ pub async fn check_relationship(
         .cloned()
         .collect();
     tokio::task::spawn_blocking(move || {
-        for cov in records.coverages(&patient).map_err(TokenError::Internal)? {
-            if !active(&cov, now) {
-                continue;
-            }
-            for payor in cov
-                .get("payor")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if payor_matches(records.as_ref(), payor, &wanted)? {
-                    return Ok("coverage");
+        for patient in &patients {
+            for cov in records.coverages(patient).map_err(TokenError::Internal)? {
+                if !active(&cov, now) {
+                    continue;
+                }
+                for payor in cov
+                    .get("payor")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if payor_matches(records.as_ref(), payor, &wanted)? {
+                        return Ok("coverage");
+                    }
                 }
             }
         }
-        if !panels.is_empty()
-            && let Some(p) = records.patient(&patient).map_err(TokenError::Internal)?
-        {
-            let ids = identifier_pairs(p.get("identifier"));
-            if panels
-                .iter()
-                .any(|panel| ids.iter().any(|id| panel.members.contains(id)))
+        for patient in &patients {
+            if !panels.is_empty()
+                && let Some(p) = records.patient(patient).map_err(TokenError::Internal)?
             {
-                return Ok("contract_panel");
+                let ids = identifier_pairs(p.get("identifier"));
+                if panels
+                    .iter()
+                    .any(|panel| ids.iter().any(|id| panel.members.contains(id)))
+                {
+                    return Ok("contract_panel");
+                }
             }
         }
         Err(TokenError::RelationshipNotEstablished)

@@ -424,47 +424,99 @@ async fn per_site_bases_release_nothing_of_another_sites_patient() {
     let (elena, body) = bearer(&h, &elena_ticket(ALL_SCOPES)).await;
     let patient = body["patient"].as_str().unwrap().to_owned();
 
-    // Elena's own site base releases her records; the other site's base releases nothing.
-    let (_, b) = get_json(&h, "/fhir/site/site-a/Observation", &elena).await;
-    assert_eq!(ids(&b), elena_obs.iter().cloned().collect());
+    // Each site base is a Data Holder of its own (issue 14): a network token is refused at
+    // every site base (401), so nothing of either site is released through one.
     for q in [
+        "/fhir/site/site-a/Observation".to_owned(),
         "/fhir/site/site-b/Observation".to_owned(),
-        "/fhir/site/site-b/Patient".to_owned(),
         format!("/fhir/site/site-b/Observation?patient={}", maria_pt[0]),
-        format!("/fhir/site/site-b/Observation?_id={}", maria_obs[0]),
-        format!("/fhir/site/site-b/Patient?_id={}", maria_pt[0]),
-        // Elena's own records are not at site-b either: the site scope holds.
+        format!("/fhir/site/site-b/Patient/{}", maria_pt[0]),
         format!("/fhir/site/site-b/Observation?patient={patient}"),
     ] {
         let (s, b) = get_json(&h, &q, &elena).await;
-        assert_eq!(s, 200, "{q}: {b}");
-        assert_eq!(b["total"], 0, "{q}: {b}");
+        assert_eq!(s, 401, "{q}: {b}");
     }
-    // Reads across sites: 404 identical to a nonexistent id at that site.
+    // Elena's own site, asked as its own Data Holder (ticket aud = the site base).
+    let mut t = baseline();
+    t["aud"] = json!([format!("{BASE}/site/site-a"), format!("{BASE}/site/site-b")]);
+    t["access"] = json!({"smart_scopes": ALL_SCOPES});
+    let ticket = mint(&t);
+    let site_token = |site: &str| {
+        let now = h.now();
+        let claims = json!({"iss": "app1", "sub": "app1",
+            "aud": format!("{BASE}/site/{site}/token"),
+            "jti": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 60});
+        sign(&keys().client, &claims)
+    };
+    let form = |assertion: &str| {
+        vec![
+            ("grant_type".to_owned(), TOKEN_EXCHANGE.to_owned()),
+            (
+                "subject_token_type".to_owned(),
+                SUBJECT_TOKEN_TYPE.to_owned(),
+            ),
+            ("subject_token".to_owned(), ticket.clone()),
+            ("client_assertion_type".to_owned(), JWT_BEARER.to_owned()),
+            ("client_assertion".to_owned(), assertion.to_owned()),
+        ]
+    };
+    let post = |site: &'static str, assertion: String| {
+        let h = &h;
+        let f = form(&assertion);
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            h.post(&format!("/fhir/site/{site}/token"), &pairs, &[])
+                .await
+        }
+    };
+    let (s, _, b) = post("site-a", site_token("site-a")).await;
+    assert_eq!(s, 200, "{b}");
+    let site_a = format!("Bearer {}", b["access_token"].as_str().unwrap());
+    let (_, b) = get_json(&h, "/fhir/site/site-a/Observation", &site_a).await;
+    assert_eq!(ids(&b), elena_obs.iter().cloned().collect());
+    // Her ticket names no record at site-b: that Data Holder does not resolve her.
+    let (s, _, b) = post("site-b", site_token("site-b")).await;
+    assert_eq!(
+        (s.as_u16(), &b["error"]),
+        (400, &json!("invalid_grant")),
+        "{b}"
+    );
+    // The site token works only at its site.
+    for uri in [
+        format!("/fhir/site/site-b/Observation/{}", maria_obs[0]),
+        format!("/fhir/site/site-b/Patient/{}", maria_pt[0]),
+        format!("/fhir/Observation/{}", elena_obs[0]),
+    ] {
+        let r = raw(&h, "GET", &uri, &[("authorization", site_a.as_str())]).await;
+        assert_eq!(r.0, 401, "{uri}");
+    }
+    // Reads across persons at the network base: 404 identical to a nonexistent id.
     let nothing = raw(
         &h,
         "GET",
-        "/fhir/site/site-b/Observation/nope",
+        "/fhir/Observation/nope",
         &[("authorization", elena.as_str())],
     )
     .await;
     assert_eq!(nothing.0, 404);
-    for uri in [
-        format!("/fhir/site/site-b/Observation/{}", maria_obs[0]),
-        format!("/fhir/site/site-b/Patient/{}", maria_pt[0]),
-        format!("/fhir/site/site-b/Observation/{}", elena_obs[0]),
-        format!("/fhir/site/site-b/Patient/{patient}"),
-        format!("/fhir/Observation/{}", maria_obs[0]),
-    ] {
-        let r = raw(&h, "GET", &uri, &[("authorization", elena.as_str())]).await;
-        assert_eq!((r.0, &r.2), (nothing.0, &nothing.2), "{uri}");
-    }
+    let r = raw(
+        &h,
+        "GET",
+        &format!("/fhir/Observation/{}", maria_obs[0]),
+        &[("authorization", elena.as_str())],
+    )
+    .await;
+    assert_eq!((r.0, &r.2), (nothing.0, &nothing.2));
     // Positive control: Elena's record is readable at her site and on the network base.
-    for uri in [
-        format!("/fhir/site/site-a/Observation/{}", elena_obs[0]),
-        format!("/fhir/Observation/{}", elena_obs[0]),
+    for (uri, auth) in [
+        (
+            format!("/fhir/site/site-a/Observation/{}", elena_obs[0]),
+            &site_a,
+        ),
+        (format!("/fhir/Observation/{}", elena_obs[0]), &elena),
     ] {
-        let (s, _) = get_json(&h, &uri, &elena).await;
+        let (s, _) = get_json(&h, &uri, auth).await;
         assert_eq!(s, 200, "{uri}");
     }
 }

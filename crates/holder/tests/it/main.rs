@@ -17,6 +17,7 @@ mod fhir_loopback;
 mod fhir_support;
 mod fuzz_regressions;
 mod interaction;
+mod network;
 mod policy_config;
 mod policy_public_health;
 mod policy_supporting;

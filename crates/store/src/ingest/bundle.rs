@@ -95,20 +95,14 @@ pub fn prepare(doc: Value, site: Option<&str>, now: i64) -> Prepared {
     out
 }
 
-/// The holder profile of a site from its bundle's Organization resources.
+/// The holder profile of a site from its bundle's own Organization (see [`own_organizations`]).
 pub fn site_profile(site: &str, resources: &[NewResource]) -> SiteProfile {
     let mut profile = SiteProfile {
         id: site.to_owned(),
         ..SiteProfile::default()
     };
-    for r in resources
-        .iter()
-        .filter(|r| r.resource_type == "Organization")
-    {
-        let Ok(org) = serde_json::from_slice::<Value>(&r.json) else {
-            continue;
-        };
-        profile.organization_ids.push(r.id.clone());
+    for (id, org) in own_organizations(resources) {
+        profile.organization_ids.push(id);
         if profile.name.is_none() {
             profile.name = org.get("name").and_then(Value::as_str).map(str::to_owned);
         }
@@ -140,6 +134,60 @@ pub fn site_profile(site: &str, resources: &[NewResource]) -> SiteProfile {
         }
     }
     profile
+}
+
+/// `organization-type` codes of organizations that are never the site itself.
+const NOT_THE_SITE: [&str; 2] = ["pay", "ins"];
+
+/// Which Organizations of a site's Bundle are the site's own (decisions.md, "the site's own
+/// Organization"): those the Bundle's Patients name as `managingOrganization`; failing that,
+/// those typed `prov` (healthcare provider); failing that, every Organization not typed as a
+/// payer or insurer. A payer's Organization, repeated in a Bundle for its Coverage, is never
+/// part of the site's identity.
+pub fn own_organizations(resources: &[NewResource]) -> Vec<(String, Value)> {
+    let orgs: Vec<(String, Value)> = resources
+        .iter()
+        .filter(|r| r.resource_type == "Organization")
+        .filter_map(|r| Some((r.id.clone(), serde_json::from_slice::<Value>(&r.json).ok()?)))
+        .collect();
+    let managing: Vec<String> = resources
+        .iter()
+        .filter(|r| r.resource_type == "Patient")
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.json).ok())
+        .filter_map(|p| {
+            p.get("managingOrganization")?
+                .get("reference")?
+                .as_str()?
+                .strip_prefix("Organization/")
+                .map(str::to_owned)
+        })
+        .collect();
+    let types = |org: &Value| -> Vec<String> {
+        org.get("type")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|t| {
+                t.get("coding")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|c| c.get("code").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    };
+    let pick = |keep: &dyn Fn(&(String, Value)) -> bool| -> Vec<(String, Value)> {
+        orgs.iter().filter(|o| keep(o)).cloned().collect()
+    };
+    let by_patient = pick(&|(id, _)| managing.contains(id));
+    if !by_patient.is_empty() {
+        return by_patient;
+    }
+    let providers = pick(&|(_, o)| types(o).iter().any(|t| t == "prov"));
+    if !providers.is_empty() {
+        return providers;
+    }
+    pick(&|(_, o)| !types(o).iter().any(|t| NOT_THE_SITE.contains(&t.as_str())))
 }
 
 struct Staged {

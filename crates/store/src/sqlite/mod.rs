@@ -4,6 +4,7 @@
 //! Dialect specifics stay in this module (a PostgreSQL backend will sit beside it behind
 //! the same trait). Schema: `migrations/sqlite/`, summarized in ARCHITECTURE.md.
 
+mod linkage;
 mod pool;
 mod sql;
 mod write;
@@ -17,6 +18,10 @@ use tessera_fhir::SearchQuery;
 
 use crate::NewResource;
 use crate::error::StoreError;
+use crate::linkage::{
+    Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
+    LinkedRecord, PersonOf,
+};
 use crate::model::{
     PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile, WriteOutcome,
 };
@@ -217,5 +222,55 @@ impl ResourceStore for SqliteStore {
                 .map_err(StoreError::from)
         })
         .collect()
+    }
+
+    fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError> {
+        let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        linkage::append_assertion(&conn, assertion)
+    }
+
+    fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError> {
+        let guard = self.reader()?;
+        linkage::assertions(guard.conn()?)
+    }
+
+    fn rebuild_linkage(
+        &self,
+        rules: &LinkageRules,
+        now: i64,
+        cause: &str,
+    ) -> Result<LinkageSummary, StoreError> {
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        linkage::rebuild(&mut conn, rules, now, cause)
+    }
+
+    fn person_of(&self, record: &str) -> Result<PersonOf, StoreError> {
+        let guard = self.reader()?;
+        linkage::person_of(guard.conn()?, record)
+    }
+
+    fn linked_records(&self) -> Result<Vec<LinkedRecord>, StoreError> {
+        let guard = self.reader()?;
+        linkage::records(guard.conn()?)
+    }
+
+    fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
+        let guard = self.reader()?;
+        linkage::conflicts(guard.conn()?)
+    }
+
+    fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError> {
+        let guard = self.reader()?;
+        linkage::versions(guard.conn()?, limit)
+    }
+
+    fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError> {
+        let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        linkage::append_refusal(&conn, refusal)
+    }
+
+    fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError> {
+        let guard = self.reader()?;
+        linkage::refusals(guard.conn()?, limit)
     }
 }

@@ -16,7 +16,10 @@ use crate::error::StoreError;
 /// Statements cached per connection; grants of the same shape reuse the same SQL text.
 const STATEMENT_CACHE: usize = 256;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_linkage.sql")),
+];
 
 /// Where the database lives.
 #[derive(Debug, Clone)]

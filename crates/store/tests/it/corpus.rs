@@ -69,6 +69,16 @@ fn loads_the_whole_data_set_with_its_sites() {
         );
         assert_eq!(site.addresses[0].state.as_deref(), info["state"].as_str());
         assert_eq!(site.addresses[0].country.as_deref(), Some("US"));
+        // Only the site's own Organization: never the payer's repeated for its Coverage.
+        assert_eq!(site.organization_ids.len(), 1, "{slug}");
+        assert_eq!(site.addresses.len(), 1, "{slug}");
+        for payer in s.manifest["payers"].as_array().unwrap() {
+            let npi = payer["npi"].as_str().unwrap();
+            assert!(
+                site.identifiers.iter().all(|(_, v)| v != npi),
+                "{slug} took payer {npi}"
+            );
+        }
         // The site base sees exactly the Patient records the manifest places there.
         let want: BTreeSet<&str> = s.manifest["patient_records"]
             .as_array()

@@ -126,3 +126,53 @@ fn external_corpus_sql_filters_agree_with_filter_matches() {
             .sum::<u64>()
     );
 }
+
+/// The corpus's own cross-site person identifier, configured as an enterprise system, links
+/// each patient directory's records into one person (issue 14): expected persons and their
+/// records are read from the files (every Patient's value in that system).
+#[test]
+fn external_corpus_links_each_person_across_sites() {
+    const PERSON: &str = "urn:example:smart-permission-ticket-demo:person-id";
+    let Some(dir) = corpus("external_corpus_links_each_person_across_sites") else {
+        return;
+    };
+    let mut want: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for file in json_files(&dir) {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        for e in doc["entry"].as_array().into_iter().flatten() {
+            let r = &e["resource"];
+            if r["resourceType"] != "Patient" {
+                continue;
+            }
+            for i in r["identifier"].as_array().into_iter().flatten() {
+                if i["system"] == PERSON {
+                    want.entry(i["value"].as_str().unwrap().to_owned())
+                        .or_default()
+                        .insert(r["id"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let store = SqliteStore::open_in_memory().unwrap();
+    ingest_path(&store, &dir, &opts()).unwrap();
+    let rules = tessera_store::linkage::LinkageRules {
+        enterprise_systems: vec![PERSON.to_owned()],
+        patient_link: true,
+    };
+    let summary = store.rebuild_linkage(&rules, NOW, "test").unwrap();
+    assert!(summary.conflicts.is_empty(), "{:?}", summary.conflicts);
+    let records = store.linked_records().unwrap();
+    let mut got: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for r in &records {
+        got.entry(r.person.clone())
+            .or_default()
+            .insert(r.record.clone());
+    }
+    let want: std::collections::BTreeSet<_> = want.into_values().collect();
+    let got: std::collections::BTreeSet<_> = got
+        .into_values()
+        .filter(|set| set.iter().any(|id| want.iter().any(|w| w.contains(id))))
+        .collect();
+    assert_eq!(got, want);
+}

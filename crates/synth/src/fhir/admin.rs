@@ -115,6 +115,7 @@ pub(crate) fn practitioner(spec: &SiteSpec, clinician: &Clinician, id: &str, npi
 /// The demographics the Patient resource is built from.
 #[derive(Debug)]
 pub(crate) struct Demographics<'a> {
+    pub(crate) person_id: &'a str,
     pub(crate) given: &'a str,
     pub(crate) middle: &'a str,
     pub(crate) family: &'a str,
@@ -157,6 +158,10 @@ pub(crate) fn patient(
             "system": mrn_system,
             "value": mrn,
             "assigner": reference("Organization", organization_id, Some(site_name))
+        }, {
+            "use": "secondary",
+            "system": crate::PERSON_ID_SYSTEM,
+            "value": d.person_id
         }],
         "active": true,
         "name": [{"use": "official", "family": d.family, "given": [d.given, d.middle]}],

@@ -1,0 +1,114 @@
+//! The per-site Data Holders' own HTTP surface (issue 14): `[base]/site/{site}/token` and
+//! `[base]/site/{site}/.well-known/smart-configuration`. A site that does not exist is 404 at
+//! both (and at its FHIR base, see `crate::auth`), audited at the token endpoint.
+//!
+//! A site token endpoint runs the same redemption pipeline against the site as
+//! [`DataHolder`]: its own `aud`, its own client-assertion audience, its own identity for
+//! `data_holder_filter`, only its records. Refresh is the network's (`grant_type=refresh_token`
+//! is not offered here).
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::network::DataHolder;
+use crate::state::HolderState;
+use crate::token::error::TokenError;
+use crate::token::oauth_http::{read_form_request, refuse};
+use crate::token::request::{MAX_BODY_BYTES, TOKEN_EXCHANGE};
+use crate::token::{exchange, respond, single_header};
+
+/// The site a FHIR-router path (relative to the network base) addresses, if any.
+pub fn asked_site(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/site/")?;
+    Some(rest.split('/').next().unwrap_or(rest))
+}
+
+fn holder(state: &HolderState, site: &str) -> Option<DataHolder> {
+    DataHolder::site(state.config(), state.network(), site)
+}
+
+/// `POST [base]/site/{site}/token`.
+pub async fn site_token_handler(
+    State(state): State<HolderState>,
+    Path(site): Path<String>,
+    req: Request,
+) -> Response {
+    let Some(holder) = holder(&state, &site) else {
+        return refuse(&state, "token_exchange", TokenError::UnknownDataHolder).await;
+    };
+    let read = read_form_request(req, MAX_BODY_BYTES).await.and_then(|r| {
+        let dpop = single_header(&r.headers, "dpop")?.map(str::to_owned);
+        Ok((r.params, dpop))
+    });
+    let (params, dpop) = match read {
+        Ok(r) => r,
+        Err(e) => return refuse(&state, "token_exchange", e).await,
+    };
+    respond(exchange::redeem_at(&state, &holder, &params, dpop.as_deref()).await)
+}
+
+/// The site's discovery document: the network's, with the site's own endpoints.
+pub fn site_configuration(state: &HolderState, holder: &DataHolder) -> Value {
+    let mut doc = crate::discovery::smart_configuration(state);
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("token_endpoint".into(), json!(holder.token_url()));
+        obj.insert("grant_types_supported".into(), json!([TOKEN_EXCHANGE]));
+        // Record location is the network's operation; a site has only its own records.
+        obj.remove(crate::discovery::RECORD_LOCATION_KEY);
+    }
+    doc
+}
+
+/// `GET [base]/site/{site}/.well-known/smart-configuration`.
+pub async fn site_configuration_handler(
+    State(state): State<HolderState>,
+    Path(site): Path<String>,
+) -> Response {
+    match holder(&state, &site) {
+        Some(h) => Json(site_configuration(&state, &h)).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "error_description": "No such Data Holder"})),
+        )
+            .into_response(),
+    }
+}
+
+/// Audits a token presented at a Data Holder other than the one that issued it (the request
+/// is then refused 401 `invalid_token`): which base was asked, which issued it, for whom. The
+/// refusal is sent only after the row is written.
+pub async fn audit_wrong_data_holder(
+    state: &HolderState,
+    record: &tessera_store::tokens::TokenRecord,
+    asked: Option<&str>,
+    issued_by: Option<&str>,
+) -> Result<(), String> {
+    let rec = tessera_store::audit::AuditRecord {
+        at: state.now(),
+        event: "fhir_access".into(),
+        outcome: "rejected".into(),
+        step: Some("data_holder".into()),
+        error: Some("invalid_token".into()),
+        error_description: Some("access token issued by another Data Holder".into()),
+        jti: Some(record.ticket_jti.clone()),
+        iss: Some(record.ticket_iss.clone()),
+        ticket_type: Some(record.ticket_type.clone()),
+        client_id: Some(record.client_id.clone()),
+        patient: Some(record.patient.clone()),
+        details: json!({
+            "asked": asked.unwrap_or("network"),
+            "issued_by": issued_by.unwrap_or("network"),
+        })
+        .to_string(),
+        ..Default::default()
+    };
+    let db = state.token_db().clone();
+    tokio::task::spawn_blocking(move || db.append_audit(&rec))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
