@@ -280,3 +280,39 @@ fn the_kit_passes_against_tessera_serve() {
         );
     }
 }
+
+#[test]
+fn init_writes_keys_and_a_template_and_says_what_to_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&tessera(
+        &["conformance", "init", "--dir", path_str(dir.path())],
+        None,
+    ));
+    assert!(
+        out.contains("Register at the Data Holder under test"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[[issuer]]") && out.contains("[[client]]"),
+        "{out}"
+    );
+    for f in [
+        "kit.toml",
+        "kit-keys.json",
+        "kit-issuer.jwks.json",
+        "kit-client.jwks.json",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+    // The template parses and names the generated keys.
+    let config = KitConfig::load(&dir.path().join("kit.toml")).unwrap();
+    KitKeys::load(&config.keys).unwrap();
+    // A second init refuses to overwrite the configuration.
+    let again = tessera(
+        &["conformance", "init", "--dir", path_str(dir.path())],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let skips = ok(&tessera(&["conformance", "skips"], None));
+    assert!(skips.contains("\"PT-EVID-01\" = \"needs setup:"), "{skips}");
+}

@@ -2,4 +2,5 @@
 //! wrong server that must fail exactly the matching IDs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod hostile;
 mod tables;
