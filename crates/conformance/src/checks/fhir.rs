@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{Check, Fut, custom};
-use crate::config::designated_date_param;
+use crate::config::{Period, designated_date_param};
 use crate::ctx::{Ctx, R, Stop, Token, fail, skip};
 use crate::fhir::{Searched, search, search_ok};
 
@@ -19,10 +19,14 @@ pub(super) const CHECKS: &[Check] = &[
         scope_04_search,
     ),
     custom("PT-SCOPE-04", "read-outside-narrowing-404", scope_04_read),
+    custom("PT-SCOPE-02", "union-of-two-scopes", scope_02),
     custom("PT-SCOPE-06", "read-only-scope-refuses-search", scope_06),
+    custom("PT-SCOPE-07", "wildcard-covers-the-probed-types", scope_07),
     custom("PT-DP-01", "search-equals-designated-date-window", dp_01),
     custom("PT-DP-02", "read-outside-window-404", dp_02),
     custom("PT-DP-07", "patient-exempt-from-window", dp_07),
+    custom("PT-DP-10", "start-only-window", dp_10_start),
+    custom("PT-DP-10", "end-only-window", dp_10_end),
     custom(
         "PT-RS-03",
         "paging-links-and-total-inside-grant",
@@ -151,8 +155,11 @@ fn scope_06(c: &Ctx) -> Fut<'_> {
 
 /// The window's explicit search on the designated parameter.
 fn window_query(c: &Ctx, ty: &str) -> String {
+    period_query(c, ty, &c.config.probe.data_period)
+}
+
+fn period_query(c: &Ctx, ty: &str, period: &Period) -> String {
     let p = designated_date_param(&c.config.probe, ty);
-    let period = &c.config.probe.data_period;
     let mut q = Vec::new();
     if let Some(s) = &period.start {
         q.push(format!("{p}=ge{s}"));
@@ -164,6 +171,10 @@ fn window_query(c: &Ctx, ty: &str) -> String {
 }
 
 async fn windowed_token(c: &Ctx) -> Result<Token, Stop> {
+    period_token(c, &c.config.probe.data_period).await
+}
+
+async fn period_token(c: &Ctx, period: &Period) -> Result<Token, Stop> {
     let mut scopes: Vec<String> = vec!["patient/Patient.rs".into()];
     scopes.extend(
         c.config
@@ -174,7 +185,7 @@ async fn windowed_token(c: &Ctx) -> Result<Token, Stop> {
     );
     token_with(
         c,
-        json!({"smart_scopes": scopes, "data_period": c.config.probe.data_period.to_json()}),
+        json!({"smart_scopes": scopes, "data_period": period.to_json()}),
     )
     .await
 }
@@ -185,9 +196,15 @@ struct Window {
 }
 
 async fn window(c: &Ctx, ty: &str) -> Result<Window, Stop> {
+    period_window(c, ty, &c.config.probe.data_period).await
+}
+
+async fn period_window(c: &Ctx, ty: &str, period: &Period) -> Result<Window, Stop> {
     let broad = c.baseline().await?;
     let all = search_ok(c, broad, ty, "").await?.ids;
-    let inside = search_ok(c, broad, ty, &window_query(c, ty)).await?.ids;
+    let inside = search_ok(c, broad, ty, &period_query(c, ty, period))
+        .await?
+        .ids;
     if inside.is_empty() || inside.len() == all.len() {
         return skip(format!(
             "probe.data_period does not split the patient's {ty} records ({} of {}); choose another window",
@@ -382,5 +399,87 @@ fn rs_04(c: &Ctx) -> Fut<'_> {
             }
         }
         not_readable(c, &n.token, &n.ty, n.all.difference(&n.expected)).await
+    })
+}
+
+/// A `data_period` with one bound: `ge` only, or `le` only.
+async fn open_window(c: &Ctx, keep_start: bool) -> R {
+    let p = &c.config.probe.data_period;
+    let period = if keep_start {
+        Period {
+            start: p.start.clone(),
+            end: None,
+        }
+    } else {
+        Period {
+            start: None,
+            end: p.end.clone(),
+        }
+    };
+    if period.start.is_none() && period.end.is_none() {
+        return skip("probe.data_period lacks that bound");
+    }
+    let t = period_token(c, &period).await?;
+    for ty in &c.config.probe.data_period_types {
+        let w = period_window(c, ty, &period).await?;
+        let got = search_ok(c, &t, ty, "").await?.ids;
+        compare(
+            &format!("GET {ty} under data_period {}", period.to_json()),
+            &got,
+            &w.inside,
+        )?;
+    }
+    Ok(())
+}
+
+fn dp_10_start(c: &Ctx) -> Fut<'_> {
+    Box::pin(open_window(c, true))
+}
+
+fn dp_10_end(c: &Ctx) -> Fut<'_> {
+    Box::pin(open_window(c, false))
+}
+
+fn scope_02(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        let n = narrowed(c).await?;
+        let Some(other) = c
+            .config
+            .probe
+            .data_period_types
+            .iter()
+            .find(|t| **t != n.ty)
+        else {
+            return skip("probe.data_period_types names no type besides the narrowed one");
+        };
+        let t = token_with(
+            c,
+            json!({"smart_scopes": [c.config.probe.narrow_scope, format!("patient/{other}.rs")]}),
+        )
+        .await?;
+        let got = search_ok(c, &t, &n.ty, "").await?.ids;
+        compare(&format!("GET {} under the union", n.ty), &got, &n.expected)?;
+        let all_other = search_ok(c, c.baseline().await?, other, "").await?.ids;
+        let got_other = search_ok(c, &t, other, "").await?.ids;
+        compare(
+            &format!("GET {other} under the union"),
+            &got_other,
+            &all_other,
+        )
+    })
+}
+
+fn scope_07(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        let t = token_with(c, json!({"smart_scopes": ["patient/*.rs"]})).await?;
+        let broad = c.baseline().await?;
+        let mut types = vec!["Patient".to_owned()];
+        types.extend(c.config.probe.data_period_types.iter().cloned());
+        for ty in &types {
+            let want = search_ok(c, broad, ty, "").await?.ids;
+            let got = search_ok(c, &t, ty, "").await?.ids;
+            compare(&format!("GET {ty} under patient/*.rs"), &got, &want)?;
+        }
+        Ok(())
     })
 }

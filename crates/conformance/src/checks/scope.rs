@@ -35,6 +35,18 @@ pub(super) const CHECKS: &[Check] = &[
         GRANT,
     ),
     ticket(
+        "PT-SCOPE-05",
+        "unsupported-narrowing-parameter",
+        |_, m| scopes(m, json!(["patient/Observation.rs?kit-unknown-parameter=1"])),
+        GRANT,
+    ),
+    ticket(
+        "PT-SENS-06",
+        "withhold-without-codes-or-unlisted",
+        |_, m| access(m, "sensitivity_withhold", json!({})),
+        GRANT,
+    ),
+    ticket(
         "PT-TYPE-02",
         "self-access-with-requester",
         self_with_requester,
