@@ -108,3 +108,26 @@ async fn a_broken_target_fails_readably_and_the_run_finishes() {
         );
     }
 }
+
+/// The three renderings of a failing run: plain text without escapes (colour only when asked),
+/// JSON that parses with every outcome, JUnit XML with one failing testcase per check.
+fn reports_carry_the_failures(report: &tessera_conformance::Report) {
+    use tessera_conformance::report::{Style, junit, terminal};
+    let plain = terminal(report, Style::Plain);
+    assert!(!plain.contains('\x1b'));
+    assert!(
+        plain.contains("FAIL PT-DISC-01") && plain.contains("NOT conformant"),
+        "{plain}"
+    );
+    assert!(terminal(report, Style::Colour).contains("\x1b[31;1mFAIL"));
+    let json: serde_json::Value = serde_json::from_str(&report.json()).unwrap();
+    assert_eq!(
+        json["outcomes"].as_array().unwrap().len(),
+        report.outcomes.len()
+    );
+    assert_eq!(json["outcomes"][0]["status"], "fail");
+    let xml = junit(report);
+    assert_eq!(xml.matches("<testcase ").count(), report.outcomes.len());
+    assert_eq!(xml.matches("<failure ").count(), report.outcomes.len());
+    assert!(xml.contains("classname=\"PT-REQ-01\""), "{xml}");
+}

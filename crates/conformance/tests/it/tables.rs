@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use tessera_conformance::check_ids;
 use tessera_conformance::checklist::{DEFAULT_SKIPS, parse_skips, requirements};
+use tessera_conformance::{check_ids, selected};
 
 #[test]
 fn cases_are_unique_and_name_checklist_ids() {
@@ -35,4 +35,16 @@ fn every_requirement_is_tested_or_skipped_with_a_reason() {
         missing.is_empty(),
         "neither tested nor skipped: {missing:?}"
     );
+}
+
+#[test]
+fn only_selects_ids_and_id_prefixes() {
+    let only = vec!["PT-VAL".to_owned(), "PT-BIND-02".to_owned()];
+    assert!(selected(&only, "PT-VAL-12"));
+    assert!(selected(&only, "PT-BIND-02"));
+    assert!(!selected(&only, "PT-BIND-01"));
+    // A prefix ends at a dash: PT-VAL does not select a hypothetical PT-VALX-01.
+    assert!(!selected(&only, "PT-VALX-01"));
+    assert!(!selected(&["PT-BIND-0".to_owned()], "PT-BIND-02"));
+    assert!(selected(&[], "PT-RS-01"));
 }
