@@ -106,6 +106,7 @@ async fn a_broken_target_fails_readably_and_the_run_finishes() {
                 "PT-REQ-01"
             ]
         );
+        reports_carry_the_failures(&report);
     }
 }
 
