@@ -96,11 +96,11 @@ fn start_holder(dir: &Path, kit: &KitConfig, listen: u16, base: &str) -> Server 
         dir.join("data/bundles").display(),
         tessera_snippet(kit, path_str(&dir.join("kit-client.jwks.json"))),
     );
-    // Delegated access is advertised (another issuer is trusted for it) but not trusted for
-    // the kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type.
+    // Quality gap is advertised (another issuer is trusted for it) but not trusted for the
+    // kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type.
     let toml = format!(
-        "{toml}\n[[issuer]]\niss = \"https://delegation-issuer.conformance.invalid\"\njwks_file = \"{}\"\n\
-         ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n",
+        "{toml}\n[[issuer]]\niss = \"https://quality-issuer.conformance.invalid\"\njwks_file = \"{}\"\n\
+         ticket_types = [\"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"]\n",
         dir.join("kit-client.jwks.json").display()
     );
     std::fs::write(dir.join("holder.toml"), toml).unwrap();
@@ -183,8 +183,9 @@ impl Fixture {
             format!(
                 "fhir_base = \"{base}\"\nkeys = \"kit-keys.json\"\n\
                  [issuer]\nlisten = \"{kit_addr}\"\nurl = \"http://{kit_addr}\"\n\
-                 ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\"]\n\
-                 untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"\n\
+                 ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\", \
+                 \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n\
+                 untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"\n\
                  [client]\nclient_id = \"tessera-conformance-kit\"\n\
                  [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )

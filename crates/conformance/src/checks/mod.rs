@@ -13,6 +13,7 @@ use crate::tickets::Sign;
 mod aud;
 mod bind;
 mod client;
+mod delegated;
 mod discovery;
 mod fhir;
 mod lifetime;
@@ -152,6 +153,7 @@ pub fn all() -> Vec<Check> {
         bind::CHECKS,
         subject::CHECKS,
         scope::CHECKS,
+        delegated::CHECKS,
         lifetime::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
