@@ -192,4 +192,25 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
             )
         );
     }
+    // The binary fails (exit 1) and names the failing IDs (the last fault is still set).
+    let out = crate::tessera(
+        &[
+            "conformance",
+            "--config",
+            crate::path_str(&fx.kit_toml()),
+            "--only",
+            "PT-RS-04,PT-DISC-01",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL PT-RS-04") && stdout.contains("PASS PT-DISC-01"),
+        "{stdout}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: conformance: failing PT-RS-04\n"
+    );
 }

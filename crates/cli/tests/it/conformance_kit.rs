@@ -221,6 +221,11 @@ impl Fixture {
         }
     }
 
+    /// The kit's configuration file.
+    pub fn kit_toml(&self) -> std::path::PathBuf {
+        self.kit_dir.join("kit.toml")
+    }
+
     /// Runs the kit against `fhir_base` (the Data Holder, or something in front of it).
     pub fn run(&self, fhir_base: &str, only: &[&str]) -> tessera_conformance::Report {
         let mut config = KitConfig::load(&self.kit_dir.join("kit.toml")).unwrap();
@@ -270,6 +275,35 @@ fn the_kit_passes_against_tessera_serve() {
          `cargo xtask conformance-kit`; `cargo test --workspace conformance_kit` fails when this \
          page is stale. The kit's IDs are those of the checklist; see README \"Conformance kit\".",
     );
+    // The binary: --only, --json, --junit, exit status 0.
+    let json = fx.kit_toml().with_file_name("report.json");
+    let xml = fx.kit_toml().with_file_name("report.xml");
+    let out = ok(&tessera(
+        &[
+            "conformance",
+            "--config",
+            path_str(&fx.kit_toml()),
+            "--only",
+            "PT-DISC,PT-REV-02",
+            "--json",
+            path_str(&json),
+            "--junit",
+            path_str(&xml),
+        ],
+        None,
+    ));
+    assert!(
+        out.contains("PASS PT-DISC-01") && !out.contains('\x1b'),
+        "{out}"
+    );
+    let parsed: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(parsed["outcomes"].as_array().unwrap().len(), 6);
+    assert!(
+        std::fs::read_to_string(&xml)
+            .unwrap()
+            .contains("classname=\"PT-REV-02\"")
+    );
+
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(REPORT);
     if std::env::var_os("TESSERA_UPDATE_KIT_REPORT").is_some() {
         std::fs::write(&path, &page).unwrap();
