@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-all_targets() { sed -n 's/^name = "\([a-z_]*\)"$/\1/p' Cargo.toml | grep -v '^tessera-fuzz$'; }
+all_targets() { sed -n 's/^name = "\([a-z0-9_]*\)"$/\1/p' Cargo.toml | grep -v '^tessera-fuzz$'; }
 if [ "$list" = 1 ]; then all_targets; exit 0; fi
 if [ "$smoke" = 1 ] && [ ${#targets[@]} -eq 0 ]; then mapfile -t targets < <(all_targets); fi
 if [ ${#targets[@]} -eq 0 ]; then echo "fuzz/run.sh: name a --target, or use --smoke" >&2; exit 2; fi
@@ -71,7 +71,7 @@ seeds() {
 # The libFuzzer dictionary of each target (boundary numbers, member and parameter names).
 dict() {
   case "$1" in
-    ticket_claims|jose_jwk|client_assertion|dpop_proof|bundle_ingest|status_list) echo "$here/dict/json.dict" ;;
+    ticket_claims|jose_jwk|client_assertion|dpop_proof|bundle_ingest|status_list|entity_statement|software_statement) echo "$here/dict/json.dict" ;;
     smart_scope|search_params|token_request) echo "$here/dict/query.dict" ;;
     *) echo "" ;;
   esac

@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask vectors [--check]`, `conformance [--check]`, `tidy`.
+//! Project automation: `cargo xtask vectors [--check]`, `conformance [--check]`,
+//! `conformance-kit [--check]`, `tidy`.
 //!
 //! `vectors` regenerates `test-vectors/tickets/**` (and the public halves of our fixed test
 //! keys) from code; `--check` regenerates in memory and fails if anything on disk differs.
@@ -28,9 +29,11 @@ fn main() -> ExitCode {
         ["tidy"] => tidy::run(&root),
         ["conformance"] => conformance::run(&root, false),
         ["conformance", "--check"] => conformance::run(&root, true),
+        ["conformance-kit"] => conformance_kit(&root, false),
+        ["conformance-kit", "--check"] => conformance_kit(&root, true),
         ["gen-test-keys"] => vectors::generate_missing_keys(&root),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask vectors [--check] | conformance [--check] | tidy | gen-test-keys"
+            "usage: cargo xtask vectors [--check] | conformance [--check] | conformance-kit [--check] | tidy | gen-test-keys"
         )),
     };
     match result {
@@ -46,4 +49,25 @@ fn main() -> ExitCode {
 pub fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
+
+/// `conformance-kit`: runs the kit against `tessera serve` (the cli test
+/// `the_kit_passes_against_tessera_serve`), regenerating docs/conformance-kit.md unless
+/// `--check`, which fails on a stale page.
+fn conformance_kit(root: &std::path::Path, check: bool) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(root).args([
+        "test",
+        "--workspace",
+        "--test",
+        "it",
+        "the_kit_passes_against_tessera_serve",
+    ]);
+    if !check {
+        cmd.env("TESSERA_UPDATE_KIT_REPORT", "1");
+    }
+    let status = cmd.status()?;
+    anyhow::ensure!(status.success(), "the conformance kit run failed");
+    Ok(())
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod clock;
 mod cmd_audit;
+mod cmd_conformance;
 mod cmd_demo;
 mod cmd_federation;
 mod cmd_fetch;
@@ -78,6 +79,8 @@ enum Command {
     Federation(cmd_federation::FederationCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
+    /// Test any Permission Tickets Data Holder black-box over HTTP (`init` writes a kit.toml).
+    Conformance(cmd_conformance::ConformanceArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
 
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd_demo::run(args, &clock),
         Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
         Command::Federation(cmd) => cmd_federation::run(cmd),
+        Command::Conformance(args) => cmd_conformance::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

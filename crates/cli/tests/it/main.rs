@@ -2,6 +2,8 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conformance_double;
+mod conformance_kit;
 mod demo;
 mod errors;
 mod federation;

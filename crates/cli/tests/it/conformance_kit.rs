@@ -1,0 +1,353 @@
+//! `tessera conformance` against Tessera itself: a real `tessera serve` on loopback with
+//! tessera-synth data and a configuration registering the kit (issuer, client), then every kit
+//! test. All must pass except the expected skips; the report is docs/conformance-kit.md
+//! (regenerate with `cargo xtask conformance-kit`, which sets TESSERA_UPDATE_KIT_REPORT=1).
+
+use std::net::TcpListener as StdListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tessera_conformance::init::tessera_snippet;
+use tessera_conformance::report::{Style, markdown, terminal};
+use tessera_conformance::{KitConfig, KitKeys, RunOptions, Status};
+
+use crate::{ok, path_str, tessera};
+
+/// The committed report.
+const REPORT: &str = "../../docs/conformance-kit.md";
+
+#[allow(clippy::disallowed_methods)] // The test plays the operator, who runs on real time.
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The test patient: the first one seen at two sites (demographics alone are then ambiguous,
+/// its MRN at the first site is not), and another patient.
+fn cast(manifest: &Value) -> (String, String, String) {
+    let systems: std::collections::BTreeMap<&str, &str> = manifest["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["slug"].as_str().unwrap(),
+                s["mrn_system"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let records = manifest["patient_records"].as_array().unwrap();
+    let demographics = |p: &Value, with_mrn: bool| {
+        let mut t = format!(
+            "family = {}\ngiven = [{}]\nbirth_date = {}\n",
+            p["family"], p["given"], p["birth_date"]
+        );
+        if with_mrn {
+            let site = &p["sites"][0];
+            t.push_str(&format!(
+                "identifier = [{{ system = \"{}\", value = {} }}]\n",
+                systems[site["site"].as_str().unwrap()],
+                site["mrn"]
+            ));
+        }
+        t
+    };
+    let main = records
+        .iter()
+        .find(|p| p["sites"].as_array().unwrap().len() >= 2)
+        .expect("a patient seen at two sites");
+    let other = records
+        .iter()
+        .find(|p| p["index"] != main["index"])
+        .unwrap();
+    (
+        demographics(main, true),
+        demographics(main, false),
+        demographics(other, true),
+    )
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `tessera serve` listening on `listen`, known as `base`.
+fn start_holder(dir: &Path, kit: &KitConfig, listen: u16, base: &str) -> Server {
+    let toml = format!(
+        "listen = \"127.0.0.1:{listen}\"\nbase_url = \"{base}\"\nstore = \"sqlite://{}\"\nload = [\"{}\"]\n{}",
+        dir.join("holder.db").display(),
+        dir.join("data/bundles").display(),
+        tessera_snippet(kit, path_str(&dir.join("kit-client.jwks.json"))),
+    );
+    // Quality gap is advertised (another issuer is trusted for it) but not trusted for the
+    // kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type.
+    let toml = format!(
+        "{toml}\n[[issuer]]\niss = \"https://quality-issuer.conformance.invalid\"\njwks_file = \"{}\"\n\
+         ticket_types = [\"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"]\n",
+        dir.join("kit-client.jwks.json").display()
+    );
+    std::fs::write(dir.join("holder.toml"), toml).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--config", path_str(&dir.join("holder.toml"))])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server(child)
+}
+
+async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = http
+            .get(format!("{base}/.well-known/smart-configuration"))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("tessera serve did not come up at {base}");
+}
+
+/// Starts a proxy on a port in front of an upstream FHIR base, in the given runtime.
+pub type StartProxy = dyn Fn(&tokio::runtime::Runtime, u16, String);
+
+/// A running `tessera serve` with the kit registered, and the kit's configuration.
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    _server: Server,
+    /// The Data Holder's FHIR base (its `base_url`).
+    pub base: String,
+    kit_addr: std::net::SocketAddr,
+    kit_dir: std::path::PathBuf,
+    /// The runtime the kit runs on.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl Fixture {
+    /// Generates data and keys, starts the Data Holder, waits until it answers. With
+    /// `behind`, the Data Holder's `base_url` names a port where `behind(port, upstream)`
+    /// starts a proxy (in the fixture's runtime) and `tessera serve` listens elsewhere.
+    pub fn start(behind: Option<&StartProxy>) -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_owned();
+        ok(&tessera(
+            &[
+                "synth",
+                "--out",
+                path_str(&dir.join("data")),
+                "--patients",
+                "8",
+                "--sites",
+                "2",
+            ],
+            None,
+        ));
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("data/manifest.json")).unwrap())
+                .unwrap();
+        let (patient, ambiguous, other) = cast(&manifest);
+        let keys = KitKeys::generate().unwrap();
+        keys.save(&dir.join("kit-keys.json")).unwrap();
+        std::fs::write(
+            dir.join("kit-client.jwks.json"),
+            keys.client_jwks().to_value().to_string(),
+        )
+        .unwrap();
+        let kit_addr = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let kit_toml = |base: &str| {
+            format!(
+                "fhir_base = \"{base}\"\nkeys = \"kit-keys.json\"\n\
+                 [issuer]\nlisten = \"{kit_addr}\"\nurl = \"http://{kit_addr}\"\n\
+                 ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\", \
+                 \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n\
+                 untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"\n\
+                 [client]\nclient_id = \"tessera-conformance-kit\"\n\
+                 [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
+            )
+        };
+        // The holder's configuration needs the kit's issuer URL; the kit's needs the holder's base.
+        let placeholder = KitConfig::parse(&kit_toml("http://127.0.0.1:1/fhir")).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let public = free_port();
+        let base = format!("http://127.0.0.1:{public}/fhir");
+        let listen = if behind.is_some() {
+            free_port()
+        } else {
+            public
+        };
+        let upstream = format!("http://127.0.0.1:{listen}/fhir");
+        if let Some(start_proxy) = behind {
+            start_proxy(&runtime, public, upstream.clone());
+        }
+        let server = start_holder(&dir, &placeholder, listen, &base);
+        std::fs::write(dir.join("kit.toml"), kit_toml(&base)).unwrap();
+        runtime.block_on(wait_ready(&base));
+        Fixture {
+            _dir: tmp,
+            _server: server,
+            base,
+            kit_addr,
+            kit_dir: dir,
+            runtime,
+        }
+    }
+
+    /// The kit's configuration file.
+    pub fn kit_toml(&self) -> std::path::PathBuf {
+        self.kit_dir.join("kit.toml")
+    }
+
+    /// Runs the kit against `fhir_base` (the Data Holder, or something in front of it).
+    pub fn run(&self, fhir_base: &str, only: &[&str]) -> tessera_conformance::Report {
+        let mut config = KitConfig::load(&self.kit_dir.join("kit.toml")).unwrap();
+        config.fhir_base = fhir_base.to_owned();
+        let keys = KitKeys::load(&config.keys).unwrap();
+        let addr = self.kit_addr;
+        self.runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            let opts = RunOptions {
+                only: only.iter().map(|s| (*s).to_owned()).collect(),
+                progress: false,
+            };
+            tessera_conformance::run(config, keys, Some(listener), Arc::new(wall_clock), &opts)
+                .await
+                .unwrap()
+        })
+    }
+}
+
+#[test]
+fn the_kit_passes_against_tessera_serve() {
+    let fx = Fixture::start(None);
+    let report = fx.run(&fx.base, &[]);
+    let text = terminal(&report, Style::Plain);
+    assert!(report.passed(), "{text}");
+    // Skipped only where the fixture does not configure the optional behaviour.
+    let skipped: Vec<String> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.status == Status::Skip)
+        .map(|o| format!("{}/{}", o.id, o.case))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "PT-AUD-04/framework-without-aud-type",
+            "PT-AUD-05/framework-member"
+        ],
+        "{text}"
+    );
+
+    let page = markdown(
+        &report,
+        "Conformance kit report: Tessera",
+        "`tessera conformance` run black-box against `tessera serve` (tessera-synth data, seed 42, \
+         8 patients, 2 sites) by `crates/cli/tests/it/conformance_kit.rs`. Regenerate with \
+         `cargo xtask conformance-kit`; `cargo test --workspace conformance_kit` fails when this \
+         page is stale. The kit's IDs are those of the checklist; see README \"Conformance kit\".",
+    );
+    // The binary: --only, --json, --junit, exit status 0.
+    let json = fx.kit_toml().with_file_name("report.json");
+    let xml = fx.kit_toml().with_file_name("report.xml");
+    let out = ok(&tessera(
+        &[
+            "conformance",
+            "--config",
+            path_str(&fx.kit_toml()),
+            "--only",
+            "PT-DISC,PT-REV-02",
+            "--json",
+            path_str(&json),
+            "--junit",
+            path_str(&xml),
+        ],
+        None,
+    ));
+    assert!(
+        out.contains("PASS PT-DISC-01") && !out.contains('\x1b'),
+        "{out}"
+    );
+    let parsed: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(parsed["outcomes"].as_array().unwrap().len(), 6);
+    assert!(
+        std::fs::read_to_string(&xml)
+            .unwrap()
+            .contains("classname=\"PT-REV-02\"")
+    );
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(REPORT);
+    if std::env::var_os("TESSERA_UPDATE_KIT_REPORT").is_some() {
+        std::fs::write(&path, &page).unwrap();
+    } else {
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == page,
+            "docs/conformance-kit.md is stale: run `cargo xtask conformance-kit`"
+        );
+    }
+}
+
+#[test]
+fn init_writes_keys_and_a_template_and_says_what_to_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&tessera(
+        &["conformance", "init", "--dir", path_str(dir.path())],
+        None,
+    ));
+    assert!(
+        out.contains("Register at the Data Holder under test"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[[issuer]]") && out.contains("[[client]]"),
+        "{out}"
+    );
+    for f in [
+        "kit.toml",
+        "kit-keys.json",
+        "kit-issuer.jwks.json",
+        "kit-client.jwks.json",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+    // The template parses and names the generated keys.
+    let config = KitConfig::load(&dir.path().join("kit.toml")).unwrap();
+    KitKeys::load(&config.keys).unwrap();
+    // A second init refuses to overwrite the configuration.
+    let again = tessera(
+        &["conformance", "init", "--dir", path_str(dir.path())],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let skips = ok(&tessera(&["conformance", "skips"], None));
+    assert!(skips.contains("\"PT-EVID-01\" = \"needs setup:"), "{skips}");
+}

@@ -1,0 +1,118 @@
+//! The kit's own keys: two issuer keys (ES256, and RS256 for PT-VAL-04) and the client key,
+//! kept in one private file so the registration at the target survives kit runs.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use tessera_client::ClientKey;
+use tessera_jose::{Alg, JwkSet, JwkSigner, PrivateJwk};
+
+/// The kit's keys.
+pub struct KitKeys {
+    /// The issuer's ES256 key (the baseline ticket's signer).
+    pub issuer_es256: PrivateJwk,
+    /// The issuer's RS256 key.
+    pub issuer_rs256: PrivateJwk,
+    /// The client's key (`private_key_jwt`, and the `jkt` of bound tickets).
+    pub client: ClientKey,
+}
+
+impl std::fmt::Debug for KitKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KitKeys")
+            .field("issuer_es256", &self.issuer_es256.kid())
+            .field("client", &self.client.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key file problems.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Reading or writing.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The content.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl KitKeys {
+    /// Fresh keys.
+    pub fn generate() -> Result<KitKeys, String> {
+        let gen_ = |alg| PrivateJwk::generate(alg).map_err(|e| format!("key generation: {e}"));
+        let client = ClientKey::new(gen_(Alg::Es256)?).map_err(|e| e.to_string())?;
+        Ok(KitKeys {
+            issuer_es256: gen_(Alg::Es256)?,
+            issuer_rs256: gen_(Alg::Rs256)?,
+            client,
+        })
+    }
+
+    /// Reads the private key file.
+    pub fn load(path: &Path) -> Result<KitKeys, KeyError> {
+        let p = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let invalid = |reason: String| KeyError::Invalid {
+            path: p.clone(),
+            reason,
+        };
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let key = |name: &str| {
+            PrivateJwk::from_value(&v[name]).map_err(|e| invalid(format!("{name}: {e}")))
+        };
+        Ok(KitKeys {
+            issuer_es256: key("issuer_es256")?,
+            issuer_rs256: key("issuer_rs256")?,
+            client: ClientKey::new(key("client")?).map_err(|e| invalid(e.to_string()))?,
+        })
+    }
+
+    /// Writes the private key file (and nothing else).
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+        let v = json!({
+            "issuer_es256": self.issuer_es256.to_value(),
+            "issuer_rs256": self.issuer_rs256.to_value(),
+            "client": self.client.jwk().to_value(),
+        });
+        std::fs::write(path, format!("{v:#}\n")).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// The issuer's public JWK Set (both keys).
+    pub fn issuer_jwks(&self) -> JwkSet {
+        JwkSet::new(vec![
+            self.issuer_es256.public().clone(),
+            self.issuer_rs256.public().clone(),
+        ])
+    }
+
+    /// The client's public JWK Set.
+    pub fn client_jwks(&self) -> JwkSet {
+        JwkSet::new(vec![self.client.jwk().public().clone()])
+    }
+
+    /// A signer for one of the issuer keys.
+    pub fn issuer_signer(&self, alg: Alg) -> Result<JwkSigner, String> {
+        let key = match alg {
+            Alg::Rs256 => &self.issuer_rs256,
+            _ => &self.issuer_es256,
+        };
+        key.signer().map_err(|e| format!("issuer key: {e}"))
+    }
+}
