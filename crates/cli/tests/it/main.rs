@@ -6,6 +6,7 @@ mod demo;
 mod errors;
 mod issuer_client;
 mod keys;
+mod kill9;
 mod ticket;
 
 use std::io::Write;

@@ -13,11 +13,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tessera_jose::{Jws, Limits, decode};
-use tessera_store::replay::ReplayOutcome;
-use tessera_store::token_db::TokenDb;
 
 use crate::config::{ClientConfig, FrameworkIdentityConfig, IdentifierConfig};
 use crate::federation::OidfFrameworks;
+use crate::token::replay_guard::{KeyKind, ReplayGuard, SpendError};
 use crate::trust::keys::{KeyResolver, KeySource, verifying_key};
 
 /// RFC 7523 §2.2 client assertion type.
@@ -122,6 +121,8 @@ pub struct AuthContext<'a> {
     pub now: i64,
     /// Clock leeway.
     pub leeway: i64,
+    /// Where a verified assertion's `jti` is spent (committed with the request's outcome).
+    pub replay: &'a ReplayGuard<'a>,
 }
 
 /// Boxed future returned by [`ClientAuthenticator::authenticate`].
@@ -145,23 +146,18 @@ struct Registered {
     cfg: ClientConfig,
 }
 
-/// `private_key_jwt` for clients registered in configuration, with a durable `jti` replay
-/// cache.
+/// `private_key_jwt` for clients registered in configuration; assertion `jti`s are spent
+/// through the request's [`ReplayGuard`].
 #[derive(Debug)]
 pub struct RegisteredClients {
     clients: HashMap<String, Registered>,
     keys: Arc<KeyResolver>,
-    db: Arc<TokenDb>,
     oidf: Arc<OidfFrameworks>,
 }
 
 impl RegisteredClients {
     /// Builds the registry; a bad static key set names the client.
-    pub fn new(
-        list: &[ClientConfig],
-        keys: Arc<KeyResolver>,
-        db: Arc<TokenDb>,
-    ) -> Result<RegisteredClients, String> {
+    pub fn new(list: &[ClientConfig], keys: Arc<KeyResolver>) -> Result<RegisteredClients, String> {
         let mut clients = HashMap::new();
         for (i, c) in list.iter().enumerate() {
             let ks = KeySource::from_config(&c.keys)
@@ -177,7 +173,6 @@ impl RegisteredClients {
         Ok(RegisteredClients {
             clients,
             keys,
-            db,
             oidf: Arc::default(),
         })
     }
@@ -262,17 +257,12 @@ impl RegisteredClients {
             _ => return Err(ClientAuthError::MissingJti),
         };
         // After the signature, so unauthenticated requests cannot fill the table.
-        match self
-            .db
-            .record_assertion_jti(&client_id, jti, exp + ctx.leeway, ctx.now)
-        {
-            Ok(ReplayOutcome::Fresh) => {}
-            Ok(ReplayOutcome::Replayed) => return Err(ClientAuthError::Replayed),
-            Err(e) => {
-                tracing::error!(error = %e, "replay cache unavailable");
-                return Err(ClientAuthError::Unavailable);
-            }
-        }
+        ctx.replay
+            .spend(&client_id, jti, exp + ctx.leeway, KeyKind::Assertion)
+            .map_err(|e| match e {
+                SpendError::Replayed => ClientAuthError::Replayed,
+                SpendError::Unavailable => ClientAuthError::Unavailable,
+            })?;
         Ok(AuthenticatedClient {
             client_id,
             jkt,

@@ -23,6 +23,7 @@ mod refresh;
 mod refusals;
 mod token_e2e;
 mod token_gaps;
+mod token_group_commit;
 mod token_http;
 mod token_pipeline;
 mod token_props;
