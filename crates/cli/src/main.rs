@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod clock;
 mod cmd_audit;
+mod cmd_bench;
 mod cmd_demo;
 mod cmd_fetch;
 mod cmd_issuer;
@@ -67,6 +68,8 @@ enum Command {
     Udap(cmd_udap::UdapCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
+    /// Load-test our Data Holder on loopback (synthetic data): throughput, latency, server CPU.
+    Bench(cmd_bench::BenchArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
 
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Redeem(args) => cmd_redeem::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
+        Command::Bench(args) => cmd_bench::run(args),
         Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
     };
     match result {

@@ -2,6 +2,7 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bench;
 mod demo;
 mod errors;
 mod issuer_client;
