@@ -183,8 +183,9 @@ impl Work {
     }
 }
 
-async fn exchange(http: &reqwest::Client, base: &str, x: &Exchange) -> Result<Value, String> {
-    let form = [
+/// The token-exchange form of a ticket and an assertion.
+pub fn exchange_form(ticket: &str, assertion: &str) -> String {
+    form_body(&[
         (
             "grant_type",
             "urn:ietf:params:oauth:grant-type:token-exchange",
@@ -193,17 +194,20 @@ async fn exchange(http: &reqwest::Client, base: &str, x: &Exchange) -> Result<Va
             "subject_token_type",
             "https://smarthealthit.org/token-type/permission-ticket",
         ),
-        ("subject_token", x.ticket.as_str()),
+        ("subject_token", ticket),
         (
             "client_assertion_type",
             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
         ),
-        ("client_assertion", x.assertion.as_str()),
-    ];
+        ("client_assertion", assertion),
+    ])
+}
+
+async fn exchange(http: &reqwest::Client, base: &str, x: &Exchange) -> Result<Value, String> {
     let resp = http
         .post(format!("{base}/token"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_body(&form))
+        .body(exchange_form(&x.ticket, &x.assertion))
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -217,7 +221,7 @@ async fn exchange(http: &reqwest::Client, base: &str, x: &Exchange) -> Result<Va
 }
 
 /// `application/x-www-form-urlencoded` (every byte outside the unreserved set escaped).
-fn form_body(pairs: &[(&str, &str)]) -> String {
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
