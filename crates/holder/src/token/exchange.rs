@@ -513,9 +513,9 @@ fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
     }
 }
 
-/// Layer 1 at the token endpoint, for every grant type: the assertion's claimed client id is
-/// recorded in `audited_client_id` before authentication (so a failure is audited under it),
-/// the authenticated id after.
+/// Layer 1 at the token endpoint, for every grant type: `audited_client_id` becomes the
+/// authenticated id, or, when authentication fails, the id the assertion claims (so a failure
+/// is audited under it).
 pub(crate) async fn authenticate_at_token_endpoint(
     state: &HolderState,
     params: &FormParams,
@@ -525,7 +525,6 @@ pub(crate) async fn authenticate_at_token_endpoint(
 ) -> Result<AuthenticatedClient, TokenError> {
     let cfg = &state.inner.config;
     let assertion = params.get("client_assertion");
-    *audited_client_id = assertion.and_then(claimed_client_id);
     let creds = ClientCredentials {
         assertion_type: params.get("client_assertion_type"),
         assertion,
@@ -538,14 +537,18 @@ pub(crate) async fn authenticate_at_token_endpoint(
         leeway: cfg.leeway,
         replay: guard,
     };
-    let client = state
-        .inner
-        .clients
-        .authenticate(creds, ctx)
-        .await
-        .map_err(TokenError::InvalidClient)?;
-    *audited_client_id = Some(client.client_id.clone());
-    Ok(client)
+    match state.inner.clients.authenticate(creds, ctx).await {
+        Ok(client) => {
+            *audited_client_id = Some(client.client_id.clone());
+            Ok(client)
+        }
+        Err(e) => {
+            // The claimed id is decoded only for a refusal's audit row: an accepted request
+            // is audited under the authenticated id, so it need not parse its assertion twice.
+            *audited_client_id = assertion.and_then(claimed_client_id);
+            Err(TokenError::InvalidClient(e))
+        }
+    }
 }
 
 /// Step 10: the binding against the authenticated client; returns the audited outcome.

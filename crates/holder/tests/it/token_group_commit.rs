@@ -56,3 +56,27 @@ async fn pt_ca_05_many_requests_racing_one_assertion_succeed_once() {
         );
     }
 }
+
+// PT-AUDIT-02: a refused client authentication is audited under the id its assertion claims
+// (decoded only for the refusal), an accepted one under the authenticated id.
+#[tokio::test]
+async fn failed_client_authentication_is_audited_under_the_claimed_id() {
+    let h = Holder::new();
+    let forged = h.assertion("app1", &keys().other);
+    let ticket = mint(&baseline());
+    let form = exchange_form(&ticket, &forged);
+    let (s, _, b) = h.post("/fhir/token", &form, &[]).await;
+    assert_eq!(s.as_u16(), 401, "{b}");
+    assert_eq!(b["error"], "invalid_client");
+    let good = h.assertion("app1", &keys().client);
+    let form = exchange_form(&ticket, &good);
+    let (s, _, b) = h.post("/fhir/token", &form, &[]).await;
+    assert_eq!(s.as_u16(), 200, "{b}");
+    let rows = h.db.audit_recent().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].outcome, "rejected");
+    assert_eq!(rows[0].step.as_deref(), Some("client_authentication"));
+    assert_eq!(rows[0].client_id.as_deref(), Some("app1"));
+    assert_eq!(rows[1].outcome, "accepted");
+    assert_eq!(rows[1].client_id.as_deref(), Some("app1"));
+}
