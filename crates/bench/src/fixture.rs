@@ -138,6 +138,18 @@ jwks_file = "{client_keys}"
     }
 }
 
+/// A fresh DPoP proof (RFC 9449) for the token endpoint, by `key`.
+pub fn dpop_proof(key: &PrivateJwk) -> Result<String, BenchError> {
+    let mut header = Map::new();
+    header.insert("typ".into(), "dpop+jwt".into());
+    header.insert("jwk".into(), key.public().to_value());
+    let claims = json!({"htm": "POST", "htu": format!("{BASE}/token"), "iat": now(),
+        "jti": uuid::Uuid::new_v4().to_string()});
+    let signer = key.signer().map_err(|e| BenchError::of("signer", e))?;
+    let body = serde_json::to_vec(&claims).map_err(|e| BenchError::of("payload", e))?;
+    sign_compact(&header, &body, &signer).map_err(|e| BenchError::of("signing", e))
+}
+
 fn sign(key: &PrivateJwk, payload: &Value) -> Result<String, BenchError> {
     let signer = key.signer().map_err(|e| BenchError::of("signer", e))?;
     let body = serde_json::to_vec(payload).map_err(|e| BenchError::of("payload", e))?;

@@ -34,6 +34,8 @@ impl BenchError {
 pub enum Operation {
     /// RFC 8693 token exchange, `private_key_jwt`, Bearer, a fresh ticket and assertion each.
     Exchange,
+    /// The same with a fresh DPoP proof each (a DPoP-bound token).
+    ExchangeDpop,
     /// `GET Patient/{id}` with an access token (enforced read).
     Read,
     /// `GET Observation?_count=50` with an access token (enforced search).
@@ -42,7 +44,7 @@ pub enum Operation {
     SearchCode,
     /// `GET Observation?date=ge…` (search by date).
     SearchDate,
-    /// Exchange, read and the three searches in turn.
+    /// Both exchanges, read and the three searches in turn.
     Mix,
 }
 
@@ -51,6 +53,7 @@ impl Operation {
     pub fn name(self) -> &'static str {
         match self {
             Operation::Exchange => "exchange",
+            Operation::ExchangeDpop => "exchange-dpop",
             Operation::Read => "read",
             Operation::Search => "search",
             Operation::SearchCode => "search-code",
@@ -63,6 +66,7 @@ impl Operation {
     pub fn parse(s: &str) -> Option<Operation> {
         [
             Operation::Exchange,
+            Operation::ExchangeDpop,
             Operation::Read,
             Operation::Search,
             Operation::SearchCode,

@@ -15,8 +15,9 @@ use crate::server::Server;
 use crate::{BenchError, BenchOptions, Operation};
 
 /// The mix, in turn.
-const MIX: [Operation; 5] = [
+const MIX: [Operation; 6] = [
     Operation::Exchange,
+    Operation::ExchangeDpop,
     Operation::Read,
     Operation::Search,
     Operation::SearchCode,
@@ -47,6 +48,8 @@ fn op_of(run: Operation, i: usize) -> Operation {
 struct Exchange {
     ticket: String,
     assertion: String,
+    /// A DPoP proof, for [`Operation::ExchangeDpop`].
+    dpop: Option<String>,
 }
 
 /// Drives the run; returns the results per operation name.
@@ -61,6 +64,7 @@ pub async fn drive(
     let first = Exchange {
         ticket: fx.ticket(0)?,
         assertion: fx.assertion()?,
+        dpop: None,
     };
     let token = exchange(&setup, &base, &first)
         .await
@@ -69,12 +73,19 @@ pub async fn drive(
         .as_str()
         .ok_or_else(|| BenchError("setup exchange: no access_token".into()))?
         .to_owned();
+    let dpop_key = tessera_jose::PrivateJwk::generate(tessera_jose::Alg::Es256)
+        .map_err(|e| BenchError::of("DPoP key", e))?;
     let mut exchanges = Vec::new();
     for i in 0..opts.requests {
-        if op_of(opts.operation, i) == Operation::Exchange {
+        let op = op_of(opts.operation, i);
+        if matches!(op, Operation::Exchange | Operation::ExchangeDpop) {
             exchanges.push(Some(Exchange {
                 ticket: fx.ticket(i)?,
                 assertion: fx.assertion()?,
+                dpop: match op {
+                    Operation::ExchangeDpop => Some(crate::fixture::dpop_proof(&dpop_key)?),
+                    _ => None,
+                },
             }));
         } else {
             exchanges.push(None);
@@ -136,8 +147,12 @@ impl Work {
             let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             let t0 = Instant::now();
             let outcome = match (op, taken) {
-                (Operation::Exchange, Some(x)) => exchange(http, &self.base, &x).await.map(|_| ()),
-                (Operation::Exchange, None) => Err("no pre-signed exchange".into()),
+                (Operation::Exchange | Operation::ExchangeDpop, Some(x)) => {
+                    exchange(http, &self.base, &x).await.map(|_| ())
+                }
+                (Operation::Exchange | Operation::ExchangeDpop, None) => {
+                    Err("no pre-signed exchange".into())
+                }
                 (op, _) => self.fhir(http, op).await,
             };
             let elapsed = t0.elapsed();
@@ -204,16 +219,21 @@ pub fn exchange_form(ticket: &str, assertion: &str) -> String {
 }
 
 async fn exchange(http: &reqwest::Client, base: &str, x: &Exchange) -> Result<Value, String> {
-    let resp = http
+    let mut req = http
         .post(format!("{base}/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(proof) = &x.dpop {
+        req = req.header("dpop", proof);
+    }
+    let resp = req
         .body(exchange_form(&x.ticket, &x.assertion))
         .send()
         .await
         .map_err(|e| e.to_string())?;
     let status = resp.status();
     let body: Value = resp.json().await.map_err(|e| e.to_string())?;
-    if status.is_success() {
+    let want = if x.dpop.is_some() { "DPoP" } else { "Bearer" };
+    if status.is_success() && body["token_type"] == want {
         Ok(body)
     } else {
         Err(format!("exchange {status}: {body}"))

@@ -8,7 +8,7 @@ use tessera_bench::{BenchOptions, Operation};
 /// Arguments of `tessera bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// What to drive: exchange, read, search, search-code, search-date or mix.
+    /// What to drive: exchange, exchange-dpop, read, search, search-code, search-date or mix.
     #[arg(long, default_value = "exchange")]
     pub op: String,
     /// Requests in all (the run stops by itself after them).
@@ -28,7 +28,9 @@ pub struct BenchArgs {
 /// Runs the command.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let operation = Operation::parse(&args.op).ok_or_else(|| {
-        anyhow!("--op must be exchange, read, search, search-code, search-date or mix")
+        anyhow!(
+            "--op must be exchange, exchange-dpop, read, search, search-code, search-date or mix"
+        )
     })?;
     if args.requests == 0 || args.connections == 0 {
         return Err(anyhow!("--requests and --connections must be at least 1"));

@@ -12,7 +12,7 @@ fn bench_mix_runs_with_zero_errors_and_reports_every_operation() {
             "--op",
             "mix",
             "--requests",
-            "25",
+            "30",
             "--connections",
             "2",
             "--patients",
@@ -24,13 +24,20 @@ fn bench_mix_runs_with_zero_errors_and_reports_every_operation() {
     );
     let report = ok(&out);
     assert!(report.contains("crypto floor per redemption:"), "{report}");
-    for op in ["exchange", "read", "search", "search-code", "search-date"] {
+    for op in [
+        "exchange",
+        "exchange-dpop",
+        "read",
+        "search",
+        "search-code",
+        "search-date",
+    ] {
         let row = report
             .lines()
             .find(|l| l.split_whitespace().next() == Some(op))
             .unwrap_or_else(|| panic!("no row for {op}: {report}"));
         let cols: Vec<&str> = row.split_whitespace().collect();
-        // 25 requests in a mix of 5: each operation ran 5 times, none failed.
+        // 30 requests in a mix of 6: each operation ran 5 times, none failed.
         assert_eq!(cols[1], "5", "{row}");
         assert_eq!(cols[2], "0", "{row}");
     }
