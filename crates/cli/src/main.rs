@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod clock;
 mod cmd_audit;
+mod cmd_bench;
 mod cmd_conformance;
 mod cmd_demo;
 mod cmd_federation;
@@ -38,7 +39,9 @@ const ABOUT: &str = "Tessera implements SMART Permission Tickets: an issuer sign
 /// patient's FHIR data, and a Data Holder redeems it for an access token that releases exactly
 /// what the ticket allows. This binary runs the issuer and the Data Holder, and is their client.
 #[derive(Debug, Parser)]
-#[command(name = "tessera", version, about = ABOUT)]
+// `term_width = 0`: help keeps its source line breaks whatever the terminal (a benchmark
+// dependency turns on clap's `wrap_help`, which would otherwise wrap at the terminal width).
+#[command(name = "tessera", version, about = ABOUT, term_width = 0)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,6 +84,8 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Test any Permission Tickets Data Holder black-box over HTTP (`init` writes a kit.toml).
     Conformance(cmd_conformance::ConformanceArgs),
+    /// Load-test our Data Holder on loopback (synthetic data): throughput, latency, server CPU.
+    Bench(cmd_bench::BenchArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
 
@@ -118,6 +123,7 @@ fn main() -> ExitCode {
         Command::Register(args) => cmd_register::run(args),
         Command::Fetch(args) => cmd_fetch::run(args),
         Command::Demo(args) => cmd_demo::run(args, &clock),
+        Command::Bench(args) => cmd_bench::run(args),
         Command::Udap(cmd) => cmd_udap::run(cmd, &clock),
         Command::Federation(cmd) => cmd_federation::run(cmd),
         Command::Conformance(args) => cmd_conformance::run(args),

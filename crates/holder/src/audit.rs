@@ -10,12 +10,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tessera_store::audit::AuditRecord;
-use tessera_store::token_db::{TokenDb, TokenDbError};
+use tessera_store::durable::TokenStore;
+use tessera_store::token_db::TokenDbError;
 
 use crate::state::HolderState;
 
 /// Records for `jti`, or the most recent ones when `jti` is `None`.
-pub fn query_audit(db: &TokenDb, jti: Option<&str>) -> Result<Vec<AuditRecord>, TokenDbError> {
+pub fn query_audit(
+    db: &dyn TokenStore,
+    jti: Option<&str>,
+) -> Result<Vec<AuditRecord>, TokenDbError> {
     match jti {
         Some(j) => db.audit_by_jti(j),
         None => db.audit_recent(),
@@ -49,7 +53,7 @@ pub async fn admin_audit_handler(
     }
     let db = state.token_db().clone();
     let jti = q.get("jti").cloned();
-    match tokio::task::spawn_blocking(move || query_audit(&db, jti.as_deref())).await {
+    match tokio::task::spawn_blocking(move || query_audit(db.as_ref(), jti.as_deref())).await {
         Ok(Ok(records)) => Json(serde_json::json!({ "records": records })).into_response(),
         _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }

@@ -78,7 +78,12 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| ServeError(format!("cannot bind {listen}: {e}")))?;
-    tracing::info!(%listen, "Data Holder listening");
+    // The bound address, not the configured one: `listen = "127.0.0.1:0"` picks a free port,
+    // and whoever started us (tests, `tessera bench`) reads it from this line.
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError(format!("cannot read the bound address: {e}")))?;
+    tracing::info!(listen = %bound, "Data Holder listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use tessera_access::{HolderProfile, LocalPolicy};
 use tessera_store::ResourceStore;
-use tessera_store::token_db::TokenDb;
+use tessera_store::durable::TokenStore;
+use tessera_store::group_commit::GroupCommit;
 use tessera_ticket::{ExpectedAudience, TicketType};
 
 use crate::config::Config;
@@ -85,7 +86,9 @@ pub(crate) struct Inner {
     pub idps: IdentityProviders,
     pub records: Arc<dyn LocalRecords>,
     pub store: Arc<dyn ResourceStore>,
-    pub db: Arc<TokenDb>,
+    pub db: Arc<dyn TokenStore>,
+    /// The one writer every durable token-endpoint effect goes through (group commit).
+    pub writer: GroupCommit,
     pub supported_types: Vec<TicketType>,
     pub holder_profile: HolderProfile,
     pub policy: LocalPolicy,
@@ -104,7 +107,7 @@ impl HolderState {
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
-        db: Arc<TokenDb>,
+        db: Arc<dyn TokenStore>,
     ) -> Result<HolderState, String> {
         let policy = config.policy.release.clone();
         HolderState::with_policy(config, clock, store, db, policy)
@@ -116,7 +119,7 @@ impl HolderState {
         config: Config,
         clock: Arc<dyn Clock>,
         store: Arc<dyn ResourceStore>,
-        db: Arc<TokenDb>,
+        db: Arc<dyn TokenStore>,
         mut policy: LocalPolicy,
     ) -> Result<HolderState, String> {
         // A grant may only name types the FHIR API can actually serve: a granted type that
@@ -141,13 +144,8 @@ impl HolderState {
             IdentityProviders::from_config(&config.identity_providers, &config.evidence_profiles)?;
         let registrations: Arc<dyn RegistrationStore> = db.clone();
         let clients: Arc<dyn ClientAuthenticator> = Arc::new(Authenticators {
-            udap: UdapClients::new(
-                udap.clone(),
-                registrations.clone(),
-                fetcher.clone(),
-                db.clone(),
-            ),
-            registered: RegisteredClients::new(&config.clients, keys.clone(), db.clone())?
+            udap: UdapClients::new(udap.clone(), registrations.clone(), fetcher.clone()),
+            registered: RegisteredClients::new(&config.clients, keys.clone())?
                 .with_oidf(oidf.clone())
                 .with_well_known(Arc::new(WellKnownFrameworks::from_config(
                     &config.trust_framework_configs,
@@ -155,6 +153,7 @@ impl HolderState {
                 )))
                 .with_registrations(registrations.clone()),
         });
+        let writer = GroupCommit::start(db.clone()).map_err(|e| e.to_string())?;
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
         let supported_types = issuers
@@ -202,6 +201,7 @@ impl HolderState {
                 idps,
                 store,
                 db,
+                writer,
                 supported_types,
                 holder_profile,
                 policy,
@@ -219,9 +219,14 @@ impl HolderState {
         &self.inner.config
     }
 
-    /// The token database (audit queries).
-    pub fn token_db(&self) -> &Arc<TokenDb> {
+    /// The token database (audit queries, token lookups).
+    pub fn token_db(&self) -> &Arc<dyn TokenStore> {
         &self.inner.db
+    }
+
+    /// The group-commit writer (its counters, for benchmarks and operators).
+    pub fn writer(&self) -> &GroupCommit {
+        &self.inner.writer
     }
 
     /// The resource store.

@@ -50,9 +50,12 @@ pub struct AuditRecord {
 }
 
 impl TokenDb {
-    /// Appends a record; returns its row id.
+    /// Appends a record on its own (autocommit, durable); returns its row id. The token
+    /// endpoint writes through [`crate::durable::TokenStore::commit_batch`] instead.
     pub fn append_audit(&self, r: &AuditRecord) -> Result<i64, TokenDbError> {
-        Ok(insert_audit(&self.conn(), r)?)
+        let conn = self.conn();
+        insert_audit(&conn, r)?;
+        Ok(conn.last_insert_rowid())
     }
 
     /// Records for a ticket `jti`, oldest first (at most [`MAX_AUDIT_ROWS`]).
@@ -74,13 +77,13 @@ impl TokenDb {
         filter: &str,
         jti: Option<&str>,
     ) -> Result<Vec<AuditRecord>, TokenDbError> {
-        let conn = self.conn();
+        let conn = self.read_conn();
         let sql = format!(
             "SELECT id, at, event, outcome, step, error, error_description, jti, iss, ticket_type, \
              client_id, requester, binding, patient, scopes, details FROM redemption_audit {filter} \
              ORDER BY id DESC LIMIT {MAX_AUDIT_ROWS}"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let mut out = match jti {
             Some(j) => stmt
                 .query_map(params![j], from_row)?
@@ -94,36 +97,36 @@ impl TokenDb {
     }
 }
 
-/// Inserts a record on `conn` (possibly inside a caller's transaction); returns its row id.
-pub(crate) fn insert_audit(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<i64> {
+/// Inserts one audit row on `conn` (inside the caller's transaction, if any).
+pub(crate) fn insert_audit(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
     let details = if r.details.is_empty() {
         "{}"
     } else {
         r.details.as_str()
     };
-    conn.execute(
+    let mut stmt = conn.prepare_cached(
         "INSERT INTO redemption_audit (at, event, outcome, step, error, error_description, jti, iss, \
          ticket_type, client_id, requester, binding, patient, scopes, details) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            r.at,
-            r.event,
-            r.outcome,
-            r.step,
-            r.error,
-            r.error_description,
-            r.jti,
-            r.iss,
-            r.ticket_type,
-            r.client_id,
-            r.requester,
-            r.binding,
-            r.patient,
-            r.scopes,
-            details
-        ],
     )?;
-    Ok(conn.last_insert_rowid())
+    stmt.execute(params![
+        r.at,
+        r.event,
+        r.outcome,
+        r.step,
+        r.error,
+        r.error_description,
+        r.jti,
+        r.iss,
+        r.ticket_type,
+        r.client_id,
+        r.requester,
+        r.binding,
+        r.patient,
+        r.scopes,
+        details
+    ])?;
+    Ok(())
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {

@@ -5,9 +5,12 @@
 //! the backend compiles it into its query, so searches, totals and paging only ever see
 //! released resources. Backend dialects live in their own modules (`sqlite`).
 
-// Token-endpoint tables (owned by the token engineer): audit, assertion replay, access tokens.
+// Token-endpoint tables (owned by the token engineer): audit, assertion replay, access tokens,
+// and the durable write contract with its group-commit writer.
 pub mod audit;
+pub mod durable;
 mod error;
+pub mod group_commit;
 mod ingest;
 pub mod linkage;
 mod model;
@@ -15,6 +18,7 @@ pub mod refresh;
 pub mod registrations;
 pub mod replay;
 mod sqlite;
+mod token_commit;
 pub mod token_db;
 pub mod tokens;
 

@@ -3,17 +3,17 @@
 //!
 //! A [`RefreshFamily`] is one redemption (the Grant frozen at that moment, the source ticket's
 //! revocation pointer, `refresh_until`, the DPoP key if any); every refresh rotates the token.
-//! Each operation's durable effects are one SQLite transaction on the token database's single
-//! writer connection, so two concurrent refreshes with the same token cannot both succeed: the
-//! second finds the token already used and revokes the family (OAuth 2.0 Security BCP,
-//! RFC 9700 §4.14.2, refresh-token rotation with reuse detection).
+//! Every write goes through the token endpoint's durable write set
+//! ([`crate::durable::WriteSet`]: a new family, a [`crate::durable::RefreshRotation`], a
+//! revocation), committed in the request's one transaction. A rotation marks the presented
+//! token used with `used_at IS NULL` in that transaction, so two concurrent refreshes with the
+//! same token cannot both succeed: the second finds it used and revokes the family (OAuth 2.0
+//! Security BCP, RFC 9700 §4.14.2, refresh-token rotation with reuse detection).
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditRecord, insert_audit};
 use crate::token_db::{TokenDb, TokenDbError};
-use crate::tokens::{TokenRecord, insert_token_row};
 
 /// The refresh tables (`CREATE … IF NOT EXISTS`, applied when the token database opens).
 pub const SCHEMA: &str = include_str!("../migrations/token_db/refresh.sql");
@@ -68,133 +68,36 @@ pub struct RefreshRecord {
     pub used_at: Option<i64>,
 }
 
-/// What happened to a rotation attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotateOutcome {
-    /// The old token is now used; the new refresh token, access token and audit row are
-    /// committed.
-    Rotated,
-    /// The old token had already been used (possibly by a concurrent request): the family is
-    /// now revoked and the given reuse audit row committed instead; nothing was issued.
-    Reused,
-}
-
 impl TokenDb {
-    /// Stores a new family with its first token (at redemption, before the response).
-    pub fn insert_refresh_family(
-        &self,
-        family: &RefreshFamily,
-        first: &RefreshRecord,
-        now: i64,
-    ) -> Result<(), TokenDbError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        purge(&tx, now)?;
-        tx.execute(
-            "INSERT INTO refresh_family (family_id, client_id, grant_json, ticket_jti, ticket_iss, \
-             ticket_type, patient, scope, revocation_url, revocation_index, refresh_until, cnf_jkt, \
-             created_at, revoked_at, revoked_reason) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL)",
-            params![
-                family.family_id,
-                family.client_id,
-                family.grant_json,
-                family.ticket_jti,
-                family.ticket_iss,
-                family.ticket_type,
-                family.patient,
-                family.scope,
-                family.revocation_url,
-                i64::try_from(family.revocation_index)
-                    .map_err(|_| TokenDbError("revocation index out of range".into()))?,
-                family.refresh_until,
-                family.cnf_jkt,
-                family.created_at,
-            ],
-        )?;
-        insert_refresh_row(&tx, first)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// The token with this hash (used or not, expired or not: the caller tells the cases
     /// apart) and its family.
     pub fn find_refresh(
         &self,
         hash: &[u8],
     ) -> Result<Option<(RefreshRecord, RefreshFamily)>, TokenDbError> {
-        let conn = self.conn();
-        let found = conn
-            .query_row(
-                &format!(
-                    "SELECT t.token_hash, t.family_id, t.issued_at, t.expires_at, t.used_at, {FAMILY_COLUMNS} \
-                     FROM refresh_token t JOIN refresh_family f ON f.family_id = t.family_id \
-                     WHERE t.token_hash = ?1"
-                ),
-                params![hash],
-                |row| Ok((token_from_row(row)?, family_from_row(row, 5)?)),
-            )
+        let conn = self.read_conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT t.token_hash, t.family_id, t.issued_at, t.expires_at, t.used_at, {FAMILY_COLUMNS} \
+             FROM refresh_token t JOIN refresh_family f ON f.family_id = t.family_id \
+             WHERE t.token_hash = ?1"
+        ))?;
+        let found = stmt
+            .query_row(params![hash], |row| {
+                Ok((token_from_row(row)?, family_from_row(row, 5)?))
+            })
             .optional()?;
         Ok(found)
     }
 
     /// The family with this id.
     pub fn refresh_family(&self, family_id: &str) -> Result<Option<RefreshFamily>, TokenDbError> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {FAMILY_COLUMNS} FROM refresh_family f WHERE f.family_id = ?1"),
-                params![family_id],
-                |row| family_from_row(row, 0),
-            )
+        let conn = self.read_conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {FAMILY_COLUMNS} FROM refresh_family f WHERE f.family_id = ?1"
+        ))?;
+        Ok(stmt
+            .query_row(params![family_id], |row| family_from_row(row, 0))
             .optional()?)
-    }
-
-    /// One refresh, atomically: marks `old_hash` used, stores the successor, the new access
-    /// token and the `accepted` audit row. If `old_hash` was already used, revokes the family
-    /// and commits `reuse_audit` instead.
-    pub fn rotate_refresh(
-        &self,
-        old_hash: &[u8],
-        next: &RefreshRecord,
-        access: &TokenRecord,
-        accepted_audit: &AuditRecord,
-        reuse_audit: &AuditRecord,
-        now: i64,
-    ) -> Result<RotateOutcome, TokenDbError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let marked = tx.execute(
-            "UPDATE refresh_token SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
-            params![old_hash, now],
-        )?;
-        if marked == 0 {
-            revoke_family(&tx, &next.family_id, now, "refresh token reuse")?;
-            insert_audit(&tx, reuse_audit)?;
-            tx.commit()?;
-            return Ok(RotateOutcome::Reused);
-        }
-        insert_refresh_row(&tx, next)?;
-        insert_token_row(&tx, access, now)?;
-        insert_audit(&tx, accepted_audit)?;
-        tx.commit()?;
-        Ok(RotateOutcome::Rotated)
-    }
-
-    /// Revokes a family (no later refresh succeeds) and commits `audit` with it.
-    pub fn revoke_refresh_family(
-        &self,
-        family_id: &str,
-        reason: &str,
-        audit: &AuditRecord,
-        now: i64,
-    ) -> Result<(), TokenDbError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        revoke_family(&tx, family_id, now, reason)?;
-        insert_audit(&tx, audit)?;
-        tx.commit()?;
-        Ok(())
     }
 }
 
@@ -202,7 +105,50 @@ const FAMILY_COLUMNS: &str = "f.family_id, f.client_id, f.grant_json, f.ticket_j
      f.ticket_type, f.patient, f.scope, f.revocation_url, f.revocation_index, f.refresh_until, \
      f.cnf_jkt, f.created_at, f.revoked_at, f.revoked_reason";
 
-fn revoke_family(
+/// Inserts a new family row (its first token goes in with [`insert_refresh_row`]).
+pub(crate) fn insert_refresh_family_row(
+    conn: &Connection,
+    family: &RefreshFamily,
+) -> Result<(), TokenDbError> {
+    let index = i64::try_from(family.revocation_index)
+        .map_err(|_| TokenDbError("revocation index out of range".into()))?;
+    conn.prepare_cached(
+        "INSERT INTO refresh_family (family_id, client_id, grant_json, ticket_jti, ticket_iss, \
+         ticket_type, patient, scope, revocation_url, revocation_index, refresh_until, cnf_jkt, \
+         created_at, revoked_at, revoked_reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL)",
+    )?
+    .execute(params![
+        family.family_id,
+        family.client_id,
+        family.grant_json,
+        family.ticket_jti,
+        family.ticket_iss,
+        family.ticket_type,
+        family.patient,
+        family.scope,
+        family.revocation_url,
+        index,
+        family.refresh_until,
+        family.cnf_jkt,
+        family.created_at,
+    ])?;
+    Ok(())
+}
+
+/// Marks a refresh token used; `false` if it was used already (or is not stored): the
+/// rotation's single-use check, decided inside the caller's transaction.
+pub(crate) fn mark_used(conn: &Connection, hash: &[u8], now: i64) -> rusqlite::Result<bool> {
+    let marked = conn
+        .prepare_cached(
+            "UPDATE refresh_token SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+        )?
+        .execute(params![hash, now])?;
+    Ok(marked > 0)
+}
+
+/// Revokes a family (no later refresh succeeds); a revoked one keeps its first reason.
+pub(crate) fn revoke_family(
     conn: &Connection,
     family_id: &str,
     now: i64,
@@ -216,24 +162,24 @@ fn revoke_family(
     Ok(())
 }
 
-fn insert_refresh_row(conn: &Connection, r: &RefreshRecord) -> rusqlite::Result<()> {
-    conn.execute(
+pub(crate) fn insert_refresh_row(conn: &Connection, r: &RefreshRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO refresh_token (token_hash, family_id, issued_at, expires_at, used_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            r.token_hash,
-            r.family_id,
-            r.issued_at,
-            r.expires_at,
-            r.used_at
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.token_hash,
+        r.family_id,
+        r.issued_at,
+        r.expires_at,
+        r.used_at
+    ])?;
     Ok(())
 }
 
 /// Drops tokens past their expiry (a used one cannot be replayed usefully once it would be
 /// refused as expired anyway) and families with no token left.
-fn purge(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn purge_refresh(conn: &Connection, now: i64) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM refresh_token WHERE expires_at <= ?1",
         params![now],
@@ -280,6 +226,9 @@ fn family_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<RefreshFamily> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditRecord;
+    use crate::durable::{RefreshRotation, SetOutcome, TokenStore, WriteSet};
+    use crate::tokens::TokenRecord;
 
     fn family() -> RefreshFamily {
         RefreshFamily {
@@ -336,62 +285,88 @@ mod tests {
         }
     }
 
+    fn new_family(db: &TokenDb, f: RefreshFamily, first: RefreshRecord, now: i64) {
+        let set = WriteSet {
+            now,
+            refresh_families: vec![(f, first)],
+            ..WriteSet::default()
+        };
+        assert_eq!(db.commit_batch(&[set]).unwrap(), [SetOutcome::Committed]);
+    }
+
+    fn rotation(next: u8, access_hash: u8, now: i64) -> WriteSet {
+        WriteSet {
+            now,
+            rotation: Some(RefreshRotation {
+                old_hash: vec![1; 32],
+                next: token(next, 6000),
+                on_reuse: audit("rejected"),
+            }),
+            tokens: vec![access(access_hash)],
+            audit: vec![audit("accepted")],
+            ..WriteSet::default()
+        }
+    }
+
     #[test]
     fn rotation_marks_the_old_token_and_reuse_revokes_the_family() {
         let db = TokenDb::open_in_memory().unwrap();
-        db.insert_refresh_family(&family(), &token(1, 5000), 0)
-            .unwrap();
+        new_family(&db, family(), token(1, 5000), 0);
         let (t, f) = db.find_refresh(&[1; 32]).unwrap().unwrap();
         assert_eq!((t, f), (token(1, 5000), family()));
-        let out = db
-            .rotate_refresh(
-                &[1; 32],
-                &token(2, 6000),
-                &access(9),
-                &audit("accepted"),
-                &audit("rejected"),
-                10,
-            )
-            .unwrap();
-        assert_eq!(out, RotateOutcome::Rotated);
+        let out = db.commit_batch(&[rotation(2, 9, 10)]).unwrap();
+        assert_eq!(out, [SetOutcome::Committed]);
         assert_eq!(
             db.find_refresh(&[1; 32]).unwrap().unwrap().0.used_at,
             Some(10)
         );
-        assert!(db.find_token(&[9; 32], 20).unwrap().is_some());
+        assert!(db.find_refresh(&[2; 32]).unwrap().is_some());
+        assert!(TokenDb::find_token(&db, &[9; 32], 20).unwrap().is_some());
         // The old token again: reuse, the family is revoked, nothing else is stored.
-        let out = db
-            .rotate_refresh(
-                &[1; 32],
-                &token(3, 6000),
-                &access(8),
-                &audit("accepted"),
-                &audit("rejected"),
-                20,
-            )
-            .unwrap();
-        assert_eq!(out, RotateOutcome::Reused);
+        let out = db.commit_batch(&[rotation(3, 8, 20)]).unwrap();
+        assert_eq!(out, [SetOutcome::RefreshReused]);
         assert!(db.find_refresh(&[3; 32]).unwrap().is_none());
-        assert!(db.find_token(&[8; 32], 20).unwrap().is_none());
+        assert!(TokenDb::find_token(&db, &[8; 32], 20).unwrap().is_none());
         let f = db.refresh_family("f1").unwrap().unwrap();
         assert_eq!(f.revoked_at, Some(20));
-        let rows = db.audit_by_jti("j1").unwrap();
+        assert_eq!(f.revoked_reason.as_deref(), Some("refresh token reuse"));
+        let rows = TokenDb::audit_by_jti(&db, "j1").unwrap();
         assert_eq!(
             rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
             ["accepted", "rejected"]
         );
     }
 
+    // Two rotations of one token in one batch (concurrent refreshes): exactly one succeeds.
+    #[test]
+    fn two_rotations_of_one_token_in_a_batch_one_wins() {
+        let db = TokenDb::open_in_memory().unwrap();
+        new_family(&db, family(), token(1, 5000), 0);
+        let out = db
+            .commit_batch(&[rotation(2, 9, 10), rotation(3, 8, 10)])
+            .unwrap();
+        assert_eq!(out, [SetOutcome::Committed, SetOutcome::RefreshReused]);
+        assert!(db.find_refresh(&[2; 32]).unwrap().is_some());
+        assert!(db.find_refresh(&[3; 32]).unwrap().is_none());
+        assert!(TokenDb::find_token(&db, &[8; 32], 20).unwrap().is_none());
+        assert!(
+            db.refresh_family("f1")
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+    }
+
     #[test]
     fn expired_tokens_and_empty_families_are_purged() {
         let db = TokenDb::open_in_memory().unwrap();
-        db.insert_refresh_family(&family(), &token(1, 100), 0)
-            .unwrap();
+        new_family(&db, family(), token(1, 100), 0);
         let mut other = family();
         other.family_id = "f2".into();
         let mut t = token(2, 1000);
         t.family_id = "f2".into();
-        db.insert_refresh_family(&other, &t, 100).unwrap();
+        new_family(&db, other, t, 100);
         assert!(db.find_refresh(&[1; 32]).unwrap().is_none());
         assert!(db.refresh_family("f1").unwrap().is_none());
         assert!(db.find_refresh(&[2; 32]).unwrap().is_some());

@@ -3,10 +3,11 @@
 //!
 //! A UDAP registration is keyed by `(trust_framework, san)` as well as by `client_id`: a new
 //! registration with the same software statement `iss` in the same community supersedes the
-//! old one (same `client_id`, new metadata). Every write is one statement or one transaction on
-//! the `synchronous=FULL` connection, so a `201 Created` is only sent for a durable row.
+//! old one (same `client_id`, new metadata). The registration endpoint writes through its
+//! request's [`crate::durable::WriteSet`] (with the statement `jti` and the audit row, one
+//! `synchronous=FULL` transaction), so a `201 Created` is only sent for a durable row.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::token_db::{TokenDb, TokenDbError};
 
@@ -85,32 +86,14 @@ impl RegistrationStore for TokenDb {
     fn put_registration(&self, r: &ClientRegistration) -> Result<(), TokenDbError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        if let (Some(tf), Some(san)) = (&r.trust_framework, &r.san) {
-            tx.execute(
-                "DELETE FROM client_registration WHERE trust_framework = ?1 AND san = ?2 \
-                 AND client_id <> ?3",
-                params![tf, san, r.client_id],
-            )?;
-        }
-        tx.execute(
-            &format!("INSERT OR REPLACE INTO client_registration ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-            params![
-                r.client_id,
-                r.kind,
-                r.trust_framework,
-                r.san,
-                r.metadata,
-                r.token_hash,
-                r.created_at,
-                r.updated_at
-            ],
-        )?;
+        put_registration_row(&tx, r)?;
         tx.commit()?;
         Ok(())
     }
 
     fn registration(&self, client_id: &str) -> Result<Option<ClientRegistration>, TokenDbError> {
-        let conn = self.conn();
+        // The reader: client authentication never waits behind a batch's fsync.
+        let conn = self.read_conn();
         Ok(conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM client_registration WHERE client_id = ?1"),
@@ -125,7 +108,7 @@ impl RegistrationStore for TokenDb {
         trust_framework: &str,
         san: &str,
     ) -> Result<Option<ClientRegistration>, TokenDbError> {
-        let conn = self.conn();
+        let conn = self.read_conn();
         Ok(conn
             .query_row(
                 &format!(
@@ -139,13 +122,48 @@ impl RegistrationStore for TokenDb {
     }
 
     fn delete_registration(&self, client_id: &str) -> Result<bool, TokenDbError> {
-        let conn = self.conn();
-        let n = conn.execute(
-            "DELETE FROM client_registration WHERE client_id = ?1",
-            params![client_id],
-        )?;
-        Ok(n > 0)
+        Ok(delete_registration_row(&self.conn(), client_id)?)
     }
+}
+
+/// Inserts or replaces `r` on `conn` (inside the caller's transaction): a UDAP registration
+/// first drops any other row of the same `(trust_framework, san)`.
+pub(crate) fn put_registration_row(
+    conn: &Connection,
+    r: &ClientRegistration,
+) -> rusqlite::Result<()> {
+    if let (Some(tf), Some(san)) = (&r.trust_framework, &r.san) {
+        conn.prepare_cached(
+            "DELETE FROM client_registration WHERE trust_framework = ?1 AND san = ?2 \
+             AND client_id <> ?3",
+        )?
+        .execute(params![tf, san, r.client_id])?;
+    }
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO client_registration ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        r.client_id,
+        r.kind,
+        r.trust_framework,
+        r.san,
+        r.metadata,
+        r.token_hash,
+        r.created_at,
+        r.updated_at
+    ])?;
+    Ok(())
+}
+
+/// Deletes `client_id`'s registration on `conn`; whether one existed.
+pub(crate) fn delete_registration_row(
+    conn: &Connection,
+    client_id: &str,
+) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached("DELETE FROM client_registration WHERE client_id = ?1")?
+        .execute(params![client_id])?;
+    Ok(n > 0)
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 //! longer be accepted anyway (its `exp` plus leeway), then purged, so the table stays bounded
 //! by the rate of valid assertions times their (≤ 5 min) lifetime.
 
-use rusqlite::params;
-
+use crate::durable::{OnceKey, SetOutcome, TokenStore, WriteSet};
 use crate::token_db::{TokenDb, TokenDbError};
 
 /// Whether an assertion `jti` was new.
@@ -18,7 +17,9 @@ pub enum ReplayOutcome {
 }
 
 impl TokenDb {
-    /// Records `(client_id, jti)`, kept until `keep_until`; reports a replay if present.
+    /// Records `(client_id, jti)` on its own (one durable transaction), kept until
+    /// `keep_until`; reports a replay if present. The token endpoint spends keys inside its
+    /// request's [`WriteSet`] instead, so the key, token and audit row commit together.
     pub fn record_assertion_jti(
         &self,
         client_id: &str,
@@ -26,19 +27,19 @@ impl TokenDb {
         keep_until: i64,
         now: i64,
     ) -> Result<ReplayOutcome, TokenDbError> {
-        let conn = self.conn();
-        conn.execute(
-            "DELETE FROM assertion_jti WHERE keep_until < ?1",
-            params![now],
-        )?;
-        let inserted = conn.execute(
-            "INSERT OR IGNORE INTO assertion_jti (client_id, jti, keep_until) VALUES (?1, ?2, ?3)",
-            params![client_id, jti, keep_until],
-        )?;
-        Ok(if inserted == 1 {
-            ReplayOutcome::Fresh
-        } else {
-            ReplayOutcome::Replayed
+        let set = WriteSet {
+            now,
+            once: vec![OnceKey {
+                namespace: client_id.to_owned(),
+                key: jti.to_owned(),
+                keep_until,
+                on_conflict: None,
+            }],
+            ..WriteSet::default()
+        };
+        Ok(match self.commit_batch(std::slice::from_ref(&set))?[..] {
+            [SetOutcome::Committed] => ReplayOutcome::Fresh,
+            _ => ReplayOutcome::Replayed,
         })
     }
 }

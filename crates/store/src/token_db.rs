@@ -2,10 +2,12 @@
 //! issued access tokens, refresh tokens) in one SQLite database with its own connection.
 //!
 //! Kept apart from the resource store so the token endpoint never contends with FHIR reads
-//! for a connection. Writes go through one mutex-guarded connection, which serializes them:
-//! that, plus primary keys, is what makes the replay cache correct under concurrency (and
-//! across processes sharing the file, where SQLite's own locking serializes). The database
-//! runs in WAL mode with `synchronous=FULL`, so a committed audit row survives power loss.
+//! for a connection. Writes go through one mutex-guarded connection, in batches committed by
+//! one `BEGIN IMMEDIATE` transaction ([`crate::durable::TokenStore::commit_batch`]): that, plus
+//! primary keys, is what makes the replay cache correct under concurrency (and across
+//! processes sharing the file, where SQLite's own locking serializes). Reads use a second
+//! connection, so a lookup never waits behind an fsync. The database runs in WAL mode with
+//! `synchronous=FULL`, so a committed row survives power loss.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -13,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 /// A failure of the token database.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("token database: {0}")]
 pub struct TokenDbError(pub String);
 
@@ -27,6 +29,8 @@ impl From<rusqlite::Error> for TokenDbError {
 #[derive(Debug)]
 pub struct TokenDb {
     conn: Mutex<Connection>,
+    /// Read-only connection of a file database (`None` in memory: one connection only).
+    reader: Option<Mutex<Connection>>,
 }
 
 const SCHEMA: &str = r#"
@@ -87,7 +91,14 @@ impl TokenDb {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        TokenDb::init(conn)
+        let mut db = TokenDb::init(conn)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        db.reader = Some(Mutex::new(reader));
+        Ok(db)
     }
 
     /// A private in-memory database (tests, demos).
@@ -101,15 +112,28 @@ impl TokenDb {
         conn.execute_batch(crate::refresh::SCHEMA)?;
         Ok(TokenDb {
             conn: Mutex::new(conn),
+            reader: None,
         })
     }
 
     /// The connection; a poisoned lock is recovered because every write is one statement or
     /// one transaction, so a panic elsewhere cannot leave it half-applied.
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        match self.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
+        lock(&self.conn)
+    }
+
+    /// A connection for reads: the reader of a file database, else the one connection.
+    pub(crate) fn read_conn(&self) -> MutexGuard<'_, Connection> {
+        match &self.reader {
+            Some(r) => lock(r),
+            None => lock(&self.conn),
         }
+    }
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }

@@ -7,6 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
+use crate::durable::{TokenStore, WriteSet};
 use crate::token_db::{TokenDb, TokenDbError};
 
 /// One issued access token.
@@ -37,55 +38,51 @@ pub struct TokenRecord {
 }
 
 impl TokenDb {
-    /// Stores a token; purges expired ones first.
+    /// Stores a token on its own (one durable transaction); purges expired ones first. The
+    /// token endpoint writes through [`crate::durable::TokenStore::commit_batch`] instead.
     pub fn insert_token(&self, r: &TokenRecord, now: i64) -> Result<(), TokenDbError> {
-        Ok(insert_token_row(&self.conn(), r, now)?)
+        let set = WriteSet {
+            now,
+            tokens: vec![r.clone()],
+            ..WriteSet::default()
+        };
+        self.commit_batch(std::slice::from_ref(&set))?;
+        Ok(())
     }
 
     /// The token with this hash, if stored and not expired at `now`.
     pub fn find_token(&self, hash: &[u8], now: i64) -> Result<Option<TokenRecord>, TokenDbError> {
-        let conn = self.conn();
-        let rec = conn
-            .query_row(
-                "SELECT token_hash, client_id, grant_json, ticket_jti, ticket_iss, ticket_type, \
-                 patient, scope, issued_at, expires_at, cnf_jkt FROM access_token \
-                 WHERE token_hash = ?1 AND expires_at > ?2",
-                params![hash, now],
-                from_row,
-            )
-            .optional()?;
+        let conn = self.read_conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT token_hash, client_id, grant_json, ticket_jti, ticket_iss, ticket_type, \
+             patient, scope, issued_at, expires_at, cnf_jkt FROM access_token \
+             WHERE token_hash = ?1 AND expires_at > ?2",
+        )?;
+        let rec = stmt.query_row(params![hash, now], from_row).optional()?;
         Ok(rec)
     }
 }
 
-/// Purges expired tokens and inserts `r` on `conn` (possibly inside a caller's transaction).
-pub(crate) fn insert_token_row(
-    conn: &Connection,
-    r: &TokenRecord,
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM access_token WHERE expires_at <= ?1",
-        params![now],
-    )?;
-    conn.execute(
+/// Inserts one token row on `conn` (inside the caller's transaction).
+pub(crate) fn insert_token_row(conn: &Connection, r: &TokenRecord) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
         "INSERT INTO access_token (token_hash, client_id, grant_json, ticket_jti, ticket_iss, \
          ticket_type, patient, scope, issued_at, expires_at, cnf_jkt) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            r.token_hash,
-            r.client_id,
-            r.grant_json,
-            r.ticket_jti,
-            r.ticket_iss,
-            r.ticket_type,
-            r.patient,
-            r.scope,
-            r.issued_at,
-            r.expires_at,
-            r.cnf_jkt
-        ],
     )?;
+    stmt.execute(params![
+        r.token_hash,
+        r.client_id,
+        r.grant_json,
+        r.ticket_jti,
+        r.ticket_iss,
+        r.ticket_type,
+        r.patient,
+        r.scope,
+        r.issued_at,
+        r.expires_at,
+        r.cnf_jkt
+    ])?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bench;
 mod conformance_double;
 mod conformance_kit;
 mod demo;
@@ -9,6 +10,7 @@ mod errors;
 mod federation;
 mod issuer_client;
 mod keys;
+mod kill9;
 mod link;
 mod ticket;
 mod udap_register;

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::state::HolderState;
 use crate::token::access_token::lookup_token;
-use crate::token::dpop::{ProofExpectation, verify_and_record};
+use crate::token::dpop::{ProofExpectation, verify_and_commit};
 
 /// The middleware (`axum::middleware::from_fn_with_state`).
 pub async fn require_token(
@@ -132,21 +132,16 @@ async fn check_proof(
     let htu = format!("{}{}", origin(&state.config().base_url), path);
     let now = state.now();
     let leeway = state.config().leeway;
-    let db = state.token_db().clone();
-    let token = token.to_owned();
-    let verified = tokio::task::spawn_blocking(move || {
-        let want = ProofExpectation {
-            htm: &htm,
-            htu: &htu,
-            access_token: Some(&token),
-            now,
-            leeway,
-        };
-        verify_and_record(&db, &proof, want)
-    })
-    .await
-    .map_err(|_| "proof check failed")?
-    .map_err(|e| e.0)?;
+    let want = ProofExpectation {
+        htm: &htm,
+        htu: &htu,
+        access_token: Some(token),
+        now,
+        leeway,
+    };
+    let verified = verify_and_commit(&state.inner.writer, &proof, want)
+        .await
+        .map_err(|e| e.0)?;
     if bool::from(verified.jkt.as_bytes().ct_eq(cnf.as_bytes())) {
         Ok(())
     } else {

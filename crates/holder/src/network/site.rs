@@ -105,10 +105,12 @@ pub async fn audit_wrong_data_holder(
         .to_string(),
         ..Default::default()
     };
-    let db = state.token_db().clone();
-    tokio::task::spawn_blocking(move || db.append_audit(&rec))
+    let now = rec.at;
+    state
+        .inner
+        .writer
+        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
         .await
-        .map_err(|e| e.to_string())?
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

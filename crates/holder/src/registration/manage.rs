@@ -196,10 +196,13 @@ async fn audit(
     }
     details.insert("endpoint".into(), "rfc7592".into());
     rec.details = Value::Object(details).to_string();
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(RegistrationError::Internal(e.to_string()).into_response()),
+    match state
+        .inner
+        .writer
+        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
+        .await
+    {
+        Ok(_) => Ok(()),
         Err(e) => Err(RegistrationError::Internal(e.to_string()).into_response()),
     }
 }

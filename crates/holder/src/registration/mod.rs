@@ -3,7 +3,9 @@
 //! RFC 7592 endpoint `[base]/register/{client_id}` ([`manage`]). Off unless `[registration]
 //! enabled = true`; with an `initial_access_token` a registration request must carry it as a
 //! Bearer token (compared in constant time). Every outcome is audited (event `registration`)
-//! before the response leaves, and a `201` is only sent once the registration is durable.
+//! before the response leaves, and a `201` is only sent once the registration is durable: the
+//! statement's `jti`, the registration change and the audit row commit as one write set
+//! through the token endpoint's group-commit writer (docs/design/002-durable-writes.md).
 
 pub mod error;
 pub mod manage;
@@ -19,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 use tessera_store::audit::AuditRecord;
+use tessera_store::durable::{OnceKey, RegistrationChange, SetOutcome, WriteSet};
 
 use crate::registration::error::RegistrationError;
 use crate::state::HolderState;
@@ -37,6 +40,8 @@ pub struct Registered {
     pub body: Map<String, Value>,
     /// Audit facts.
     pub audit: Map<String, Value>,
+    /// The registration change to commit with the audit row.
+    pub change: RegistrationChange,
 }
 
 /// What the audit row should name for a refused request.
@@ -46,6 +51,23 @@ pub struct Trail {
     pub client_id: Option<String>,
     /// Extra facts.
     pub details: Map<String, Value>,
+    /// The verified statement's `jti`, spent with the request's outcome (refused or not).
+    pub statement_key: Option<OnceKey>,
+}
+
+/// Why a statement `jti` spent by a concurrent request (or another process) refuses this one.
+fn statement_replayed() -> RegistrationError {
+    RegistrationError::InvalidSoftwareStatement(
+        "software statement: jti already used (replay)".into(),
+    )
+}
+
+fn mark_refused(rec: &mut AuditRecord, e: &RegistrationError) {
+    let (_, code, d) = e.oauth();
+    rec.outcome = "rejected".into();
+    rec.step = Some("registration".into());
+    rec.error = Some(code.into());
+    rec.error_description = Some(d);
 }
 
 /// The handler.
@@ -63,32 +85,44 @@ pub async fn register_handler(
         client_id: trail.client_id.clone(),
         ..AuditRecord::default()
     };
-    match &result {
-        Ok(r) => {
+    let mut set = WriteSet {
+        now,
+        ..WriteSet::default()
+    };
+    let result = match result {
+        Ok(mut r) => {
             rec.outcome = "accepted".into();
             rec.client_id = r
                 .body
                 .get("client_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            rec.details = Value::Object(r.audit.clone()).to_string();
+            rec.details = Value::Object(std::mem::take(&mut r.audit)).to_string();
+            set.registrations.push(r.change.clone());
+            Ok(r)
         }
         Err(e) => {
-            let (_, code, d) = e.oauth();
-            rec.outcome = "rejected".into();
-            rec.step = Some("registration".into());
-            rec.error = Some(code.into());
-            rec.error_description = Some(d);
-            rec.details = Value::Object(trail.details).to_string();
+            mark_refused(&mut rec, &e);
+            rec.details = Value::Object(std::mem::take(&mut trail.details)).to_string();
             tracing::info!(error = %e, client = ?rec.client_id, "registration refused");
+            Err(e)
         }
+    };
+    if let Some(mut key) = trail.statement_key.take() {
+        let mut refused = rec.clone();
+        mark_refused(&mut refused, &statement_replayed());
+        key.on_conflict = Some(refused);
+        set.once.push(key);
     }
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return RegistrationError::Internal(e.to_string()).into_response(),
-        Err(e) => return RegistrationError::Internal(e.to_string()).into_response(),
-    }
+    set.audit.push(rec);
+    let result = match state.inner.writer.commit(set).await {
+        Ok(SetOutcome::Committed) => result,
+        Ok(SetOutcome::Conflict(_)) => Err(statement_replayed()),
+        Ok(SetOutcome::RefreshReused) => Err(RegistrationError::Internal(
+            "unexpected refresh outcome".into(),
+        )),
+        Err(e) => Err(RegistrationError::Internal(e.to_string())),
+    };
     match result {
         Ok(r) => {
             let mut resp = (r.status, Json(Value::Object(r.body))).into_response();
@@ -179,11 +213,14 @@ pub async fn registration_disabled(State(state): State<HolderState>) -> Response
         error_description: Some(description.into()),
         ..AuditRecord::default()
     };
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => return RegistrationError::Internal(e.to_string()).into_response(),
-        Err(e) => return RegistrationError::Internal(e.to_string()).into_response(),
+    let now = rec.at;
+    if let Err(e) = state
+        .inner
+        .writer
+        .commit(WriteSet::audit_only(now, rec))
+        .await
+    {
+        return RegistrationError::Internal(e.to_string()).into_response();
     }
     let mut r = (
         status,

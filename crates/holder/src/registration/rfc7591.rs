@@ -68,11 +68,8 @@ pub async fn register_jwks_client(
         created_at: now,
         updated_at: now,
     };
-    let store = state.inner.registrations.clone();
-    tokio::task::spawn_blocking(move || store.put_registration(&row))
-        .await
-        .map_err(|e| RegistrationError::Internal(e.to_string()))?
-        .map_err(|e| RegistrationError::Internal(e.to_string()))?;
+    // Made durable by the handler, in one write set with its audit row.
+    let change = tessera_store::durable::RegistrationChange::Put(row);
     let mut audit = Map::new();
     audit.insert("action".into(), "registered".into());
     audit.insert("kind".into(), KIND_JWKS.into());
@@ -88,6 +85,7 @@ pub async fn register_jwks_client(
         status: StatusCode::CREATED,
         body,
         audit,
+        change,
     })
 }
 

@@ -8,8 +8,8 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use tessera_jose::Alg;
+use tessera_store::durable::{OnceKey, RegistrationChange};
 use tessera_store::registrations::ClientRegistration;
-use tessera_store::replay::ReplayOutcome;
 use tessera_udap::claims::{self, MAX_LIFETIME, Rules, Signer};
 use tessera_udap::{Purpose, UdapError, VerifiedX5c, X5cJwt};
 
@@ -94,22 +94,24 @@ pub async fn register_udap(
     };
     let checked = claims::check(&v, Signer::San, rules)?;
     let meta = validate(&v.claims, true)?;
-    let db = st.db.clone();
-    let ns = format!("{STATEMENT_REPLAY_NS}{community}");
-    match db.record_assertion_jti(
-        &ns,
-        &format!("{}\u{0}{}", checked.iss, checked.jti),
-        checked.exp + rules.leeway,
-        now,
-    ) {
-        Ok(ReplayOutcome::Fresh) => {}
-        Ok(ReplayOutcome::Replayed) => {
+    // Spent with the request's outcome (one write set); this early read keeps the refusal
+    // order, the commit's unique constraint decides a concurrent race.
+    let key = OnceKey {
+        namespace: format!("{STATEMENT_REPLAY_NS}{community}"),
+        key: format!("{}\u{0}{}", checked.iss, checked.jti),
+        keep_until: checked.exp + rules.leeway,
+        on_conflict: None,
+    };
+    match st.db.is_spent(&key.namespace, &key.key, now) {
+        Ok(false) => {}
+        Ok(true) => {
             return Err(RegistrationError::InvalidSoftwareStatement(
                 "software statement: jti already used (replay)".into(),
             ));
         }
         Err(e) => return Err(RegistrationError::Internal(e.to_string())),
     }
+    trail.statement_key = Some(key);
     let store = st.registrations.clone();
     let (c2, iss2) = (community.clone(), checked.iss.clone());
     let existing = tokio::task::spawn_blocking(move || store.registration_by_san(&c2, &iss2))
@@ -127,20 +129,15 @@ pub async fn register_udap(
                 "empty grant_types cancels a registration, and there is none for this iss".into(),
             ));
         };
-        let store = st.registrations.clone();
-        let id = old.client_id.clone();
-        tokio::task::spawn_blocking(move || store.delete_registration(&id))
-            .await
-            .map_err(|e| RegistrationError::Internal(e.to_string()))?
-            .map_err(|e| RegistrationError::Internal(e.to_string()))?;
         audit.insert("action".into(), "cancelled".into());
         let mut body = Map::new();
-        body.insert("client_id".into(), old.client_id.into());
+        body.insert("client_id".into(), old.client_id.clone().into());
         body.insert("grant_types".into(), Value::Array(Vec::new()));
         return Ok(Registered {
             status: StatusCode::OK,
             body,
             audit,
+            change: RegistrationChange::Delete(old.client_id),
         });
     }
     let (client_id, created_at, action) = match &existing {
@@ -158,11 +155,6 @@ pub async fn register_udap(
         created_at,
         updated_at: now,
     };
-    let store = st.registrations.clone();
-    tokio::task::spawn_blocking(move || store.put_registration(&row))
-        .await
-        .map_err(|e| RegistrationError::Internal(e.to_string()))?
-        .map_err(|e| RegistrationError::Internal(e.to_string()))?;
     audit.insert("action".into(), action.into());
     let mut body = registered;
     body.insert("client_id".into(), client_id.into());
@@ -171,5 +163,6 @@ pub async fn register_udap(
         status: StatusCode::CREATED,
         body,
         audit,
+        change: RegistrationChange::Put(row),
     })
 }

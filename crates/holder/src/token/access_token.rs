@@ -63,19 +63,8 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
 }
 
-/// Stores a new token's row (durably, before the response) and caches it.
-pub async fn store_token(
-    state: &HolderState,
-    record: TokenRecord,
-    grant: Grant,
-) -> Result<(), String> {
-    let db = state.inner.db.clone();
-    let now = state.now();
-    let row = record.clone();
-    tokio::task::spawn_blocking(move || db.insert_token(&row, now))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+/// Caches a token whose row is already durable (committed with the redemption's audit row).
+pub fn cache_token(state: &HolderState, record: TokenRecord, grant: Grant, now: i64) {
     state.inner.tokens.put(
         Arc::new(TokenInfo {
             record,
@@ -83,7 +72,6 @@ pub async fn store_token(
         }),
         now,
     );
-    Ok(())
 }
 
 /// The live token `token` refers to, if any.

@@ -14,12 +14,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use tessera_jose::{Jws, Limits, decode};
 use tessera_store::registrations::RegistrationStore;
-use tessera_store::replay::ReplayOutcome;
-use tessera_store::token_db::TokenDb;
 
 use crate::config::{ClientConfig, FrameworkIdentityConfig, IdentifierConfig};
 use crate::federation::OidfFrameworks;
 use crate::federation::well_known::{WELL_KNOWN_PREFIX, WellKnownFrameworks};
+use crate::token::replay_guard::{KeyKind, ReplayGuard, SpendError};
 use crate::trust::keys::{KeyResolver, KeySource, verifying_key};
 
 /// RFC 7523 §2.2 client assertion type.
@@ -127,6 +126,8 @@ pub struct AuthContext<'a> {
     pub now: i64,
     /// Clock leeway.
     pub leeway: i64,
+    /// Where a verified assertion's `jti` is spent (committed with the request's outcome).
+    pub replay: &'a ReplayGuard<'a>,
 }
 
 /// Boxed future returned by [`ClientAuthenticator::authenticate`].
@@ -150,13 +151,12 @@ struct Registered {
     cfg: ClientConfig,
 }
 
-/// `private_key_jwt` for clients registered in configuration, with a durable `jti` replay
-/// cache.
+/// `private_key_jwt` for clients registered in configuration; assertion `jti`s are spent
+/// through the request's [`ReplayGuard`].
 #[derive(Debug)]
 pub struct RegisteredClients {
     clients: HashMap<String, Registered>,
     keys: Arc<KeyResolver>,
-    db: Arc<TokenDb>,
     oidf: Arc<OidfFrameworks>,
     well_known: Arc<WellKnownFrameworks>,
     dynamic: Option<Arc<dyn RegistrationStore>>,
@@ -164,11 +164,7 @@ pub struct RegisteredClients {
 
 impl RegisteredClients {
     /// Builds the registry; a bad static key set names the client.
-    pub fn new(
-        list: &[ClientConfig],
-        keys: Arc<KeyResolver>,
-        db: Arc<TokenDb>,
-    ) -> Result<RegisteredClients, String> {
+    pub fn new(list: &[ClientConfig], keys: Arc<KeyResolver>) -> Result<RegisteredClients, String> {
         let mut clients = HashMap::new();
         for (i, c) in list.iter().enumerate() {
             let ks = KeySource::from_config(&c.keys)
@@ -184,7 +180,6 @@ impl RegisteredClients {
         Ok(RegisteredClients {
             clients,
             keys,
-            db,
             oidf: Arc::default(),
             well_known: Arc::default(),
             dynamic: None,
@@ -341,17 +336,12 @@ impl RegisteredClients {
             _ => return Err(ClientAuthError::MissingJti),
         };
         // After the signature, so unauthenticated requests cannot fill the table.
-        match self
-            .db
-            .record_assertion_jti(&client_id, jti, exp + ctx.leeway, ctx.now)
-        {
-            Ok(ReplayOutcome::Fresh) => {}
-            Ok(ReplayOutcome::Replayed) => return Err(ClientAuthError::Replayed),
-            Err(e) => {
-                tracing::error!(error = %e, "replay cache unavailable");
-                return Err(ClientAuthError::Unavailable);
-            }
-        }
+        ctx.replay
+            .spend(&client_id, jti, exp + ctx.leeway, KeyKind::Assertion)
+            .map_err(|e| match e {
+                SpendError::Replayed => ClientAuthError::Replayed,
+                SpendError::Unavailable => ClientAuthError::Unavailable,
+            })?;
         Ok(AuthenticatedClient {
             client_id,
             jkt,

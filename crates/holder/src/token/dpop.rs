@@ -6,8 +6,10 @@
 use aws_lc_rs::digest::{SHA256, digest};
 use serde_json::Value;
 use tessera_jose::{Limits, decode};
-use tessera_store::replay::ReplayOutcome;
-use tessera_store::token_db::TokenDb;
+use tessera_store::durable::{OnceKey, SetOutcome, WriteSet};
+use tessera_store::group_commit::GroupCommit;
+
+use crate::token::replay_guard::{KeyKind, ReplayGuard, SpendError};
 
 /// How far in the past a proof's `iat` may lie (seconds).
 pub const MAX_PROOF_AGE: i64 = 300;
@@ -97,22 +99,52 @@ pub fn verify_proof(proof: &str, want: ProofExpectation<'_>) -> Result<VerifiedP
     })
 }
 
-/// Verifies a proof and records its `jti` (kept for the acceptance window).
-pub fn verify_and_record(
-    db: &TokenDb,
+/// Verifies a proof and spends its `jti` in the request's pending writes (token endpoint):
+/// the key commits with the request's token and audit row.
+pub fn verify_and_spend(
+    guard: &ReplayGuard<'_>,
     proof: &str,
     want: ProofExpectation<'_>,
 ) -> Result<VerifiedProof, DpopError> {
     let p = verify_proof(proof, want)?;
-    let key = format!("dpop:{}", p.jkt);
-    match db.record_assertion_jti(
-        &key,
+    match guard.spend(
+        &replay_namespace(&p.jkt),
         &p.jti,
         want.now + MAX_PROOF_AGE + want.leeway,
-        want.now,
+        KeyKind::DpopProof,
     ) {
-        Ok(ReplayOutcome::Fresh) => Ok(p),
-        Ok(ReplayOutcome::Replayed) => Err(DpopError("proof replayed")),
+        Ok(()) => Ok(p),
+        Err(SpendError::Replayed) => Err(DpopError("proof replayed")),
+        Err(SpendError::Unavailable) => Err(DpopError("replay cache unavailable")),
+    }
+}
+
+/// Verifies a proof and durably spends its `jti` on its own (FHIR requests, which have no
+/// other durable effect), through the shared group commit.
+pub async fn verify_and_commit(
+    writer: &GroupCommit,
+    proof: &str,
+    want: ProofExpectation<'_>,
+) -> Result<VerifiedProof, DpopError> {
+    let p = verify_proof(proof, want)?;
+    let set = WriteSet {
+        now: want.now,
+        once: vec![OnceKey {
+            namespace: replay_namespace(&p.jkt),
+            key: p.jti.clone(),
+            keep_until: want.now + MAX_PROOF_AGE + want.leeway,
+            on_conflict: None,
+        }],
+        ..WriteSet::default()
+    };
+    match writer.commit(set).await {
+        Ok(SetOutcome::Committed) => Ok(p),
+        Ok(SetOutcome::Conflict(_) | SetOutcome::RefreshReused) => Err(DpopError("proof replayed")),
         Err(_) => Err(DpopError("replay cache unavailable")),
     }
+}
+
+/// Proof `jti`s are unique per key (RFC 9449 §11.1), namespaced apart from client ids.
+fn replay_namespace(jkt: &str) -> String {
+    format!("dpop:{jkt}")
 }

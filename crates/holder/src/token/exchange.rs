@@ -27,8 +27,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use tessera_access::{GrantRequest, check_holder_filter, compute_grant};
+use tessera_access::{Grant, GrantRequest, check_holder_filter, compute_grant};
 use tessera_store::audit::AuditRecord;
+use tessera_store::durable::WriteSet;
+use tessera_store::refresh::{RefreshFamily, RefreshRecord};
 use tessera_store::tokens::TokenRecord;
 use tessera_ticket::claims::{AudType, FrameworkType, Identifier, PresenterBinding, Requester};
 use tessera_ticket::{AccessOptions, EnvelopeError, Limits, TicketType, UnverifiedTicket};
@@ -38,14 +40,16 @@ use crate::network::DataHolder;
 use crate::network::person::resolve_person;
 use crate::state::HolderState;
 use crate::subject::{EvidenceDemographics, ticket_consistent_with_evidence};
-use crate::token::access_token::{new_token_string, store_token, token_hash};
+use crate::token::access_token::{cache_token, new_token_string, token_hash};
 use crate::token::claimed::{claimed_ticket, clip};
 use crate::token::client_auth::{
     AuthContext, AuthenticatedClient, ClientCredentials, claimed_client_id,
 };
-use crate::token::dpop::{ProofExpectation, verify_and_record};
+use crate::token::commit::{commit_refusal, commit_request, mark_rejected};
+use crate::token::dpop::{ProofExpectation, verify_and_spend};
 use crate::token::error::TokenError;
 use crate::token::launch::{FallbackRequest, UNRESOLVED_PATIENT, interaction_fallback};
+use crate::token::replay_guard::ReplayGuard;
 use crate::token::request::{
     ACCESS_TOKEN_TYPE, FormParams, MAX_SUBJECT_TOKEN_BYTES, TOKEN_EXCHANGE,
 };
@@ -91,8 +95,17 @@ impl Trail {
     }
 }
 
-/// Runs the whole pipeline at the network base and writes its audit record (durably, before
-/// returning). `dpop` is the `DPoP` header, if any.
+/// A redemption that passed every step, not yet durable.
+struct Issued {
+    response: TokenResponse,
+    record: TokenRecord,
+    grant: Grant,
+    /// A `continuation` ticket's new refresh family and its first token.
+    refresh: Option<(RefreshFamily, RefreshRecord)>,
+}
+
+/// Runs the whole pipeline at the network base, then commits its spent keys, token and audit record as one
+/// durable write before returning. `dpop` is the `DPoP` header, if any.
 pub async fn redeem(
     state: &HolderState,
     params: &FormParams,
@@ -114,34 +127,31 @@ pub async fn redeem_at(
         "data_holder".into(),
         json!(holder.site.as_deref().unwrap_or("network")),
     );
-    let result = run(state, holder, params, dpop, now, &mut trail).await;
+    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let result = run(state, holder, params, dpop, now, &mut trail, &guard).await;
     let mut rec = trail.record;
     rec.at = now;
     rec.event = "token_exchange".into();
     rec.details = Value::Object(trail.details).to_string();
-    match &result {
-        Ok(resp) => {
+    let mut effects = WriteSet::default();
+    let result = match result {
+        Ok(mut issued) => {
             rec.outcome = "accepted".into();
-            rec.scopes = Some(resp.scope.clone());
-            rec.patient = Some(resp.patient.clone());
+            rec.scopes = Some(issued.response.scope.clone());
+            rec.patient = Some(issued.response.patient.clone());
+            effects.tokens.push(issued.record.clone());
+            effects.refresh_families.extend(issued.refresh.take());
+            Ok(issued)
         }
         Err(e) => {
-            let (_, code, description) = e.oauth();
-            rec.outcome = "rejected".into();
-            rec.step = Some(trail.step.to_owned());
-            rec.error = Some(code.to_owned());
-            rec.error_description = Some(description);
+            mark_rejected(&mut rec, trail.step, &e);
             tracing::info!(step = trail.step, error = %e, jti = ?rec.jti, client = ?rec.client_id, "token request rejected");
+            Err(e)
         }
-    }
-    let db = state.inner.db.clone();
-    let written = tokio::task::spawn_blocking(move || db.append_audit(&rec)).await;
-    match written {
-        Ok(Ok(_)) => result,
-        // No token leaves without its audit record.
-        Ok(Err(e)) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-        Err(e) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-    }
+    };
+    let issued = commit_request(state, guard.into_keys(), effects, rec, result).await?;
+    cache_token(state, issued.record, issued.grant, now);
+    Ok(issued.response)
 }
 
 /// Records a request refused before the pipeline could read it (body not a bounded form,
@@ -153,23 +163,14 @@ pub async fn audit_unreadable_request(
     event: &str,
     error: TokenError,
 ) -> TokenError {
-    let (_, code, description) = error.oauth();
-    let rec = AuditRecord {
+    let mut rec = AuditRecord {
         at: state.now(),
         event: event.to_owned(),
-        outcome: "rejected".into(),
-        step: Some("request".into()),
-        error: Some(code.to_owned()),
-        error_description: Some(description),
         details: "{}".into(),
         ..AuditRecord::default()
     };
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => error,
-        Ok(Err(e)) => TokenError::Internal(format!("audit write failed: {e}")),
-        Err(e) => TokenError::Internal(format!("audit write failed: {e}")),
-    }
+    mark_rejected(&mut rec, "request", &error);
+    commit_refusal(state, rec, error).await
 }
 
 async fn run(
@@ -179,7 +180,8 @@ async fn run(
     dpop: Option<&str>,
     now: i64,
     trail: &mut Trail,
-) -> Result<TokenResponse, TokenError> {
+    guard: &ReplayGuard<'_>,
+) -> Result<Issued, TokenError> {
     let st = &state.inner;
     let cfg = &st.config;
 
@@ -192,9 +194,15 @@ async fn run(
 
     trail.at("client_authentication");
     let token_url = holder.token_url();
-    let client =
-        authenticate_at_token_endpoint(state, params, now, &mut trail.record.client_id, &token_url)
-            .await?;
+    let client = authenticate_at_token_endpoint(
+        state,
+        params,
+        now,
+        guard,
+        &mut trail.record.client_id,
+        &token_url,
+    )
+    .await?;
 
     trail.at("request");
     let ticket = check_parameters(holder, params)?;
@@ -202,23 +210,16 @@ async fn run(
         None => None,
         Some(proof) => {
             trail.at("dpop");
-            let db = st.db.clone();
-            let proof = proof.to_owned();
             let url = token_url.clone();
-            let leeway = cfg.leeway;
-            let verified = tokio::task::spawn_blocking(move || {
-                let want = ProofExpectation {
-                    htm: "POST",
-                    htu: &url,
-                    access_token: None,
-                    now,
-                    leeway,
-                };
-                verify_and_record(&db, &proof, want)
-            })
-            .await
-            .map_err(|e| TokenError::Internal(e.to_string()))?
-            .map_err(|e| TokenError::InvalidDpop(e.0))?;
+            let want = ProofExpectation {
+                htm: "POST",
+                htu: &url,
+                access_token: None,
+                now,
+                leeway: cfg.leeway,
+            };
+            let verified =
+                verify_and_spend(guard, proof, want).map_err(|e| TokenError::InvalidDpop(e.0))?;
             Some(verified.jkt)
         }
     };
@@ -480,19 +481,21 @@ async fn run(
         cnf_jkt: cnf_jkt.clone(),
     };
     trail.at("continuation");
-    let refresh_token = crate::token::refresh::issue_first(state, claims, &record, now).await?;
+    let refresh = crate::token::refresh::first_family(state, claims, &record, now)?;
     trail.at("issue");
-    store_token(state, record, grant)
-        .await
-        .map_err(TokenError::Internal)?;
-    Ok(TokenResponse {
-        access_token: token,
-        token_type: if cnf_jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
-        issued_token_type: ACCESS_TOKEN_TYPE.into(),
-        expires_in: lifetime,
-        scope,
-        patient: patient_id,
-        refresh_token,
+    Ok(Issued {
+        response: TokenResponse {
+            access_token: token,
+            token_type: if cnf_jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
+            issued_token_type: ACCESS_TOKEN_TYPE.into(),
+            expires_in: lifetime,
+            scope,
+            patient: patient_id,
+            refresh_token: refresh.as_ref().map(|r| r.token.clone()),
+        },
+        record,
+        grant,
+        refresh: refresh.map(|r| (r.family, r.first)),
     })
 }
 
@@ -584,19 +587,19 @@ fn binding_check(client: &AuthenticatedClient, outcome: &str) -> String {
     }
 }
 
-/// Layer 1 at the token endpoint, for every grant type: the assertion's claimed client id is
-/// recorded in `audited_client_id` before authentication (so a failure is audited under it),
-/// the authenticated id after.
+/// Layer 1 at the token endpoint, for every grant type: `audited_client_id` becomes the
+/// authenticated id, or, when authentication fails, the id the assertion claims (so a failure
+/// is audited under it).
 pub(crate) async fn authenticate_at_token_endpoint(
     state: &HolderState,
     params: &FormParams,
     now: i64,
+    guard: &ReplayGuard<'_>,
     audited_client_id: &mut Option<String>,
     token_url: &str,
 ) -> Result<AuthenticatedClient, TokenError> {
     let cfg = &state.inner.config;
     let assertion = params.get("client_assertion");
-    *audited_client_id = assertion.and_then(claimed_client_id);
     let creds = ClientCredentials {
         assertion_type: params.get("client_assertion_type"),
         assertion,
@@ -609,15 +612,20 @@ pub(crate) async fn authenticate_at_token_endpoint(
         audiences: &audiences,
         now,
         leeway: cfg.leeway,
+        replay: guard,
     };
-    let client = state
-        .inner
-        .clients
-        .authenticate(creds, ctx)
-        .await
-        .map_err(TokenError::InvalidClient)?;
-    *audited_client_id = Some(client.client_id.clone());
-    Ok(client)
+    match state.inner.clients.authenticate(creds, ctx).await {
+        Ok(client) => {
+            *audited_client_id = Some(client.client_id.clone());
+            Ok(client)
+        }
+        Err(e) => {
+            // The claimed id is decoded only for a refusal's audit row: an accepted request
+            // is audited under the authenticated id, so it need not parse its assertion twice.
+            *audited_client_id = assertion.and_then(claimed_client_id);
+            Err(TokenError::InvalidClient(e))
+        }
+    }
 }
 
 /// Step 10: the binding against the authenticated client; returns the audited outcome.

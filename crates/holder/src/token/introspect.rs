@@ -6,13 +6,16 @@
 
 use serde_json::{Value, json};
 use tessera_store::audit::AuditRecord;
+use tessera_store::durable::WriteSet;
 
 use crate::state::HolderState;
 use crate::token::access_token::lookup_token;
 use crate::token::client_auth::{
     AuthContext, ClientAuthError, ClientCredentials, claimed_client_id,
 };
+use crate::token::commit::{commit_request, mark_rejected};
 use crate::token::error::TokenError;
+use crate::token::replay_guard::ReplayGuard;
 use crate::token::request::FormParams;
 
 /// Introspects the `token` parameter and writes the audit record (durably, before
@@ -27,7 +30,8 @@ pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Valu
         ..AuditRecord::default()
     };
     let mut step = "client_authentication";
-    let result = run(state, params, now, &mut rec, &mut step).await;
+    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let result = run(state, params, now, &mut rec, &mut step, &guard).await;
     match &result {
         Ok(body) => {
             rec.outcome = "accepted".into();
@@ -36,20 +40,12 @@ pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Valu
             }
         }
         Err(e) => {
-            let (_, code, description) = e.oauth();
-            rec.outcome = "rejected".into();
-            rec.step = Some(step.to_owned());
-            rec.error = Some(code.to_owned());
-            rec.error_description = Some(description);
+            mark_rejected(&mut rec, step, e);
             tracing::info!(step, error = %e, client = ?rec.client_id, "introspection rejected");
         }
     }
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => result,
-        Ok(Err(e)) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-        Err(e) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-    }
+    // The assertion's jti and the audit row commit together, as at the token endpoint.
+    commit_request(state, guard.into_keys(), WriteSet::default(), rec, result).await
 }
 
 async fn run(
@@ -58,6 +54,7 @@ async fn run(
     now: i64,
     rec: &mut AuditRecord,
     step: &mut &'static str,
+    guard: &ReplayGuard<'_>,
 ) -> Result<Value, TokenError> {
     let st = &state.inner;
     let audiences = [
@@ -73,6 +70,7 @@ async fn run(
         audiences: &audiences,
         now,
         leeway: st.config.leeway,
+        replay: guard,
     };
     let client = st
         .clients

@@ -6,6 +6,7 @@
 pub mod access_token;
 pub mod claimed;
 pub mod client_auth;
+pub mod commit;
 pub mod dpop;
 pub mod error;
 pub mod exchange;
@@ -13,6 +14,7 @@ pub mod introspect;
 pub mod launch;
 pub mod oauth_http;
 pub mod refresh;
+pub mod replay_guard;
 pub mod request;
 pub mod supporting;
 pub mod type_rules;

@@ -18,26 +18,28 @@
 //! 7  issuer still trusted for the type  invalid_grant Ticket issuer not trusted
 //! 8  source ticket revocation           invalid_grant Ticket has been revoked (family revoked) / undeterminable
 //! 9  scope narrows the frozen Grant     invalid_scope No authorized scopes
-//! 10 rotate: old used + new refresh token + access token + audit, one transaction
+//! 10 rotate: old used + new refresh token + access token + audit, one write set
+//!    (a token found used at commit time is reuse too: the family is revoked instead)
 //! ```
 //!
 //! No access token outlives `refresh_until`, and no refresh token either. Every outcome is
 //! audited (event `refresh_token`) under the source ticket's `jti`.
 
-use std::sync::Arc;
-
 use tessera_access::Grant;
 use tessera_store::audit::AuditRecord;
-use tessera_store::refresh::{RefreshFamily, RefreshRecord, RotateOutcome};
+use tessera_store::durable::{FamilyRevocation, REUSE_REASON, RefreshRotation, WriteSet};
+use tessera_store::refresh::{RefreshFamily, RefreshRecord};
 use tessera_store::tokens::TokenRecord;
 use tessera_ticket::claims::TicketClaims;
 
 use crate::state::HolderState;
-use crate::token::access_token::{new_token_string, token_hash};
-use crate::token::dpop::{ProofExpectation, verify_and_record};
+use crate::token::access_token::{cache_token, new_token_string, token_hash};
+use crate::token::commit::{REFRESH_REUSE, commit_request, mark_rejected};
+use crate::token::dpop::{ProofExpectation, verify_and_spend};
 use crate::token::error::TokenError;
 use crate::token::exchange::authenticate_at_token_endpoint;
 use crate::token::exchange::{MAX_SCOPE_PARAM, TokenResponse};
+use crate::token::replay_guard::ReplayGuard;
 use crate::token::request::{ACCESS_TOKEN_TYPE, FormParams};
 use crate::trust::revocation::RevocationError;
 
@@ -48,15 +50,27 @@ pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
 /// The audit event of a refresh request.
 pub const EVENT: &str = "refresh_token";
 
+/// A new refresh family, to be committed with the redemption that creates it.
+#[derive(Debug)]
+pub struct FirstRefresh {
+    /// The refresh token sent to the client.
+    pub token: String,
+    /// The family row.
+    pub family: RefreshFamily,
+    /// The family's first token row.
+    pub first: RefreshRecord,
+}
+
 /// At the end of a successful redemption: the first refresh token of a new family, or `None`
 /// when the feature is off or the ticket carries no `continuation` (PT-FIELD-07: then never).
-/// The family row is committed before the caller sends the response.
-pub async fn issue_first(
+/// Nothing is written here: the family goes into the redemption's write set, durable before
+/// the response is sent.
+pub fn first_family(
     state: &HolderState,
     claims: &TicketClaims,
     access: &TokenRecord,
     now: i64,
-) -> Result<Option<String>, TokenError> {
+) -> Result<Option<FirstRefresh>, TokenError> {
     let cfg = state.inner.config.continuation;
     if !cfg.enabled {
         return Ok(None);
@@ -99,12 +113,11 @@ pub async fn issue_first(
         expires_at,
         used_at: None,
     };
-    let db = state.inner.db.clone();
-    tokio::task::spawn_blocking(move || db.insert_refresh_family(&family, &first, now))
-        .await
-        .map_err(|e| TokenError::Internal(e.to_string()))?
-        .map_err(|e| TokenError::Internal(e.to_string()))?;
-    Ok(Some(token))
+    Ok(Some(FirstRefresh {
+        token,
+        family,
+        first,
+    }))
 }
 
 /// A refresh token's expiry: the configured lifetime, never past `refresh_until`.
@@ -113,22 +126,43 @@ fn refresh_expiry(now: i64, ttl: i64, refresh_until: Option<i64>) -> i64 {
     refresh_until.map_or(by_ttl, |until| by_ttl.min(until))
 }
 
-/// A failure, and whether its audit row is already committed (with a family revocation).
+/// A refusal, and the family it revokes with it (in the same transaction as its audit row).
 struct Refused {
     error: TokenError,
-    audited: bool,
+    revoke: Option<(String, &'static str)>,
 }
 
 impl From<TokenError> for Refused {
     fn from(error: TokenError) -> Refused {
         Refused {
             error,
-            audited: false,
+            revoke: None,
         }
     }
 }
 
-/// `POST /token` with `grant_type=refresh_token`. `dpop` is the `DPoP` header, if any.
+/// Refuses and revokes `family`: a revoked source ticket or a reused token means nothing of
+/// the family is honoured again.
+fn revoke_and_refuse(family: &RefreshFamily, reason: &'static str, error: TokenError) -> Refused {
+    tracing::warn!(family = %family.family_id, jti = %family.ticket_jti, reason, "refresh family revoked");
+    Refused {
+        error,
+        revoke: Some((family.family_id.clone(), reason)),
+    }
+}
+
+/// A refresh that passed every check, not yet durable.
+struct Rotated {
+    response: TokenResponse,
+    old_hash: Vec<u8>,
+    next: RefreshRecord,
+    access: TokenRecord,
+    grant: Grant,
+    binding: &'static str,
+}
+
+/// `POST /token` with `grant_type=refresh_token`. `dpop` is the `DPoP` header, if any. The
+/// spent keys, the rotation (or the revocation) and the audit row commit as one write set.
 pub async fn refresh(
     state: &HolderState,
     params: &FormParams,
@@ -142,30 +176,43 @@ pub async fn refresh(
         ..AuditRecord::default()
     };
     let mut step = "grant_type";
-    let refused = match run(state, params, dpop, now, &mut audit, &mut step).await {
-        Ok(resp) => return Ok(resp),
-        Err(r) => r,
+    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let outcome = run(state, params, dpop, now, &mut audit, &mut step, &guard).await;
+    let mut effects = WriteSet::default();
+    let result = match outcome {
+        Ok(r) => {
+            let mut on_reuse = audit.clone();
+            mark_rejected(
+                &mut on_reuse,
+                "refresh_token",
+                &TokenError::Refresh(REFRESH_REUSE),
+            );
+            audit.outcome = "accepted".into();
+            audit.scopes = Some(r.response.scope.clone());
+            audit.binding = Some(r.binding.into());
+            effects.tokens.push(r.access.clone());
+            effects.rotation = Some(RefreshRotation {
+                old_hash: r.old_hash.clone(),
+                next: r.next.clone(),
+                on_reuse,
+            });
+            Ok(r)
+        }
+        Err(refused) => {
+            mark_rejected(&mut audit, step, &refused.error);
+            tracing::info!(step, error = %refused.error, jti = ?audit.jti, client = ?audit.client_id, "refresh rejected");
+            effects
+                .revocations
+                .extend(refused.revoke.map(|(family_id, reason)| FamilyRevocation {
+                    family_id,
+                    reason: reason.into(),
+                }));
+            Err(refused.error)
+        }
     };
-    if refused.audited {
-        return Err(refused.error);
-    }
-    let rec = rejected(audit, step, &refused.error);
-    tracing::info!(step, error = %refused.error, jti = ?rec.jti, client = ?rec.client_id, "refresh rejected");
-    let db = state.inner.db.clone();
-    match tokio::task::spawn_blocking(move || db.append_audit(&rec)).await {
-        Ok(Ok(_)) => Err(refused.error),
-        Ok(Err(e)) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-        Err(e) => Err(TokenError::Internal(format!("audit write failed: {e}"))),
-    }
-}
-
-fn rejected(mut rec: AuditRecord, step: &str, e: &TokenError) -> AuditRecord {
-    let (_, code, description) = e.oauth();
-    rec.outcome = "rejected".into();
-    rec.step = Some(step.to_owned());
-    rec.error = Some(code.to_owned());
-    rec.error_description = Some(description);
-    rec
+    let rotated = commit_request(state, guard.into_keys(), effects, audit, result).await?;
+    cache_token(state, rotated.access, rotated.grant, now);
+    Ok(rotated.response)
 }
 
 async fn run(
@@ -175,7 +222,8 @@ async fn run(
     now: i64,
     audit: &mut AuditRecord,
     step: &mut &'static str,
-) -> Result<TokenResponse, Refused> {
+    guard: &ReplayGuard<'_>,
+) -> Result<Rotated, Refused> {
     let st = &state.inner;
     let cfg = &st.config;
     if !cfg.continuation.enabled {
@@ -185,7 +233,7 @@ async fn run(
     *step = "client_authentication";
     let token_url = state.config().token_url();
     let client =
-        authenticate_at_token_endpoint(state, params, now, &mut audit.client_id, &token_url)
+        authenticate_at_token_endpoint(state, params, now, guard, &mut audit.client_id, &token_url)
             .await?;
 
     *step = "request";
@@ -194,7 +242,17 @@ async fn run(
         None => None,
         Some(proof) => {
             *step = "dpop";
-            Some(verify_proof(state, proof, now).await?)
+            let url = cfg.token_url();
+            let want = ProofExpectation {
+                htm: "POST",
+                htu: &url,
+                access_token: None,
+                now,
+                leeway: cfg.leeway,
+            };
+            let verified =
+                verify_and_spend(guard, proof, want).map_err(|e| TokenError::InvalidDpop(e.0))?;
+            Some(verified.jkt)
         }
     };
 
@@ -222,21 +280,11 @@ async fn run(
         return Err(TokenError::Refresh("Refresh token has been revoked").into());
     }
     if token.used_at.is_some() {
-        let error = TokenError::Refresh(REUSE);
-        revoke_family(
-            state,
+        return Err(revoke_and_refuse(
             &family,
-            "refresh token reuse",
-            audit,
-            step,
-            &error,
-            now,
-        )
-        .await?;
-        return Err(Refused {
-            error,
-            audited: true,
-        });
+            REUSE_REASON,
+            TokenError::Refresh(REFRESH_REUSE),
+        ));
     }
     *step = "continuation";
     if family.refresh_until.is_some_and(|until| now >= until) {
@@ -278,22 +326,11 @@ async fn run(
     {
         Ok(()) => {}
         Err(RevocationError::Revoked) => {
-            // A revoked ticket never comes back: nothing of this family is honoured again.
-            let error = TokenError::Revoked;
-            revoke_family(
-                state,
+            return Err(revoke_and_refuse(
                 &family,
                 "source ticket revoked",
-                audit,
-                step,
-                &error,
-                now,
-            )
-            .await?;
-            return Err(Refused {
-                error,
-                audited: true,
-            });
+                TokenError::Revoked,
+            ));
         }
         // Fail closed, but the family survives: the status may be determinable later.
         Err(RevocationError::Undeterminable(r)) => {
@@ -351,70 +388,27 @@ async fn run(
         ),
         used_at: None,
     };
-    let mut accepted = audit.clone();
-    accepted.outcome = "accepted".into();
-    accepted.scopes = Some(scope.clone());
-    accepted.binding = Some(
-        if family.cnf_jkt.is_some() {
+    let bound = family.cnf_jkt.is_some();
+    Ok(Rotated {
+        response: TokenResponse {
+            access_token,
+            token_type: if bound { "DPoP" } else { "Bearer" }.into(),
+            issued_token_type: ACCESS_TOKEN_TYPE.into(),
+            expires_in: lifetime,
+            scope,
+            patient: family.patient,
+            refresh_token: Some(next_token),
+        },
+        old_hash: hash,
+        next,
+        access,
+        grant,
+        binding: if bound {
             "dpop:match"
         } else {
             "refresh:same_client"
-        }
-        .into(),
-    );
-    let reuse = rejected(audit.clone(), "refresh_token", &TokenError::Refresh(REUSE));
-    let db = st.db.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        db.rotate_refresh(&hash, &next, &access, &accepted, &reuse, now)
+        },
     })
-    .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?
-    .map_err(|e| TokenError::Internal(e.to_string()))?;
-    if outcome == RotateOutcome::Reused {
-        // A concurrent request spent the same token first.
-        return Err(Refused {
-            error: TokenError::Refresh(REUSE),
-            audited: true,
-        });
-    }
-    Ok(TokenResponse {
-        access_token,
-        token_type: if family.cnf_jkt.is_some() {
-            "DPoP"
-        } else {
-            "Bearer"
-        }
-        .into(),
-        issued_token_type: ACCESS_TOKEN_TYPE.into(),
-        expires_in: lifetime,
-        scope,
-        patient: family.patient,
-        refresh_token: Some(next_token),
-    })
-}
-
-/// The description of a reused refresh token.
-const REUSE: &str = "Refresh token reuse detected; every token of this grant is revoked";
-
-/// Revokes the family and commits the rejection's audit row in the same transaction.
-async fn revoke_family(
-    state: &HolderState,
-    family: &RefreshFamily,
-    reason: &'static str,
-    audit: &AuditRecord,
-    step: &str,
-    error: &TokenError,
-    now: i64,
-) -> Result<(), Refused> {
-    let rec = rejected(audit.clone(), step, error);
-    tracing::warn!(family = %family.family_id, jti = %family.ticket_jti, reason, "refresh family revoked");
-    let db: Arc<_> = state.inner.db.clone();
-    let id = family.family_id.clone();
-    tokio::task::spawn_blocking(move || db.revoke_refresh_family(&id, reason, &rec, now))
-        .await
-        .map_err(|e| TokenError::Internal(e.to_string()))?
-        .map_err(|e| TokenError::Internal(e.to_string()))?;
-    Ok(())
 }
 
 /// RFC 6749 §6 parameters; returns the presented refresh token.
@@ -457,28 +451,6 @@ fn check_parameters<'p>(
         }
     }
     Ok(token)
-}
-
-/// A proof at the token endpoint (form, signature, claims, replay); returns its key's jkt.
-async fn verify_proof(state: &HolderState, proof: &str, now: i64) -> Result<String, TokenError> {
-    let db = state.inner.db.clone();
-    let proof = proof.to_owned();
-    let url = state.inner.config.token_url();
-    let leeway = state.inner.config.leeway;
-    let verified = tokio::task::spawn_blocking(move || {
-        let want = ProofExpectation {
-            htm: "POST",
-            htu: &url,
-            access_token: None,
-            now,
-            leeway,
-        };
-        verify_and_record(&db, &proof, want)
-    })
-    .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?
-    .map_err(|e| TokenError::InvalidDpop(e.0))?;
-    Ok(verified.jkt)
 }
 
 #[cfg(test)]

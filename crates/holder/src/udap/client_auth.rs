@@ -2,7 +2,8 @@
 //! Authentication): the assertion carries the client certificate chain in `x5c`; the chain is
 //! re-validated at each use against the anchors of the community the client registered in
 //! (with CRLs), `iss` = `sub` = the registered `client_id`, the leaf still has the URI SAN it
-//! registered with, lifetime ≤ 5 min, and the `jti` is replay-checked in the durable cache.
+//! registered with, lifetime ≤ 5 min, and the `jti` is spent through the request's replay
+//! guard (committed with the request's token and audit row).
 //!
 //! [`Authenticators`] is the Data Holder's one [`ClientAuthenticator`]: an assertion with an
 //! `x5c` header goes to [`UdapClients`], every other to the configured/registered clients.
@@ -12,8 +13,6 @@ use std::sync::Arc;
 use serde_json::Value;
 use tessera_jose::{Alg, Limits, decode};
 use tessera_store::registrations::RegistrationStore;
-use tessera_store::replay::ReplayOutcome;
-use tessera_store::token_db::TokenDb;
 use tessera_udap::claims::{self, MAX_LIFETIME, Rules, Signer};
 use tessera_udap::{Purpose, X5cJwt};
 
@@ -22,6 +21,7 @@ use crate::token::client_auth::{
     AuthContext, AuthFuture, AuthenticatedClient, ClientAuthError, ClientAuthenticator,
     ClientCredentials, JWT_BEARER_ASSERTION, RegisteredClients,
 };
+use crate::token::replay_guard::{KeyKind, SpendError};
 use crate::trust::fetch::Fetcher;
 use crate::udap::{Communities, verify_in};
 
@@ -31,22 +31,20 @@ pub struct UdapClients {
     communities: Arc<Communities>,
     registrations: Arc<dyn RegistrationStore>,
     fetcher: Fetcher,
-    db: Arc<TokenDb>,
 }
 
 impl UdapClients {
-    /// Over the communities, the registration store and the replay cache.
+    /// Over the communities and the registration store; assertion `jti`s are spent through
+    /// the request's replay guard (`AuthContext::replay`).
     pub fn new(
         communities: Arc<Communities>,
         registrations: Arc<dyn RegistrationStore>,
         fetcher: Fetcher,
-        db: Arc<TokenDb>,
     ) -> UdapClients {
         UdapClients {
             communities,
             registrations,
             fetcher,
-            db,
         }
     }
 
@@ -107,19 +105,17 @@ impl UdapClients {
         )
         .map_err(udap)?;
         // After the signature, so unauthenticated requests cannot fill the table.
-        match self.db.record_assertion_jti(
-            &client_id,
-            &checked.jti,
-            checked.exp + ctx.leeway,
-            ctx.now,
-        ) {
-            Ok(ReplayOutcome::Fresh) => {}
-            Ok(ReplayOutcome::Replayed) => return Err(ClientAuthError::Replayed),
-            Err(e) => {
-                tracing::error!(error = %e, "replay cache unavailable");
-                return Err(ClientAuthError::Unavailable);
-            }
-        }
+        ctx.replay
+            .spend(
+                &client_id,
+                &checked.jti,
+                checked.exp + ctx.leeway,
+                KeyKind::Assertion,
+            )
+            .map_err(|e| match e {
+                SpendError::Replayed => ClientAuthError::Replayed,
+                SpendError::Unavailable => ClientAuthError::Unavailable,
+            })?;
         let metadata: Value = serde_json::from_str(&reg.metadata).unwrap_or(Value::Null);
         let scopes = metadata
             .get("scope")

@@ -9,6 +9,7 @@ use tessera_holder::token::client_auth::{
     AuthContext, ClientAuthError, ClientAuthenticator, ClientCredentials, JWT_BEARER_ASSERTION,
     RegisteredClients,
 };
+use tessera_holder::token::replay_guard::ReplayGuard;
 use tessera_holder::trust::fetch::Fetcher;
 use tessera_holder::trust::keys::KeyResolver;
 use tessera_jose::{Alg, PrivateJwk, sign_compact};
@@ -34,8 +35,7 @@ fn registry(key: &PrivateJwk) -> RegisteredClients {
         max_cache_seconds: 60,
     };
     let resolver = KeyResolver::new(Fetcher::new(limits, false).unwrap());
-    let db = TokenDb::open_in_memory().unwrap();
-    RegisteredClients::new(&[config], Arc::new(resolver), Arc::new(db)).unwrap()
+    RegisteredClients::new(&[config], Arc::new(resolver)).unwrap()
 }
 
 async fn authenticate(claims: &Value) -> Result<String, ClientAuthError> {
@@ -49,10 +49,13 @@ async fn authenticate(claims: &Value) -> Result<String, ClientAuthError> {
         assertion: Some(&assertion),
         client_id: None,
     };
+    let db = TokenDb::open_in_memory().unwrap();
+    let replay = ReplayGuard::new(&db, NOW);
     let ctx = AuthContext {
         audiences: &audiences,
         now: NOW,
         leeway: 30,
+        replay: &replay,
     };
     registry(&key)
         .authenticate(creds, ctx)

@@ -26,6 +26,7 @@ mod refusals;
 mod registration_rfc7591;
 mod token_e2e;
 mod token_gaps;
+mod token_group_commit;
 mod token_http;
 mod token_pipeline;
 mod token_props;

@@ -209,9 +209,11 @@ async fn pt_val_16_quality_gap_seed_pt_type_15() {
         "patient/Observation.rs?code=http://loinc.org|4548-4"
     );
     // The identity came from `framework_identity ... asserted = true`: the audit says so.
-    let rows =
-        tessera_holder::audit::query_audit(&h.db, Some("qg-7b41d6e8-90af-4c33-8d12-64e07f5a21c9"))
-            .unwrap();
+    let rows = tessera_holder::audit::query_audit(
+        h.db.as_ref(),
+        Some("qg-7b41d6e8-90af-4c33-8d12-64e07f5a21c9"),
+    )
+    .unwrap();
     assert_eq!(
         rows[0].binding.as_deref(),
         Some("trust_framework_client:asserted")

@@ -386,3 +386,14 @@ pub fn evidence_claims(iat: i64) -> Value {
     json!({"iss": IDP, "aud": "issuer-app", "sub": "u1", "given_name": "Elena", "family_name": "Reyes",
         "birthdate": "1989-09-14", "iat": iat, "exp": iat + 300})
 }
+
+/// The token-exchange form for `ticket` with `assertion` (no extra parameters).
+pub fn exchange_form<'a>(ticket: &'a str, assertion: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("grant_type", TOKEN_EXCHANGE),
+        ("subject_token_type", SUBJECT_TOKEN_TYPE),
+        ("subject_token", ticket),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion),
+    ]
+}

@@ -95,6 +95,69 @@ fn base_query(
     Ok(sql)
 }
 
+/// The two statements of a search: the total, and one page (keyset paging on `rid`).
+struct SearchStatements {
+    count_text: String,
+    count_params: Vec<rusqlite::types::Value>,
+    page_text: String,
+    page_params: Vec<rusqlite::types::Value>,
+}
+
+fn search_statements(
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<SearchStatements, StoreError> {
+    let mut sql = base_query("", scope, query.resource_type, grant)?;
+    for clause in &query.clauses {
+        sql.push(" AND ");
+        push_clause(&mut sql, clause)?;
+    }
+    let mut page_params = sql.params.clone();
+    let mut page_text = format!("SELECT r.rid, r.id, r.json{}", sql.text);
+    if let Some(cursor) = query.cursor {
+        page_text.push_str(" AND r.rid > ?");
+        page_params.push(cursor.into());
+    }
+    page_text.push_str(" ORDER BY r.rid LIMIT ?");
+    page_params.push((i64::from(query.count) + 1).into());
+    Ok(SearchStatements {
+        count_text: format!("SELECT COUNT(*){}", sql.text),
+        count_params: sql.params,
+        page_text,
+        page_params,
+    })
+}
+
+impl SqliteStore {
+    /// `EXPLAIN QUERY PLAN` of the statements [`ResourceStore::search`] runs for `query`
+    /// under `grant` (count, then page): one `detail` line per plan node, for tests that
+    /// check searches stay index-driven.
+    pub fn explain_search(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<Vec<String>, StoreError> {
+        let st = search_statements(scope, query, grant)?;
+        let guard = self.reader()?;
+        let conn = guard.conn()?;
+        let mut out = Vec::new();
+        for (text, params) in [
+            (&st.count_text, &st.count_params),
+            (&st.page_text, &st.page_params),
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {text}"))?;
+            let rows =
+                stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))?;
+            for r in rows {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl ResourceStore for SqliteStore {
     fn put_site(&self, site: &SiteProfile) -> Result<(), StoreError> {
         let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
@@ -129,17 +192,12 @@ impl ResourceStore for SqliteStore {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<SearchPage, StoreError> {
-        let mut sql = base_query("", scope, query.resource_type, grant)?;
-        for clause in &query.clauses {
-            sql.push(" AND ");
-            push_clause(&mut sql, clause)?;
-        }
+        let st = search_statements(scope, query, grant)?;
         let guard = self.reader()?;
         let conn = guard.conn()?;
-        let count_text = format!("SELECT COUNT(*){}", sql.text);
         let total: i64 = conn
-            .prepare_cached(&count_text)?
-            .query_row(params_from_iter(sql.params.iter()), |row| row.get(0))?;
+            .prepare_cached(&st.count_text)?
+            .query_row(params_from_iter(st.count_params.iter()), |row| row.get(0))?;
         let mut page = SearchPage {
             total: u64::try_from(total).unwrap_or(0),
             ..SearchPage::default()
@@ -147,16 +205,8 @@ impl ResourceStore for SqliteStore {
         if query.summary_count {
             return Ok(page);
         }
-        let mut params = sql.params.clone();
-        let mut text = format!("SELECT r.rid, r.id, r.json{}", sql.text);
-        if let Some(cursor) = query.cursor {
-            text.push_str(" AND r.rid > ?");
-            params.push(cursor.into());
-        }
-        text.push_str(" ORDER BY r.rid LIMIT ?");
-        params.push((i64::from(query.count) + 1).into());
-        let mut stmt = conn.prepare_cached(&text)?;
-        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        let mut stmt = conn.prepare_cached(&st.page_text)?;
+        let mut rows = stmt.query(params_from_iter(st.page_params.iter()))?;
         let mut last = None;
         while let Some(row) = rows.next()? {
             if page.resources.len() == query.count as usize {

@@ -4,9 +4,11 @@
 //! external corpus named by `TESSERA_CORPUS`.
 
 mod corpus;
+mod durable;
 mod expect;
 mod external;
 mod filter_agreement;
+mod query_plans;
 mod search;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,53 @@
+//! `tessera bench` end to end, briefly: our server started on the fly over synthetic data, a
+//! small fixed count of every operation in the mix over two connections. Asserts zero errors
+//! and the report's shape, never a timing.
+
+use crate::{ok, tessera};
+
+#[test]
+fn bench_mix_runs_with_zero_errors_and_reports_every_operation() {
+    let out = tessera(
+        &[
+            "bench",
+            "--op",
+            "mix",
+            "--requests",
+            "30",
+            "--connections",
+            "2",
+            "--patients",
+            "2",
+            "--floor-iterations",
+            "5",
+        ],
+        None,
+    );
+    let report = ok(&out);
+    assert!(report.contains("crypto floor per redemption:"), "{report}");
+    for op in [
+        "exchange",
+        "exchange-dpop",
+        "read",
+        "search",
+        "search-code",
+        "search-date",
+    ] {
+        let row = report
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(op))
+            .unwrap_or_else(|| panic!("no row for {op}: {report}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        // 30 requests in a mix of 6: each operation ran 5 times, none failed.
+        assert_eq!(cols[1], "5", "{row}");
+        assert_eq!(cols[2], "0", "{row}");
+    }
+    assert!(report.contains("server: "), "{report}");
+    assert!(report.trim_end().ends_with("errors: 0"), "{report}");
+}
+
+#[test]
+fn bench_refuses_an_unknown_operation() {
+    let out = tessera(&["bench", "--op", "nonsense", "--requests", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--op must be"));
+}
