@@ -23,6 +23,7 @@ use tessera_holder::token::client_auth::{
     AuthContext, ClientAuthError, ClientAuthenticator, ClientCredentials, JWT_BEARER_ASSERTION,
     MAX_ASSERTION_JTI_LEN, MAX_ASSERTION_LIFETIME, RegisteredClients, claimed_client_id,
 };
+use tessera_holder::token::replay_guard::ReplayGuard;
 use tessera_holder::trust::fetch::Fetcher;
 use tessera_holder::trust::keys::KeyResolver;
 use tessera_jose::{JwkSigner, PrivateJwk, sign_compact};
@@ -37,6 +38,7 @@ struct Fixture {
     key: PrivateJwk,
     signer: JwkSigner,
     clients: RegisteredClients,
+    db: TokenDb,
 }
 
 fn fixture() -> Fixture {
@@ -58,19 +60,19 @@ fn fixture() -> Fixture {
     };
     let fetcher = Fetcher::new(limits, false).expect("fetcher builds");
     let db = TokenDb::open_in_memory().expect("in-memory replay cache");
-    let clients =
-        RegisteredClients::new(&[config], Arc::new(KeyResolver::new(fetcher)), Arc::new(db))
-            .expect("registry builds");
+    let clients = RegisteredClients::new(&[config], Arc::new(KeyResolver::new(fetcher)))
+        .expect("registry builds");
     Fixture {
         signer: key.signer().expect("test key signs"),
         key,
         clients,
+        db,
     }
 }
 
-/// One registry for every input (building the HTTP client per input would dominate): a
-/// `jti` that an earlier input already used is therefore `Replayed`, which the spec orders
-/// after every other check, so a replay is held to the same invariants as an acceptance.
+/// One registry for every input (building the HTTP client per input would dominate). A
+/// `Replayed` outcome (a `jti` the store holds as spent) is held to the same invariants as an
+/// acceptance, since the spec orders replay after every other check.
 static FIXTURE: LazyLock<Fixture> = LazyLock::new(fixture);
 
 fuzz_target!(|data: &[u8]| {
@@ -106,10 +108,14 @@ fuzz_target!(|data: &[u8]| {
         client_id,
     };
     let audiences = [TOKEN_URL.to_owned()];
+    // A guard per input over the shared store: nothing is committed here, so a `jti` is
+    // spent only within one input (the group-commit writer makes spends durable in the server).
+    let replay = ReplayGuard::new(&fx.db, NOW);
     let ctx = AuthContext {
         audiences: &audiences,
         now: NOW,
         leeway: LEEWAY,
+        replay: &replay,
     };
     let result = tessera_fuzz::poll_once(fx.clients.authenticate(creds, ctx))
         .expect("static keys and an in-memory cache never wait");

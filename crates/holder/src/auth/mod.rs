@@ -28,6 +28,11 @@ pub async fn require_token(
     if let Some(site) = &asked
         && state.network().site(site).is_none()
     {
+        if let Err(e) = crate::network::site::audit_unknown_site(&state, "fhir_access", site).await
+        {
+            tracing::error!(error = %e, "audit of an unknown site failed");
+            return crate::fhir::FhirError::Internal.into_response();
+        }
         return crate::fhir::FhirError::NotFound("unknown site".to_owned()).into_response();
     }
     // RFC 6750 §3.1: more than one credential is a malformed request, never "first wins".

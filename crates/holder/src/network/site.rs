@@ -1,6 +1,6 @@
 //! The per-site Data Holders' own HTTP surface (issue 14): `[base]/site/{site}/token` and
 //! `[base]/site/{site}/.well-known/smart-configuration`. A site that does not exist is 404 at
-//! both (and at its FHIR base, see `crate::auth`), audited at the token endpoint.
+//! both (and at its FHIR base, see `crate::auth`), audited at each.
 //!
 //! A site token endpoint runs the same redemption pipeline against the site as
 //! [`DataHolder`]: its own `aud`, its own client-assertion audience, its own identity for
@@ -69,12 +69,47 @@ pub async fn site_configuration_handler(
 ) -> Response {
     match holder(&state, &site) {
         Some(h) => Json(site_configuration(&state, &h)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "not_found", "error_description": "No such Data Holder"})),
-        )
-            .into_response(),
+        None => {
+            if let Err(e) = audit_unknown_site(&state, "discovery", &site).await {
+                tracing::error!(error = %e, "audit of an unknown site failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "not_found", "error_description": "No such Data Holder"})),
+            )
+                .into_response()
+        }
     }
+}
+
+/// Audits a request for a site base that does not exist (discovery or FHIR; the token
+/// endpoint audits through its own refusal path). The site name is the caller's input, so it
+/// is cut to a bounded length before it is stored.
+pub async fn audit_unknown_site(
+    state: &HolderState,
+    event: &str,
+    site: &str,
+) -> Result<(), String> {
+    let asked: String = site.chars().take(128).collect();
+    let rec = tessera_store::audit::AuditRecord {
+        at: state.now(),
+        event: event.into(),
+        outcome: "rejected".into(),
+        step: Some("data_holder".into()),
+        error: Some("not_found".into()),
+        error_description: Some("No such Data Holder".into()),
+        details: json!({ "asked": asked }).to_string(),
+        ..Default::default()
+    };
+    let now = rec.at;
+    state
+        .inner
+        .writer
+        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Audits a token presented at a Data Holder other than the one that issued it (the request

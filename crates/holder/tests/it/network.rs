@@ -370,12 +370,19 @@ async fn each_site_base_is_its_own_data_holder() {
         )
         .await;
     assert_eq!(s, 404);
+    // Each of the three refusals is audited, under its own event, naming the site asked for.
     let refused = h.db.audit_recent().unwrap();
-    assert!(
-        refused
-            .iter()
-            .any(|r| r.error_description.as_deref() == Some("No such Data Holder"))
-    );
+    let unknown: Vec<&str> = refused
+        .iter()
+        .filter(|r| r.error_description.as_deref() == Some("No such Data Holder"))
+        .map(|r| r.event.as_str())
+        .collect();
+    for event in ["discovery", "token_exchange", "fhir_access"] {
+        assert!(unknown.contains(&event), "{event} not audited: {unknown:?}");
+    }
+    assert!(refused.iter().any(|r| r.event == "fhir_access"
+        && r.details.contains("no-such-site")
+        && r.step.as_deref() == Some("data_holder")));
 }
 
 async fn locate(h: &Holder, auth: &str) -> (StatusCode, Value) {
