@@ -68,7 +68,7 @@ enum Command {
     Udap(cmd_udap::UdapCommand),
     /// Run every ticket type end to end: issuer + Data Holder on loopback, built-in data.
     Demo(cmd_demo::DemoArgs),
-    /// Load-test our Data Holder on loopback (synthetic data): throughput, latency, server CPU.
+    /// Load-test our Data Holder on loopback: throughput, latency, server CPU.
     Bench(cmd_bench::BenchArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
