@@ -84,7 +84,7 @@ enum Command {
     Demo(cmd_demo::DemoArgs),
     /// Test any Permission Tickets Data Holder black-box over HTTP (`init` writes a kit.toml).
     Conformance(cmd_conformance::ConformanceArgs),
-    /// Load-test our Data Holder on loopback (synthetic data): throughput, latency, server CPU.
+    /// Load-test our Data Holder on loopback: throughput, latency, server CPU.
     Bench(cmd_bench::BenchArgs),
     // Other engineers add their commands here (serve, issuer, redeem, fetch, synth, demo, audit).
 }
