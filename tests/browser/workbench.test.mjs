@@ -176,6 +176,25 @@ test("an edit the issuer refuses is explained before minting", async () => {
   assert.match(v, /What to change/);
 });
 
+test("the binding and an organization filter are composed, and the CLI command is shown", async () => {
+  // Bound to the family app's key instead of the patient app's: the family app may redeem.
+  await compose("self-access", async () => {
+    await page.selectOption("#binding", "family-app");
+    await page.check("#holder-org-0");
+  });
+  assert.match(await page.textContent("#verdict"), /issuer would mint/);
+  const claims = JSON.parse(await page.textContent("#composed-claims"));
+  assert.equal(claims.presenter_binding.method, "jkt");
+  const family = await page.evaluate(() => window.__world().clients.find((c) => c.client_id === "family-app").jkt);
+  assert.equal(claims.presenter_binding.jkt, family);
+  const orgs = claims.access.data_holder_filter.find((f) => f.kind === "organization");
+  assert.ok(orgs && orgs.organization.length === 1, JSON.stringify(claims.access));
+  await mint();
+  const verdict = await redeem("family-app");
+  assert.match(verdict, /Granted/, verdict);
+  assert.match(await page.textContent("#tessera-command"), /^tessera redeem (--dpop )?--ticket .* --client-id family-app --client-key /);
+});
+
 test("the trace shows every exchange with decoded JWTs and a curl command", async () => {
   await tab("trace");
   const count = Number(await page.textContent("#trace-count"));
@@ -186,6 +205,7 @@ test("the trace shows every exchange with decoded JWTs and a curl command", asyn
   assert.match(detail, /JWTs in this exchange, decoded/);
   assert.match(detail, /grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange/);
   assert.match(detail, /curl -i -X POST/);
+  assert.match(detail, /tessera redeem/);
   await shot("trace");
 });
 

@@ -102,8 +102,15 @@ impl Workbench {
                 })
             })
             .collect();
+        let sites: Vec<Value> = env
+            .cast
+            .sites
+            .iter()
+            .map(|s| json!({ "npi": s.npi, "name": s.name, "city": s.city, "state": s.state }))
+            .collect();
         Ok(json!({
             "base_url": env.base_url,
+            "sites": sites,
             "network_issuer": env.network_iss,
             "holder_issuer": env.holder_iss,
             "state": env.cast.state,
@@ -299,6 +306,7 @@ impl Workbench {
                     .cloned()
                     .unwrap_or_else(|| env.cast.patient.clone());
                 let session = uuid::Uuid::new_v4().simple().to_string();
+                let command = self.tessera_command(&ticket, client, dpop);
                 let summary = json!({
                     "ok": true,
                     "session": session,
@@ -307,6 +315,7 @@ impl Workbench {
                     "patient": patient,
                     "expires_in": token.expires_in,
                     "audit": audit,
+                    "tessera_command": command,
                     "trace": trace,
                 });
                 self.remember(
@@ -339,8 +348,10 @@ impl Workbench {
                     .rev()
                     .find_map(|r| r.get("step").and_then(Value::as_str))
                     .map(str::to_owned);
+                let command = self.tessera_command(&ticket, client, dpop);
                 Ok(json!({
                     "ok": false,
+                    "tessera_command": command,
                     "status": status,
                     "error": error,
                     "error_description": description,
@@ -413,6 +424,32 @@ impl Workbench {
             "audit": audit,
             "trace": trace,
         }))
+    }
+
+    /// The same redemption with the `tessera` CLI, when the client is a JWK client of the demo
+    /// (its key file is in the run directory); the ticket is saved beside the demo's own.
+    fn tessera_command(&self, ticket: &str, client: &str, dpop: bool) -> Option<String> {
+        let env = &self.env;
+        env.keys.client(client).ok()?;
+        let jti = tessera_ticket::danger::decode_unverified(ticket)
+            .ok()?
+            .payload
+            .get("jti")?
+            .as_str()?
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect::<String>();
+        let dir = env.dir.join("tickets");
+        std::fs::create_dir_all(&dir).ok()?;
+        let file = dir.join(format!("workbench-{jti}.jwt"));
+        std::fs::write(&file, format!("{ticket}\n")).ok()?;
+        Some(format!(
+            "tessera redeem{} --ticket {} --fhir-base {} --client-id {client} --client-key {}",
+            if dpop { " --dpop" } else { "" },
+            file.display(),
+            env.base_url,
+            env.keys.private_file(client).display()
+        ))
     }
 
     fn remember(&self, id: String, s: Session) {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cast::Record;
-use crate::env::DemoEnv;
+use crate::env::{DemoEnv, NPI_SYSTEM};
 use crate::exec::Which;
 use crate::scenarios::{self, Flow, Scenario};
 use crate::tickets;
@@ -40,6 +40,13 @@ pub struct Composition {
     /// `access.data_holder_filter` jurisdictions (US state codes); absent: the preset's.
     #[serde(default)]
     pub holder_states: Option<Vec<String>>,
+    /// `access.data_holder_filter` organizations (site NPIs); with `holder_states` the filter
+    /// lists both kinds (a Data Holder matching any entry is accepted); absent: the preset's.
+    #[serde(default)]
+    pub holder_organizations: Option<Vec<String>>,
+    /// Bind to this demo client's key (`presenter_binding` `jkt`); absent: the preset's.
+    #[serde(default)]
+    pub binding_client: Option<String>,
     /// Requested lifetime in seconds (`exp` = now + this); absent: the issuer's default.
     #[serde(default)]
     pub lifetime_seconds: Option<i64>,
@@ -155,17 +162,44 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
             access.insert("sensitivity_withhold".into(), json!({ "codes": codes }));
         }
     }
-    if let Some(states) = &c.holder_states {
+    if c.holder_states.is_some() || c.holder_organizations.is_some() {
         access.remove("data_holder_filter");
-        let states: Vec<Value> = states
+        let mut entries: Vec<Value> = c
+            .holder_states
             .iter()
+            .flatten()
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
             .map(|s| json!({ "kind": "jurisdiction", "address": { "country": "US", "state": s } }))
             .collect();
-        if !states.is_empty() {
-            access.insert("data_holder_filter".into(), Value::Array(states));
+        let orgs: Vec<Value> = c
+            .holder_organizations
+            .iter()
+            .flatten()
+            .map(|npi| {
+                let site = env.cast.sites.iter().find(|s| &s.npi == npi);
+                match site {
+                    Some(site) => Ok(json!({
+                        "identifier": { "system": NPI_SYSTEM, "value": site.npi },
+                        "display": site.name,
+                    })),
+                    None => Err(format!("no demo site has NPI {npi:?}")),
+                }
+            })
+            .collect::<Result<_, String>>()?;
+        if !orgs.is_empty() {
+            entries.push(json!({ "kind": "organization", "organization": orgs }));
         }
+        if !entries.is_empty() {
+            access.insert("data_holder_filter".into(), Value::Array(entries));
+        }
+    }
+    if let Some(client) = &c.binding_client {
+        let key = env
+            .keys
+            .client(client)
+            .map_err(|_| format!("{client:?} has no key of the demo to bind to"))?;
+        claims["presenter_binding"] = json!({ "method": "jkt", "jkt": key.thumbprint() });
     }
     if let Some(seconds) = c.lifetime_seconds {
         if seconds <= 0 {

@@ -153,6 +153,43 @@ async fn compose_mint_redeem_browse_and_refusals() {
     );
     assert!(wrong["step"].as_str().is_some(), "{wrong}");
     assert!(wrong["fix"].as_str().unwrap().contains("bound"));
+    let cmd = wrong["tessera_command"].as_str().unwrap();
+    assert!(cmd.starts_with("tessera redeem --ticket "), "{cmd}");
+    assert!(
+        cmd.contains("--client-id family-app --client-key "),
+        "{cmd}"
+    );
+
+    // A binding chosen in the form, and an organization filter naming one demo site.
+    let world_sites = world["sites"].as_array().unwrap();
+    let npi = world_sites[0]["npi"].as_str().unwrap();
+    let (_, bound) = post(
+        &http,
+        &api("check"),
+        json!({ "preset": "self-access", "binding_client": "family-app", "holder_organizations": [npi] }),
+    )
+    .await;
+    assert_eq!(bound["verdict"]["ok"], true, "{bound}");
+    let family_jkt = world["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "family-app")
+        .unwrap()["jkt"]
+        .clone();
+    assert_eq!(
+        bound["composed"]["claims"]["presenter_binding"]["jkt"],
+        family_jkt
+    );
+    let filter = bound["composed"]["claims"]["access"]["data_holder_filter"].to_string();
+    assert!(filter.contains(npi), "{filter}");
+    let (status, _) = post(
+        &http,
+        &api("check"),
+        json!({ "preset": "self-access", "holder_organizations": ["0000000000"] }),
+    )
+    .await;
+    assert_eq!(status, 422, "an NPI of no demo site");
 
     // Bad input.
     let (status, bad) = post(&http, &api("check"), json!({ "preset": "x", "bogus": 1 })).await;

@@ -68,6 +68,9 @@ function fillFromPreset() {
   for (const box of document.querySelectorAll('input[name="withhold"]')) box.checked = codes.includes(box.value);
   const states = (a.data_holder_filter || []).map((f) => f.address && f.address.state).filter(Boolean);
   $("#holder-states").value = states.join(", ");
+  const npis = (a.data_holder_filter || []).flatMap((f) => (f.organization || []).map((o) => o.identifier && o.identifier.value));
+  for (const box of document.querySelectorAll('input[name="holder_org"]')) box.checked = npis.includes(box.value);
+  $("#binding").value = "";
   $("#lifetime").value = "";
   $("#minted-ago").value = "";
   const hasPatient = !!(p.claims.subject && p.claims.subject.patient);
@@ -83,7 +86,9 @@ function composition() {
     period_end: $("#period-end").value,
     withhold: [...document.querySelectorAll('input[name="withhold"]:checked')].map((b) => b.value),
     holder_states: $("#holder-states").value.split(",").map((s) => s.trim()).filter(Boolean),
+    holder_organizations: [...document.querySelectorAll('input[name="holder_org"]:checked')].map((b) => b.value),
   };
+  if ($("#binding").value) c.binding_client = $("#binding").value;
   if ($("#patient").value && !$("#patient").disabled) c.patient = $("#patient").value;
   const life = parseInt($("#lifetime").value, 10);
   if (!Number.isNaN(life)) c.lifetime_seconds = life;
@@ -184,18 +189,22 @@ async function redeem(e) {
   const ticket = $("#ticket-text").value.trim();
   if (!ticket) { out.replaceChildren(el("p", { class: "verdict bad", text: "Mint or paste a ticket first." })); return; }
   try {
+    const before = state.trace.length;
     const r = await api("/api/redeem", { ticket, client: $("#client").value, dpop: $("#dpop").checked });
+    for (const x of state.trace.slice(before)) if (x.step === "token exchange" && r.tessera_command) x.tessera = r.tessera_command;
     if (r.ok) {
       state.session = r.session;
       out.replaceChildren(
         el("p", { class: "verdict ok", id: "redeem-verdict", text: `✓ Granted: ${r.token_type} token for patient ${r.patient}, ${r.expires_in} s.` }),
         el("p", {}, "Scope: ", el("code", { text: r.scope || "" })),
+        commandBlock(r.tessera_command),
         el("div", { class: "actions" }, el("button", { type: "button", class: "primary", id: "to-browse", onclick: browse, text: "Browse the released records →" })));
     } else {
       out.replaceChildren(
         el("p", { class: "verdict bad", id: "redeem-verdict", text: `✗ Refused (HTTP ${r.status}): ${r.error}: ${r.error_description}` }),
         el("p", {}, "Failing step: ", el("code", { text: r.step || "(not recorded)" })),
         el("p", { class: "fix", text: `What would fix it: ${r.fix}` }),
+        commandBlock(r.tessera_command),
         auditTable(r.audit));
     }
   } catch (err) {
@@ -212,6 +221,12 @@ async function revoke() {
   } catch (err) {
     out.replaceChildren(el("p", { class: "verdict bad", text: `✗ ${err.message}` }));
   }
+}
+function commandBlock(cmd) {
+  if (!cmd) return el("span");
+  return el("div", {}, el("h3", { text: "The same redemption with the tessera CLI" }),
+    el("pre", { class: "json", id: "tessera-command", tabindex: "0", text: cmd }),
+    el("p", { class: "hint", text: "The ticket and the client key are files in the demo's run directory. A ticket bound to the client can be redeemed again; the CLI signs a fresh assertion." }));
 }
 function auditTable(rows) {
   if (!rows || rows.length === 0) return el("p", { text: "No audit rows for this ticket." });
@@ -310,12 +325,14 @@ function showExchange(i) {
     jwts.length ? el("h4", { text: "JWTs in this exchange, decoded" }) : null,
     ...jwts.map((j) => el("pre", { class: "json jwt", tabindex: "0", text: `${json(j.header)}\n${json(j.payload)}` })),
     el("h4", { text: "Try it yourself" }), el("pre", { class: "json", tabindex: "0", text: curl(x) }),
+    x.tessera ? el("pre", { class: "json", id: "trace-tessera", tabindex: "0", text: x.tessera }) : null,
     el("p", { class: "hint", text: "Client assertions, DPoP proofs and ticket jti values are single use: replaying this command is refused, as it should be." }));
   $("#exchange-title").focus();
 }
 
 // The browser tests read the trace as it came over the wire.
 window.__trace = () => state.trace;
+window.__world = () => state.world;
 
 // ---- start ----
 async function start() {
@@ -332,6 +349,10 @@ async function start() {
   $("#patient").replaceChildren(el("option", { value: "", text: "(the one this ticket type's example names)" }),
     ...w.patients.map((p) => el("option", { value: p.key, text: `${p.name} (${p.gender}, born ${p.birth_date}, ${p.site})` })));
   $("#client").replaceChildren(...w.clients.map((c) => el("option", { value: c.client_id, text: c.client_id })));
+  $("#binding").replaceChildren(el("option", { value: "", text: "(the example's binding)" }),
+    ...w.clients.filter((c) => c.jkt).map((c) => el("option", { value: c.client_id, text: `key of ${c.client_id} (jkt ${c.jkt.slice(0, 10)}…)` })));
+  $("#holder-orgs").append(...w.sites.map((s, i) => el("label", {},
+    el("input", { type: "checkbox", name: "holder_org", value: s.npi, id: `holder-org-${i}` }), ` ${s.name} (${s.city}, ${s.state}; NPI ${s.npi})`)));
   $("#preset").addEventListener("change", fillFromPreset);
   $("#compose-form").addEventListener("input", (e) => { if (e.target.id !== "preset") scheduleCheck(); });
   $("#compose-form").addEventListener("submit", mint);
