@@ -62,7 +62,7 @@ pub async fn delete_handler(
 pub async fn method_not_allowed(State(state): State<HolderState>) -> Response {
     let now = state.now();
     let e = RegistrationError::MethodNotAllowed;
-    if let Err(resp) = audit(&state, now, None, Err(&e), Map::new()).await {
+    if let Err(resp) = audit(&state, now, None, Err(&e), Map::new(), None).await {
         return resp;
     }
     let mut r = e.into_response();
@@ -78,16 +78,23 @@ async fn handle(
     action: Action,
 ) -> Response {
     let now = state.now();
-    let result = run(&state, &client_id, &headers, action).await;
+    let result = run(&state, &client_id, &headers).await;
     let audited_id = (client_id.len() <= MAX_CLIENT_ID).then(|| client_id.clone());
     let mut details = Map::new();
     details.insert("action".into(), action.name().into());
+    let change = match (&result, action) {
+        (Ok(reg), Action::Delete) => Some(tessera_store::durable::RegistrationChange::Delete(
+            reg.client_id.clone(),
+        )),
+        _ => None,
+    };
     if let Err(resp) = audit(
         &state,
         now,
         audited_id,
         result.as_ref().map(|_| ()),
         details,
+        change,
     )
     .await
     {
@@ -117,11 +124,12 @@ async fn handle(
     }
 }
 
+/// The caller's own registration, after its registration access token is checked. Nothing is
+/// written here: a delete is committed by `handle` with its audit row.
 async fn run(
     state: &HolderState,
     client_id: &str,
     headers: &HeaderMap,
-    action: Action,
 ) -> Result<ClientRegistration, RegistrationError> {
     let token = bearer(headers)?;
     if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
@@ -143,14 +151,6 @@ async fn run(
             "registration access token invalid",
         ));
     }
-    if let Action::Delete = action {
-        let store = state.inner.registrations.clone();
-        let id = reg.client_id.clone();
-        tokio::task::spawn_blocking(move || store.delete_registration(&id))
-            .await
-            .map_err(|e| RegistrationError::Internal(e.to_string()))?
-            .map_err(|e| RegistrationError::Internal(e.to_string()))?;
-    }
     Ok(reg)
 }
 
@@ -170,13 +170,15 @@ fn bearer(headers: &HeaderMap) -> Result<&str, RegistrationError> {
         ))
 }
 
-/// Appends the audit row; `Err(response)` when it could not be written (fail closed).
+/// Appends the audit row, with the registration change it records (a delete) in the same
+/// write set; `Err(response)` when it could not be written (fail closed, nothing changed).
 async fn audit(
     state: &HolderState,
     now: i64,
     client_id: Option<String>,
     outcome: Result<(), &RegistrationError>,
     mut details: Map<String, Value>,
+    change: Option<tessera_store::durable::RegistrationChange>,
 ) -> Result<(), Response> {
     let mut rec = AuditRecord {
         at: now,
@@ -196,12 +198,9 @@ async fn audit(
     }
     details.insert("endpoint".into(), "rfc7592".into());
     rec.details = Value::Object(details).to_string();
-    match state
-        .inner
-        .writer
-        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
-        .await
-    {
+    let mut set = tessera_store::durable::WriteSet::audit_only(now, rec);
+    set.registrations.extend(change);
+    match state.inner.writer.commit(set).await {
         Ok(_) => Ok(()),
         Err(e) => Err(RegistrationError::Internal(e.to_string()).into_response()),
     }
