@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_jose::{Alg, Limits, decode};
+use tessera_jose::Alg;
 use tessera_store::registrations::RegistrationStore;
 use tessera_udap::claims::{self, MAX_LIFETIME, Rules, Signer};
 use tessera_udap::{Purpose, X5cJwt};
@@ -147,11 +147,25 @@ pub struct Authenticators {
 }
 
 fn has_x5c(assertion: &str) -> bool {
-    let limits = Limits {
-        max_token_len: tessera_udap::MAX_X5C_JWT_LEN,
-        ..Limits::client()
+    // Routing only: the header segment is enough, and the authenticator chosen decodes the
+    // whole assertion once, under its own limits.
+    if assertion.len() > tessera_udap::MAX_X5C_JWT_LEN {
+        return false;
+    }
+    let Some((header, _)) = assertion.split_once('.') else {
+        return false;
     };
-    decode(assertion, &limits).is_ok_and(|j| j.header().raw.contains_key("x5c"))
+    tessera_jose::b64::decode(header)
+        .ok()
+        .and_then(|bytes| {
+            tessera_jose::json::parse_object(
+                &bytes,
+                tessera_jose::jws::DEFAULT_MAX_JSON_DEPTH,
+                "header",
+            )
+            .ok()
+        })
+        .is_some_and(|h| h.contains_key("x5c"))
 }
 
 impl ClientAuthenticator for Authenticators {
