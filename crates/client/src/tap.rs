@@ -63,7 +63,8 @@ pub(crate) fn push(exchange: Exchange) {
     });
 }
 
-pub(crate) fn headers(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+/// Headers as `(name, value)` text pairs, in order (as an [`Exchange`] records them).
+pub fn headers(map: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     map.iter()
         .map(|(k, v)| {
             (

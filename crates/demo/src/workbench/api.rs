@@ -590,16 +590,7 @@ async fn http_json(
         .await
         .map_err(|e| format!("{method} {url}: {e}"))?;
     let status = response.status().as_u16();
-    let response_headers: Vec<(String, String)> = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let response_headers = tap::headers(response.headers());
     let bytes = response
         .bytes()
         .await
