@@ -45,6 +45,8 @@ pub struct Community {
     pub anchors: Anchors,
     /// Configured CRL files (DER or PEM bytes).
     pub crl_files: Vec<Vec<u8>>,
+    /// The same files, parsed once at load (our own membership check runs per redemption).
+    configured_crls: CrlSet,
     /// Our certificate, if we are a member.
     pub own: Option<OwnCertificate>,
 }
@@ -72,9 +74,10 @@ impl Communities {
             let anchors = Anchors::from_pem(&read(&u.anchors_file, "anchors_file")?)
                 .map_err(|e| format!("{key} anchors_file: {e}"))?;
             let mut crl_files = Vec::new();
+            let mut configured_crls = CrlSet::new();
             for p in &u.crl_files {
                 let bytes = read(p, "crl_files")?;
-                CrlSet::new()
+                configured_crls
                     .add(&bytes)
                     .map_err(|e| format!("{key} crl_files {}: {e}", p.display()))?;
                 crl_files.push(bytes);
@@ -103,6 +106,7 @@ impl Communities {
                 id: tf.id.clone(),
                 anchors,
                 crl_files,
+                configured_crls,
                 own,
             });
         }
@@ -137,14 +141,9 @@ impl Communities {
     pub fn participates(&self, id: &str, now: i64) -> bool {
         let Some(c) = self.get(id) else { return false };
         let Some(own) = &c.own else { return false };
-        let mut crls = CrlSet::new();
-        for b in &c.crl_files {
-            if crls.add(b).is_err() {
-                return false;
-            }
-        }
-        tessera_udap::validate(&own.chain, &c.anchors, &crls, now, Purpose::Server).is_ok()
-            || tessera_udap::validate(&own.chain, &c.anchors, &crls, now, Purpose::Client).is_ok()
+        let crls = &c.configured_crls;
+        tessera_udap::validate(&own.chain, &c.anchors, crls, now, Purpose::Server).is_ok()
+            || tessera_udap::validate(&own.chain, &c.anchors, crls, now, Purpose::Client).is_ok()
     }
 }
 
