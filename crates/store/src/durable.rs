@@ -123,6 +123,10 @@ pub trait TokenStore: RegistrationStore + Send + Sync + std::fmt::Debug {
     /// the authoritative check is the constraint in [`TokenStore::commit_batch`].
     fn is_spent(&self, namespace: &str, key: &str, now: i64) -> Result<bool, TokenDbError>;
 
+    /// Whether the store can take writes now: its database answers and its schema is this
+    /// binary's (`/readyz`). Cheap: one round trip.
+    fn ready(&self) -> Result<(), TokenDbError>;
+
     /// The token with this hash, if stored and not expired at `now`.
     fn find_token(&self, hash: &[u8], now: i64) -> Result<Option<TokenRecord>, TokenDbError>;
 

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// Another backend's database reported an error (PostgreSQL: `tessera-store-pg`), or the
+    /// database could not be reached.
+    #[error("database error: {0}")]
+    Backend(String),
     /// The schema on disk is newer than this program.
     #[error("database schema version {found} is newer than supported {supported}")]
     SchemaTooNew {

@@ -122,6 +122,9 @@ pub trait ResourceStore: Send + Sync {
     ) -> Result<SearchPage, StoreError>;
     /// Every site profile, by id.
     fn sites(&self) -> Result<Vec<SiteProfile>, StoreError>;
+    /// Whether the store can serve now: its database answers and its schema is this
+    /// binary's (`/readyz`). Cheap: one round trip.
+    fn ready(&self) -> Result<(), StoreError>;
     /// Resource counts per type (no grant: operator statistics only, never served to clients).
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 

@@ -80,6 +80,11 @@ impl TokenStore for TokenDb {
     fn audit_recent(&self) -> Result<Vec<AuditRecord>, TokenDbError> {
         TokenDb::audit_recent(self)
     }
+
+    fn ready(&self) -> Result<(), TokenDbError> {
+        self.read_conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
 }
 
 /// One set inside the batch transaction.

@@ -261,6 +261,12 @@ impl ResourceStore for SqliteStore {
         Ok(sites)
     }
 
+    fn ready(&self) -> Result<(), StoreError> {
+        let guard = self.reader()?;
+        guard.conn()?.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let guard = self.reader()?;
         let conn = guard.conn()?;

@@ -1,0 +1,52 @@
+//! The backend's one error type, converted into the traits' errors at their boundary.
+
+use tessera_store::StoreError;
+use tessera_store::token_db::TokenDbError;
+
+/// A PostgreSQL backend failure.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The URL does not parse as a PostgreSQL connection string.
+    #[error("bad PostgreSQL URL: {0}")]
+    BadUrl(String),
+    /// No connection could be made (server down, wrong host or credentials).
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
+    /// Every pooled connection stayed busy past the checkout timeout.
+    #[error("no PostgreSQL connection free within {0} ms")]
+    PoolTimeout(u64),
+    /// The database's schema was written by a newer Tessera.
+    #[error("database schema version {found} is newer than supported {supported}")]
+    SchemaTooNew {
+        /// Highest applied migration.
+        found: i64,
+        /// Highest migration this binary has.
+        supported: i64,
+    },
+    /// A migration failed (its transaction was rolled back).
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A query failed.
+    #[error("{0}")]
+    Query(#[from] postgres::Error),
+    /// Stored data did not have the expected shape.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<PgError> for StoreError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::SchemaTooNew { found, supported } => {
+                StoreError::SchemaTooNew { found, supported }
+            }
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+impl From<PgError> for TokenDbError {
+    fn from(e: PgError) -> Self {
+        TokenDbError(e.to_string())
+    }
+}

@@ -1,0 +1,44 @@
+//! The PostgreSQL backend of Tessera's storage traits, selected by
+//! `store = "postgres://user@host/db"`.
+//!
+//! Everything a Data Holder node keeps lives in the database, so nodes are stateless and any
+//! number of them can share one database (docs/deployment.md):
+//! - [`PgStore`] implements [`tessera_store::ResourceStore`] (resources, access facts, search
+//!   indexes, sites, person linkage); its Filter → SQL compiler is the PostgreSQL dialect of
+//!   the SQLite one and is checked against `Filter::matches` by the same suite.
+//! - [`PgTokenStore`] implements [`tessera_store::durable::TokenStore`] (single-use keys,
+//!   tokens, refresh families, registrations, the audit trail): a batch is one transaction,
+//!   each write set under a savepoint, single-use keys decided by unique constraints.
+//!
+//! Synchronous like the traits (the postgres crate's blocking client): callers already run
+//! store calls on blocking threads, and the group-commit writer is a thread of its own.
+
+pub mod error;
+pub mod migrate;
+pub mod pool;
+mod resources;
+pub mod testing;
+mod tokens;
+
+use std::sync::Arc;
+
+pub use error::PgError;
+pub use pool::{Pool, PoolOptions};
+pub use resources::PgStore;
+pub use tokens::PgTokenStore;
+
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Connects to `url`, brings the schema up to date (or refuses a newer one) and returns both
+/// stores over one pool.
+pub fn open(url: &str, options: PoolOptions) -> Result<(Arc<PgStore>, Arc<PgTokenStore>), PgError> {
+    let pool = Arc::new(Pool::connect(url, options)?);
+    migrate::run(&pool)?;
+    Ok((
+        Arc::new(PgStore::new(pool.clone())),
+        Arc::new(PgTokenStore::new(pool)),
+    ))
+}

@@ -1,0 +1,202 @@
+//! A small blocking connection pool.
+//!
+//! Connections are made lazily up to `max`; a checkout waits at most `checkout_timeout` for a
+//! free one. A connection the server closed (restart, network loss) is dropped at checkout or
+//! return and a new one is made on the next checkout, so a node reconnects by itself when the
+//! database comes back; a request that hit the outage fails with an error rather than a stale
+//! answer.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, Config, NoTls};
+
+use crate::error::PgError;
+
+/// Pool sizing.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once (reads and writes together).
+    pub max: usize,
+    /// Longest wait for a free connection.
+    pub checkout_timeout: Duration,
+    /// Longest wait for a new connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max: 8,
+            checkout_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+struct Slots {
+    idle: Vec<Client>,
+    /// Connections open, idle or checked out.
+    open: usize,
+}
+
+/// Blocking pool of `postgres::Client`s to one database.
+pub struct Pool {
+    config: Config,
+    options: PoolOptions,
+    slots: Mutex<Slots>,
+    freed: Condvar,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password: only where the pool points.
+        f.debug_struct("Pool")
+            .field("hosts", &self.config.get_hosts())
+            .field("dbname", &self.config.get_dbname())
+            .field("max", &self.options.max)
+            .finish()
+    }
+}
+
+impl Pool {
+    /// Parses `url` and makes one connection now, so a wrong URL or an unreachable server is
+    /// reported at start-up.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Pool, PgError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: postgres::Error| PgError::BadUrl(e.to_string()))?;
+        config.connect_timeout(options.connect_timeout);
+        if config.get_application_name().is_none() {
+            config.application_name("tessera");
+        }
+        let pool = Pool {
+            config,
+            options: PoolOptions {
+                max: options.max.max(1),
+                ..options
+            },
+            slots: Mutex::new(Slots {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        };
+        let first = pool.get()?;
+        drop(first);
+        Ok(pool)
+    }
+
+    /// The parsed connection settings (e.g. to open a dedicated writer connection).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A new connection outside the pool.
+    pub fn dedicated(&self) -> Result<Client, PgError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| PgError::Connect(e.to_string()))
+    }
+
+    /// A connection: an idle one, a new one while fewer than `max` are open, or the next one
+    /// returned within the checkout timeout.
+    pub fn get(&self) -> Result<PooledClient<'_>, PgError> {
+        let deadline = Instant::now() + self.options.checkout_timeout;
+        let mut slots = self.lock();
+        loop {
+            while let Some(client) = slots.idle.pop() {
+                if client.is_closed() {
+                    slots.open -= 1;
+                    continue;
+                }
+                return Ok(PooledClient {
+                    pool: self,
+                    client: Some(client),
+                });
+            }
+            if slots.open < self.options.max {
+                slots.open += 1;
+                drop(slots);
+                return match self.dedicated() {
+                    Ok(client) => Ok(PooledClient {
+                        pool: self,
+                        client: Some(client),
+                    }),
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(PgError::PoolTimeout(
+                    self.options.checkout_timeout.as_millis() as u64,
+                ));
+            }
+            slots = match self.freed.wait_timeout(slots, deadline - now) {
+                Ok((g, _)) => g,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        // Slots is two plain fields updated together under the lock: a panic elsewhere cannot
+        // leave it torn, so a poisoned lock is safe to keep using.
+        match self.slots.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Connections open now (idle or checked out).
+    pub fn open_connections(&self) -> usize {
+        self.lock().open
+    }
+}
+
+/// A pooled connection; returned to the pool on drop (or discarded when the server closed it).
+pub struct PooledClient<'p> {
+    pool: &'p Pool,
+    client: Option<Client>,
+}
+
+impl Deref for PooledClient<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        // Invariant: `client` is Some from construction until drop.
+        match &self.client {
+            Some(c) => c,
+            None => unreachable!("pooled client taken before drop"),
+        }
+    }
+}
+
+impl DerefMut for PooledClient<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        match &mut self.client {
+            Some(c) => c,
+            None => unreachable!("pooled client taken before drop"),
+        }
+    }
+}
+
+impl Drop for PooledClient<'_> {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let mut slots = self.pool.lock();
+        if client.is_closed() {
+            slots.open -= 1;
+        } else {
+            slots.idle.push(client);
+        }
+        drop(slots);
+        self.pool.freed.notify_one();
+    }
+}

@@ -1,0 +1,92 @@
+//! Throwaway databases for tests: each [`TestDb`] is a schema of its own in the server named
+//! by `TESSERA_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped when the
+//! value is dropped, so tests run in parallel and runs never see each other's rows.
+//!
+//! When no server answers, [`TestDb::new`] returns `None` and the caller skips its PostgreSQL
+//! half (printing why), unless `TESSERA_REQUIRE_PG=1` is set — `.ci/run` sets it after
+//! starting a server (scripts/postgres.sh), so there a missing server fails the run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use postgres::{Client, NoTls};
+
+/// The admin URL tests create their schemas through.
+pub fn admin_url() -> String {
+    std::env::var("TESSERA_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Whether a missing server must fail the test instead of skipping it.
+pub fn required() -> bool {
+    std::env::var("TESSERA_REQUIRE_PG").is_ok_and(|v| v == "1")
+}
+
+/// A fresh schema; `url()` selects it through `options=-csearch_path=…`.
+pub struct TestDb {
+    admin: Client,
+    schema: String,
+    url: String,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("url", &self.url).finish()
+    }
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl TestDb {
+    /// A new empty schema, or `None` (with a note on stderr) when no server answers and one is
+    /// not required.
+    ///
+    /// # Panics
+    /// When `TESSERA_REQUIRE_PG=1` and no server answers, or the schema cannot be made.
+    #[allow(clippy::panic)]
+    pub fn new() -> Option<TestDb> {
+        let base = admin_url();
+        let mut admin = match Client::connect(&base, NoTls) {
+            Ok(c) => c,
+            Err(e) if !required() => {
+                eprintln!("skipping the PostgreSQL half: no server at {base}: {e}");
+                return None;
+            }
+            Err(e) => panic!("TESSERA_REQUIRE_PG=1 but no PostgreSQL at {base}: {e}"),
+        };
+        let schema = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::new_v4().simple()
+        );
+        if let Err(e) = admin.batch_execute(&format!("CREATE SCHEMA {schema}")) {
+            panic!("cannot create test schema {schema}: {e}");
+        }
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        Some(TestDb { admin, schema, url })
+    }
+
+    /// The URL of this schema (what `store = "…"` would say).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schema's name.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The admin connection (to tamper with rows in tests, say).
+    pub fn admin(&mut self) -> &mut Client {
+        &mut self.admin
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+    }
+}

@@ -1,0 +1,64 @@
+//! The backends under test. Each constructor returns the stores and whatever keeps them alive
+//! (a temporary directory, a PostgreSQL schema dropped with it).
+
+use std::sync::Arc;
+
+use tessera_store::durable::TokenStore;
+use tessera_store::token_db::TokenDb;
+use tessera_store::{ResourceStore, SqliteStore};
+use tessera_store_pg::testing::TestDb;
+
+/// What keeps a backend's storage alive until the test ends.
+#[allow(dead_code)]
+pub enum Guard {
+    /// The SQLite file's directory.
+    Dir(tempfile::TempDir),
+    /// The PostgreSQL schema.
+    Pg(TestDb),
+}
+
+/// A resource store under test.
+pub struct Resources {
+    pub name: &'static str,
+    pub store: Arc<dyn ResourceStore>,
+    pub _guard: Guard,
+}
+
+/// A token store under test.
+pub struct Tokens {
+    pub name: &'static str,
+    pub store: Arc<dyn TokenStore>,
+    pub _guard: Guard,
+}
+
+fn sqlite_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    (dir, path)
+}
+
+/// Every resource backend available here: SQLite (a file: the real durable paths), then
+/// PostgreSQL when a server answers.
+pub fn resources() -> Vec<Resources> {
+    let (dir, path) = sqlite_file();
+    let v = vec![Resources {
+        name: "sqlite",
+        store: Arc::new(SqliteStore::open(&path).unwrap()),
+        _guard: Guard::Dir(dir),
+    }];
+    // PostgreSQL: added with `PgStore`'s `ResourceStore` impl.
+    let _ = TestDb::new;
+    v
+}
+
+/// Every token backend available here, as [`resources`].
+pub fn tokens() -> Vec<Tokens> {
+    let (dir, path) = sqlite_file();
+    let v = vec![Tokens {
+        name: "sqlite",
+        store: Arc::new(TokenDb::open(&path).unwrap()),
+        _guard: Guard::Dir(dir),
+    }];
+    // PostgreSQL: added with `PgTokenStore`'s `TokenStore` impl.
+    v
+}
