@@ -32,13 +32,12 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Connects to `url`, brings the schema up to date (or refuses a newer one) and returns both
-/// stores over one pool.
+/// Connects to `url`, refuses a server that would acknowledge commits before they are durable,
+/// brings the schema up to date (or refuses a newer one) and returns both stores over one pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<(Arc<PgStore>, Arc<PgTokenStore>), PgError> {
     let pool = Arc::new(Pool::connect(url, options)?);
+    // Before migrating: a node that may not serve should not change the schema either.
+    let tokens = PgTokenStore::open(pool.clone())?;
     migrate::run(&pool)?;
-    Ok((
-        Arc::new(PgStore::new(pool.clone())),
-        Arc::new(PgTokenStore::new(pool)),
-    ))
+    Ok((Arc::new(PgStore::new(pool)), Arc::new(tokens)))
 }
