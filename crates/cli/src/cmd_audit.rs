@@ -1,12 +1,9 @@
 //! `tessera audit --config FILE [--jti JTI]`: the Data Holder's redemption audit records (one
-//! JSON object per line), read from the configured store.
+//! JSON object per line), read from the configured store (SQLite file or PostgreSQL).
 
 use std::path::PathBuf;
 
-use anyhow::anyhow;
 use tessera_holder::Config;
-use tessera_holder::config::StoreLocation;
-use tessera_store::token_db::TokenDb;
 
 /// Arguments of `tessera audit`.
 #[derive(Debug, clap::Args)]
@@ -22,13 +19,8 @@ pub struct AuditArgs {
 /// Runs the command.
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
-    let StoreLocation::SqliteFile(path) = &config.store else {
-        return Err(anyhow!(
-            "config key `store`: an in-memory store keeps no audit trail to query"
-        ));
-    };
-    let db = TokenDb::open(path)?;
-    for record in tessera_holder::audit::query_audit(&db, args.jti.as_deref())? {
+    let db = tessera_holder::serve::open_token_store(&config)?;
+    for record in tessera_holder::audit::query_audit(db.as_ref(), args.jti.as_deref())? {
         crate::out::line(serde_json::to_string(&record)?)?;
     }
     Ok(())

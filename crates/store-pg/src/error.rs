@@ -30,7 +30,7 @@ pub enum PgError {
     #[error("{}", describe(.0))]
     Query(#[from] postgres::Error),
     /// The server or session would acknowledge commits before they are durable.
-    #[error("PostgreSQL is not durable: {0}; refusing to serve without durability")]
+    #[error("PostgreSQL is not durable: {0}; refusing to use it")]
     NotDurable(String),
     /// A value does not fit its column.
     #[error("{0} out of range")]

@@ -13,6 +13,7 @@
 //! Synchronous like the traits (the postgres crate's blocking client): callers already run
 //! store calls on blocking threads, and the group-commit writer is a thread of its own.
 
+pub mod blocking;
 pub mod error;
 pub mod migrate;
 pub mod pool;
@@ -30,6 +31,13 @@ pub use tokens::PgTokenStore;
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Checks that `url` parses as a PostgreSQL connection string (without connecting).
+pub fn check_url(url: &str) -> Result<(), PgError> {
+    url.parse::<postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| PgError::BadUrl(error::describe(&e)))
 }
 
 /// Connects to `url`, refuses a server that would acknowledge commits before they are durable,

@@ -76,10 +76,8 @@ fn errors_name_the_key() {
     );
     assert!(err_of("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir/\"\nstore = \"sqlite::memory:\"\n").contains("`base_url`"));
     assert!(
-        err_of(
-            "listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"postgres://x\"\n"
-        )
-        .contains("`store`")
+        err_of("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"mysql://x\"\n")
+            .contains("`store`")
     );
     let e = err_of(&format!(
         "{HEAD}[[issuer]]\niss = \"https://i\"\nticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\"]\n"

@@ -21,6 +21,7 @@ use tessera_store::refresh::{RefreshFamily, RefreshRecord};
 use tessera_store::token_db::TokenDbError;
 use tessera_store::tokens::TokenRecord;
 
+use crate::blocking::run;
 use crate::error::PgError;
 use crate::pool::Pool;
 
@@ -51,37 +52,37 @@ impl PgTokenStore {
 
 impl TokenStore for PgTokenStore {
     fn commit_batch(&self, sets: &[WriteSet]) -> Result<Vec<SetOutcome>, TokenDbError> {
-        Ok(commit::commit_batch(&self.pool, self.sync_commit, sets)?)
+        run(|| commit::commit_batch(&self.pool, self.sync_commit, sets)).map_err(Into::into)
     }
 
     fn is_spent(&self, namespace: &str, key: &str, now: i64) -> Result<bool, TokenDbError> {
-        Ok(reads::is_spent(&self.pool, namespace, key, now)?)
+        run(|| reads::is_spent(&self.pool, namespace, key, now)).map_err(Into::into)
     }
 
     fn ready(&self) -> Result<(), TokenDbError> {
-        Ok(reads::ready(&self.pool)?)
+        run(|| reads::ready(&self.pool)).map_err(Into::into)
     }
 
     fn find_token(&self, hash: &[u8], now: i64) -> Result<Option<TokenRecord>, TokenDbError> {
-        Ok(reads::find_token(&self.pool, hash, now)?)
+        run(|| reads::find_token(&self.pool, hash, now)).map_err(Into::into)
     }
 
     fn find_refresh(
         &self,
         hash: &[u8],
     ) -> Result<Option<(RefreshRecord, RefreshFamily)>, TokenDbError> {
-        Ok(reads::find_refresh(&self.pool, hash)?)
+        run(|| reads::find_refresh(&self.pool, hash)).map_err(Into::into)
     }
 
     fn refresh_family(&self, family_id: &str) -> Result<Option<RefreshFamily>, TokenDbError> {
-        Ok(reads::refresh_family(&self.pool, family_id)?)
+        run(|| reads::refresh_family(&self.pool, family_id)).map_err(Into::into)
     }
 
     fn audit_by_jti(&self, jti: &str) -> Result<Vec<AuditRecord>, TokenDbError> {
-        Ok(reads::audit(&self.pool, Some(jti))?)
+        run(|| reads::audit(&self.pool, Some(jti))).map_err(Into::into)
     }
 
     fn audit_recent(&self) -> Result<Vec<AuditRecord>, TokenDbError> {
-        Ok(reads::audit(&self.pool, None)?)
+        run(|| reads::audit(&self.pool, None)).map_err(Into::into)
     }
 }

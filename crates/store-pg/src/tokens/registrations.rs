@@ -6,31 +6,32 @@ use postgres::types::Type;
 use tessera_store::registrations::{ClientRegistration, RegistrationStore};
 use tessera_store::token_db::TokenDbError;
 
-use crate::error::PgError;
+use crate::blocking::run;
 
 use super::PgTokenStore;
 use super::rows::{self, REGISTRATION_COLUMNS};
 
 impl RegistrationStore for PgTokenStore {
     fn put_registration(&self, r: &ClientRegistration) -> Result<(), TokenDbError> {
-        super::tx::durable(&self.pool, self.sync_commit, |c| {
-            rows::put_registration(c, r)
-        })?;
-        Ok(())
+        run(|| {
+            super::tx::durable(&self.pool, self.sync_commit, |c| {
+                rows::put_registration(c, r)
+            })
+        })
+        .map_err(Into::into)
     }
 
     fn registration(&self, client_id: &str) -> Result<Option<ClientRegistration>, TokenDbError> {
-        let row = self
-            .pool
-            .get()?
-            .query_typed_opt(
+        run(|| {
+            let row = self.pool.get()?.query_typed_opt(
                 &format!(
                     "SELECT {REGISTRATION_COLUMNS} FROM client_registration WHERE client_id = $1"
                 ),
                 &[(&client_id, Type::TEXT)],
-            )
-            .map_err(PgError::from)?;
-        Ok(row.as_ref().map(rows::registration_from).transpose()?)
+            )?;
+            row.as_ref().map(rows::registration_from).transpose()
+        })
+        .map_err(Into::into)
     }
 
     fn registration_by_san(
@@ -38,23 +39,25 @@ impl RegistrationStore for PgTokenStore {
         trust_framework: &str,
         san: &str,
     ) -> Result<Option<ClientRegistration>, TokenDbError> {
-        let row = self
-            .pool
-            .get()?
-            .query_typed_opt(
+        run(|| {
+            let row = self.pool.get()?.query_typed_opt(
                 &format!(
                     "SELECT {REGISTRATION_COLUMNS} FROM client_registration \
-                 WHERE trust_framework = $1 AND san = $2"
+                     WHERE trust_framework = $1 AND san = $2"
                 ),
                 &[(&trust_framework, Type::TEXT), (&san, Type::TEXT)],
-            )
-            .map_err(PgError::from)?;
-        Ok(row.as_ref().map(rows::registration_from).transpose()?)
+            )?;
+            row.as_ref().map(rows::registration_from).transpose()
+        })
+        .map_err(Into::into)
     }
 
     fn delete_registration(&self, client_id: &str) -> Result<bool, TokenDbError> {
-        Ok(super::tx::durable(&self.pool, self.sync_commit, |c| {
-            rows::delete_registration(c, client_id)
-        })?)
+        run(|| {
+            super::tx::durable(&self.pool, self.sync_commit, |c| {
+                rows::delete_registration(c, client_id)
+            })
+        })
+        .map_err(Into::into)
     }
 }

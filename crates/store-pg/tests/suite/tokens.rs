@@ -655,7 +655,7 @@ fn postgres_refuses_to_open_without_synchronous_commit() {
     let err = tessera_store_pg::open(&url, tessera_store_pg::PoolOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "PostgreSQL is not durable: synchronous_commit = off; refusing to serve without durability"
+        "PostgreSQL is not durable: synchronous_commit = off; refusing to use it"
     );
     // Nothing was migrated by the refused node.
     let mut db = db;
