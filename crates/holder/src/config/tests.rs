@@ -293,3 +293,25 @@ fn a_udap_community_cannot_be_listed_as_configured_membership() {
         "{p}"
     );
 }
+
+#[test]
+fn a_postgres_store_is_a_url_checked_for_syntax_only() {
+    let d = dir_with_key();
+    let text = |store: &str| {
+        format!("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"{store}\"\n")
+    };
+    for url in [
+        "postgres://tessera@db.internal:5432/tessera",
+        "postgresql://tessera@db.internal/tessera?application_name=node-a",
+    ] {
+        let cfg = Config::from_toml(&text(url), d.path()).unwrap();
+        assert_eq!(cfg.store, StoreLocation::Postgres(url.into()));
+    }
+    let e = Config::from_toml(&text("postgres://x@h:port/db"), d.path())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "config key `store`: bad PostgreSQL URL: invalid connection string: invalid value for option `port`"
+    );
+}
