@@ -14,7 +14,7 @@ pub enum Guard {
     /// The SQLite file's directory.
     Dir(tempfile::TempDir),
     /// The PostgreSQL schema.
-    Pg(TestDb),
+    Pg(Box<TestDb>),
 }
 
 /// A resource store under test.
