@@ -2,6 +2,7 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_chain;
 mod bench;
 mod conformance_double;
 mod conformance_kit;
