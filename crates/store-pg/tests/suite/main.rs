@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod backends;
+mod issuer;
 
 #[test]
 fn every_backend_opens_empty() {
