@@ -32,6 +32,9 @@ pub enum PgError {
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A storage-neutral failure (e.g. the shared SQL compiler's bounds).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<PgError> for StoreError {
@@ -40,6 +43,7 @@ impl From<PgError> for StoreError {
             PgError::SchemaTooNew { found, supported } => {
                 StoreError::SchemaTooNew { found, supported }
             }
+            PgError::Store(e) => e,
             other => StoreError::Backend(other.to_string()),
         }
     }
