@@ -55,6 +55,9 @@ CREATE TABLE idx_date (
     hi    BIGINT NOT NULL
 );
 CREATE INDEX idx_date_lookup ON idx_date (param, lo, hi, rid);
+-- `gt`/`ge`/`sa`/`ap` bound `hi` first: without it they scan every date of the parameter
+-- (PostgreSQL then ORs the two index scans in a bitmap).
+CREATE INDEX idx_date_hi ON idx_date (param, hi, lo, rid);
 CREATE INDEX idx_date_rid ON idx_date (rid);
 
 CREATE TABLE idx_ref (

@@ -27,7 +27,7 @@ pub enum PgError {
     #[error("migration failed: {0}")]
     Migration(String),
     /// A query failed.
-    #[error("{0}")]
+    #[error("{}", query_message(.0))]
     Query(#[from] postgres::Error),
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
@@ -35,6 +35,28 @@ pub enum PgError {
     /// A storage-neutral failure (e.g. the shared SQL compiler's bounds).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The server's own words for a failed statement (`postgres::Error` alone displays only
+/// "db error"): severity, SQLSTATE, message and detail, or the cause chain of a client error.
+fn query_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
+        if let Some(detail) = db.detail() {
+            m.push_str(" (");
+            m.push_str(detail);
+            m.push(')');
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        m.push_str(": ");
+        m.push_str(&s.to_string());
+        source = s.source();
+    }
+    m
 }
 
 impl From<PgError> for StoreError {
