@@ -27,7 +27,7 @@ pub enum PgError {
     #[error("migration failed: {0}")]
     Migration(String),
     /// A query failed.
-    #[error("{}", query_message(.0))]
+    #[error("{}", describe(.0))]
     Query(#[from] postgres::Error),
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
@@ -39,7 +39,7 @@ pub enum PgError {
 
 /// The server's own words for a failed statement (`postgres::Error` alone displays only
 /// "db error"): severity, SQLSTATE, message and detail, or the cause chain of a client error.
-fn query_message(e: &postgres::Error) -> String {
+pub(crate) fn describe(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let mut m = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
         if let Some(detail) = db.detail() {

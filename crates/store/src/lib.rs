@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use ingest::{
-    IngestError, IngestOptions, IngestReport, MAX_FILE_BYTES, SiteMode, ingest_path, ingest_value,
-    site_code, site_id_from,
+    IngestError, IngestOptions, IngestPlan, IngestProgress, IngestReport, MAX_FILE_BYTES, SiteMode,
+    ingest_path, ingest_plan, ingest_value, plan_path, site_code, site_id_from,
 };
 pub use model::{
     NewResource, PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile,
