@@ -165,17 +165,14 @@ pub fn rebuild(
     }
     tx.execute("DELETE FROM person_record", &[])?;
     tx.execute("DELETE FROM link_conflict", &[])?;
-    let mut cols: (Vec<&str>, Vec<&str>, Vec<Option<&str>>, Vec<&str>) = Default::default();
-    for r in &linkage.records {
-        cols.0.push(&r.record);
-        cols.1.push(&r.person);
-        cols.2.push(r.site.as_deref());
-        cols.3.push(r.status.as_str());
-    }
+    let record_ids: Vec<&str> = linkage.records.iter().map(|r| r.record.as_str()).collect();
+    let persons: Vec<&str> = linkage.records.iter().map(|r| r.person.as_str()).collect();
+    let sites: Vec<Option<&str>> = linkage.records.iter().map(|r| r.site.as_deref()).collect();
+    let statuses: Vec<&str> = linkage.records.iter().map(|r| r.status.as_str()).collect();
     tx.execute(
         "INSERT INTO person_record (record_id, person_id, site_id, status) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
-        &[&cols.0, &cols.1, &cols.2, &cols.3],
+        &[&record_ids, &persons, &sites, &statuses],
     )?;
     let conflict_records: Vec<&str> = linkage
         .conflicts

@@ -15,7 +15,7 @@ pub enum Guard {
     /// The SQLite file's directory.
     Dir(tempfile::TempDir),
     /// The PostgreSQL schema.
-    Pg(TestDb),
+    Pg(Box<TestDb>),
 }
 
 /// A resource store under test.
@@ -51,7 +51,7 @@ pub fn resources() -> Vec<Resources> {
         v.push(Resources {
             name: "postgres",
             store,
-            _guard: Guard::Pg(db),
+            _guard: Guard::Pg(Box::new(db)),
         });
     }
     v

@@ -107,7 +107,8 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
     }
     let patient = "p17";
     // (type, query, selective): dates run from 2010 to 2025.
-    let cases: Vec<(&str, Vec<(&str, &str)>, bool)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool);
+    let cases: Vec<Case<'_>> = vec![
         ("Observation", vec![], false),
         ("Observation", vec![("_count", "50")], false),
         (
