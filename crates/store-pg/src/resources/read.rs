@@ -1,5 +1,7 @@
 //! The read paths: reads and searches through the shared compiler, sites, counts, readiness.
 
+use std::collections::HashMap;
+
 use postgres::Client;
 use postgres::types::{ToSql, Type};
 use tessera_access::Filter;
@@ -98,10 +100,15 @@ pub fn sites(client: &mut Client) -> Result<Vec<SiteProfile>, PgError> {
             ..SiteProfile::default()
         });
     }
-    let find = |sites: &mut Vec<SiteProfile>, id: &str| -> Result<usize, PgError> {
-        sites
-            .iter()
-            .position(|s| s.id == id)
+    let index: HashMap<String, usize> = sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.clone(), i))
+        .collect();
+    let find = |id: &str| -> Result<usize, PgError> {
+        index
+            .get(id)
+            .copied()
             .ok_or_else(|| PgError::Corrupt(format!("site row for unknown site {id}")))
     };
     // Three statements for every site at once, rather than three per site.
@@ -109,14 +116,14 @@ pub fn sites(client: &mut Client) -> Result<Vec<SiteProfile>, PgError> {
         "SELECT site_id, system, value FROM site_identifier ORDER BY site_id, seq",
         &[],
     )? {
-        let i = find(&mut sites, r.try_get(0)?)?;
+        let i = find(r.try_get(0)?)?;
         sites[i].identifiers.push((r.try_get(1)?, r.try_get(2)?));
     }
     for r in client.query(
         "SELECT site_id, state, country FROM site_address ORDER BY site_id, seq",
         &[],
     )? {
-        let i = find(&mut sites, r.try_get(0)?)?;
+        let i = find(r.try_get(0)?)?;
         sites[i].addresses.push(SiteAddress {
             state: r.try_get(1)?,
             country: r.try_get(2)?,
@@ -126,7 +133,7 @@ pub fn sites(client: &mut Client) -> Result<Vec<SiteProfile>, PgError> {
         "SELECT site_id, organization_id FROM site_organization ORDER BY site_id, seq",
         &[],
     )? {
-        let i = find(&mut sites, r.try_get(0)?)?;
+        let i = find(r.try_get(0)?)?;
         sites[i].organization_ids.push(r.try_get(1)?);
     }
     Ok(sites)
