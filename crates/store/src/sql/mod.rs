@@ -112,3 +112,57 @@ pub fn fact_dim(dim: TokenDim) -> i64 {
         TokenDim::Security => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tessera_access::{Filter, TokenDim};
+    use tessera_fhir::parse_search;
+
+    use super::{Dialect, Param, search_statements};
+    use crate::model::Scope;
+
+    #[test]
+    fn the_dialects_differ_only_in_placeholders() {
+        let grant = Filter::And(vec![
+            Filter::PatientIs("p1".into()),
+            Filter::Not(Box::new(Filter::Token {
+                dim: TokenDim::Security,
+                system: None,
+                code: "R".into(),
+            })),
+            Filter::IdIn(vec!["a".into(), "b".into()]),
+        ]);
+        let pairs = [
+            ("code", "http://loinc.org|4548-4"),
+            ("date", "ge2020"),
+            ("_count", "5"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let q = parse_search("Observation", &pairs).unwrap();
+        let lite = search_statements(Dialect::Sqlite, Scope::Site("s1"), &q, &grant).unwrap();
+        let pg = search_statements(Dialect::Postgres, Scope::Site("s1"), &q, &grant).unwrap();
+        for (l, p) in [(&lite.count, &pg.count), (&lite.page, &pg.page)] {
+            assert_eq!(l.params, p.params);
+            assert_eq!(l.text.replace('?', "$"), p.text);
+            // Placeholders are numbered 1..=n in order, each once.
+            let marks: Vec<String> = (1..=p.params.len()).map(|n| format!("${n}")).collect();
+            let mut at = 0;
+            for m in &marks {
+                let found = p.text[at..].find(m.as_str()).unwrap();
+                at += found + m.len();
+            }
+            assert!(!p.text.contains(&format!("${}", p.params.len() + 1)));
+        }
+        assert_eq!(
+            lite.page.params.last(),
+            Some(&Param::Int(6)),
+            "LIMIT count + 1"
+        );
+        assert!(
+            lite.count
+                .text
+                .starts_with("SELECT COUNT(*) FROM resource r WHERE r.type = ?1")
+        );
+        assert!(!pg.page.text.contains('?'));
+    }
+}
