@@ -23,6 +23,14 @@ pub enum PgError {
         /// Highest migration this binary has.
         supported: i64,
     },
+    /// The database's schema is older than this binary's (not migrated yet): not ready.
+    #[error("database schema version {found} is older than supported {supported}: not migrated")]
+    SchemaTooOld {
+        /// Highest applied migration.
+        found: i64,
+        /// Highest migration this binary has.
+        supported: i64,
+    },
     /// A migration failed (its transaction was rolled back).
     #[error("migration failed: {0}")]
     Migration(String),

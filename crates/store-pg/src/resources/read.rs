@@ -146,9 +146,7 @@ pub fn ready(client: &mut Client) -> Result<(), PgError> {
         return Err(PgError::SchemaTooNew { found, supported });
     }
     if found < supported {
-        return Err(PgError::Migration(format!(
-            "database schema version {found} is older than {supported}: not migrated"
-        )));
+        return Err(PgError::SchemaTooOld { found, supported });
     }
     Ok(())
 }

@@ -294,6 +294,21 @@ fn every_backend_is_ready_and_postgres_refuses_a_newer_schema() {
             newest + 1
         )
     );
+    // A schema behind this binary (another node rolled back, say) is not ready either.
+    db.admin()
+        .execute(
+            &format!("DELETE FROM {schema}.refinery_schema_history WHERE version >= $1"),
+            &[&i32::try_from(newest).unwrap()],
+        )
+        .unwrap();
+    let err = store.ready().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "database error: database schema version {} is older than supported {newest}: not migrated",
+            newest - 1
+        )
+    );
 }
 
 #[test]
