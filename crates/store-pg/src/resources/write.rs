@@ -12,7 +12,7 @@ use postgres::{Client, Transaction};
 use tessera_access::TokenDim;
 use tessera_fhir::IndexValue;
 use tessera_store::sql::fact_dim;
-use tessera_store::{NewResource, SiteProfile, WriteOutcome};
+use tessera_store::{NewResource, SiteAddress, SiteProfile, WriteOutcome};
 
 use super::WRITE_LOCK;
 use crate::error::PgError;
@@ -20,6 +20,12 @@ use crate::error::PgError;
 pub fn put_site(client: &mut Client, site: &SiteProfile) -> Result<(), PgError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+    // Every Bundle file of a site states its profile again: rewriting an equal one would cost
+    // a WAL flush per file for nothing (a transaction that writes nothing commits without one).
+    if stored_site(&mut tx, &site.id)?.as_ref() == Some(site) {
+        tx.commit()?;
+        return Ok(());
+    }
     // Identifiers, addresses and organizations go with it (ON DELETE CASCADE).
     tx.execute("DELETE FROM site WHERE site_id = $1", &[&site.id])?;
     tx.execute(
@@ -53,6 +59,39 @@ pub fn put_site(client: &mut Client, site: &SiteProfile) -> Result<(), PgError> 
     )?;
     tx.commit()?;
     Ok(())
+}
+
+fn stored_site(tx: &mut Transaction<'_>, id: &str) -> Result<Option<SiteProfile>, PgError> {
+    let Some(row) = tx.query_opt("SELECT name FROM site WHERE site_id = $1", &[&id])? else {
+        return Ok(None);
+    };
+    let mut site = SiteProfile {
+        id: id.to_owned(),
+        name: row.try_get(0)?,
+        ..SiteProfile::default()
+    };
+    for r in tx.query(
+        "SELECT system, value FROM site_identifier WHERE site_id = $1 ORDER BY seq",
+        &[&id],
+    )? {
+        site.identifiers.push((r.try_get(0)?, r.try_get(1)?));
+    }
+    for r in tx.query(
+        "SELECT state, country FROM site_address WHERE site_id = $1 ORDER BY seq",
+        &[&id],
+    )? {
+        site.addresses.push(SiteAddress {
+            state: r.try_get(0)?,
+            country: r.try_get(1)?,
+        });
+    }
+    for r in tx.query(
+        "SELECT organization_id FROM site_organization WHERE site_id = $1 ORDER BY seq",
+        &[&id],
+    )? {
+        site.organization_ids.push(r.try_get(0)?);
+    }
+    Ok(Some(site))
 }
 
 /// What the batch does to one `(type, id)`.
