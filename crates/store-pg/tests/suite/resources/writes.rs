@@ -341,3 +341,47 @@ fn a_failed_postgres_batch_writes_nothing() {
     store.ready().unwrap();
     assert_eq!(codes(store.as_ref(), "1111-1"), vec!["kept"]);
 }
+
+#[test]
+fn two_postgres_nodes_ingesting_one_batch_at_once_write_it_once() {
+    use WriteOutcome::{Created, Unchanged};
+    let Some((db, a)) = backends::postgres_resources() else {
+        return;
+    };
+    let b = open_resources(db.url(), PoolOptions::default()).unwrap();
+    let batch: Vec<NewResource> = (0..200)
+        .map(|i| prepared(&observation(&format!("o{i}"), "1111-1"), Some("alpha")))
+        .collect();
+    let barrier = std::sync::Barrier::new(2);
+    let run = |store: &tessera_store_pg::PgStore| {
+        barrier.wait();
+        store.put_resources(&batch).unwrap()
+    };
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| run(&a));
+        let hb = s.spawn(|| run(&b));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    // Whichever node went first created every resource; the other found them all unchanged.
+    let (all_created, all_unchanged) = (vec![Created; 200], vec![Unchanged; 200]);
+    assert!(
+        (ra == all_created && rb == all_unchanged) || (ra == all_unchanged && rb == all_created),
+        "{ra:?} / {rb:?}"
+    );
+    assert_eq!(
+        a.type_counts().unwrap(),
+        vec![("Observation".to_owned(), 200)]
+    );
+    assert_eq!(codes(b.as_ref(), "1111-1").len(), 200);
+    assert_eq!(
+        all(
+            b.as_ref(),
+            Scope::Site("alpha"),
+            "Observation",
+            &[],
+            &Filter::All
+        )
+        .len(),
+        200
+    );
+}
