@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 pub use error::PgError;
 pub use pool::{Pool, PoolOptions};
-pub use resources::PgStore;
+pub use resources::{PgStore, open_resources};
 pub use tokens::PgTokenStore;
 
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).

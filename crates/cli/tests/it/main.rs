@@ -9,6 +9,7 @@ mod conformance_kit;
 mod demo;
 mod errors;
 mod federation;
+mod ingest;
 mod issuer_client;
 mod keys;
 mod kill9;
