@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tessera_store::audit::AuditChainStore;
 use tessera_store::durable::TokenStore;
 use tessera_store::token_db::TokenDb;
 use tessera_store::{IngestOptions, ResourceStore, SiteMode, SqliteStore, ingest_path};
@@ -36,12 +37,8 @@ pub fn open_stores(config: &Config) -> Result<Stores, ServeError> {
             Ok((Arc::new(store), Arc::new(db)))
         }
         StoreLocation::Postgres(url) => {
-            let (_store, _tokens) = open_postgres(url)?;
-            // TEMPORARY until PgStore implements ResourceStore (helper pgres): then
-            // `Ok((_store, _tokens))`.
-            Err(ServeError(
-                "config key `store`: the PostgreSQL resource store is not built in yet".into(),
-            ))
+            let (store, tokens) = open_postgres(url)?;
+            Ok((store, tokens))
         }
     }
 }
@@ -58,6 +55,23 @@ pub fn open_token_store(config: &Config) -> Result<Arc<dyn TokenStore>, ServeErr
             "config key `store`: an in-memory store keeps no audit trail to query".into(),
         )),
         StoreLocation::Postgres(url) => Ok(open_postgres(url)?.1),
+    }
+}
+
+/// Opens the audit trail's chain of `config` (`tessera audit verify | head`).
+pub fn open_audit_chain(config: &Config) -> Result<Box<dyn AuditChainStore>, ServeError> {
+    match &config.store {
+        StoreLocation::SqliteFile(path) => {
+            create_parent(path)?;
+            Ok(Box::new(TokenDb::open(path).map_err(store_error)?))
+        }
+        StoreLocation::SqliteMemory => Err(ServeError(
+            "config key `store`: an in-memory store keeps no audit trail to query".into(),
+        )),
+        StoreLocation::Postgres(url) => {
+            let tokens = open_postgres(url)?.1;
+            Ok(Box::new(Arc::unwrap_or_clone(tokens)))
+        }
     }
 }
 

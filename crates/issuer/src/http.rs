@@ -79,14 +79,19 @@ pub enum ServeError {
     },
 }
 
-/// Opens the issuer and serves it on `config.listen` until Ctrl-C.
+/// Opens the issuer (SQLite: [`Issuer::open`]) and serves it on `config.listen` until Ctrl-C.
 pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
-    let addr = config.listen;
-    if config.demo_mode {
+    // Opening is a few synchronous SQLite statements, done once before serving.
+    serve_issuer(Issuer::open(config)?, clock).await
+}
+
+/// Serves an opened issuer (any storage backend) on its `listen` address until Ctrl-C.
+pub async fn serve_issuer(issuer: Issuer, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
+    let addr = issuer.config().listen;
+    if issuer.config().demo_mode {
         tracing::warn!("demo_mode is on: POST /tickets mints without client authentication");
     }
-    // Opening is a few synchronous SQLite statements, done once before serving.
-    let issuer = Arc::new(Issuer::open(config)?);
+    let issuer = Arc::new(issuer);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io { addr, source })?;

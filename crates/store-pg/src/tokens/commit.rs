@@ -8,11 +8,13 @@
 
 use postgres::Client;
 use postgres::types::Type;
+use tessera_store::audit::AuditRecord;
 use tessera_store::durable::{REUSE_REASON, RegistrationChange, SetOutcome, WriteSet};
 
 use crate::error::PgError;
 use crate::pool::Pool;
 
+use super::chain::{self, Appender};
 use super::durability::SyncCommit;
 use super::rows;
 
@@ -26,9 +28,24 @@ pub(crate) fn commit_batch(
     if sets.is_empty() {
         return Ok(Vec::new());
     }
+    // Nearly every batch writes an audit row; one that cannot (FHIR DPoP proofs only) leaves
+    // the chain head alone and so never waits on other nodes' batches.
+    let audits = sets.iter().any(|s| {
+        !s.audit.is_empty()
+            || s.rotation.is_some()
+            || s.once.iter().any(|k| k.on_conflict.is_some())
+    });
     super::tx::durable(pool, level, |c| {
+        let mut chain = if audits { Some(chain::lock(c)?) } else { None };
         purge(c, sets)?;
-        sets.iter().map(|set| commit_set(c, set)).collect()
+        let outcomes = sets
+            .iter()
+            .map(|set| commit_set(c, &mut chain, set))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(chain) = chain {
+            chain.finish(c)?;
+        }
+        Ok(outcomes)
     })
 }
 
@@ -67,7 +84,17 @@ fn purge(c: &mut Client, sets: &[WriteSet]) -> Result<(), PgError> {
 }
 
 /// One set inside the batch transaction.
-fn commit_set(c: &mut Client, set: &WriteSet) -> Result<SetOutcome, PgError> {
+fn commit_set(
+    c: &mut Client,
+    chain: &mut Option<Appender>,
+    set: &WriteSet,
+) -> Result<SetOutcome, PgError> {
+    // Audit rows are appended only after every check of the set passed or on its refusal
+    // path after the rollback, so a savepoint rollback never has a chain row to undo.
+    let mut audit = |c: &mut Client, r: &AuditRecord| match chain.as_mut() {
+        Some(chain) => chain.append(c, r),
+        None => Err(PgError::Corrupt("audit row outside the chain".into())),
+    };
     // A set can be refused at each key and at the rotation. Refused at the first of these,
     // it has written nothing yet; only with two or more is there something to undo, and only
     // then is the savepoint worth its two round trips.
@@ -82,7 +109,7 @@ fn commit_set(c: &mut Client, set: &WriteSet) -> Result<SetOutcome, PgError> {
                 c.batch_execute("ROLLBACK TO SAVEPOINT write_set; RELEASE SAVEPOINT write_set")?;
             }
             if let Some(rec) = &k.on_conflict {
-                rows::insert_audit(c, rec)?;
+                audit(c, rec)?;
             }
             return Ok(SetOutcome::Conflict(i));
         }
@@ -94,7 +121,7 @@ fn commit_set(c: &mut Client, set: &WriteSet) -> Result<SetOutcome, PgError> {
                 c.batch_execute("ROLLBACK TO SAVEPOINT write_set; RELEASE SAVEPOINT write_set")?;
             }
             rows::revoke_family(c, &r.next.family_id, set.now, REUSE_REASON)?;
-            rows::insert_audit(c, &r.on_reuse)?;
+            audit(c, &r.on_reuse)?;
             return Ok(SetOutcome::RefreshReused);
         }
         rows::insert_refresh(c, &r.next)?;
@@ -116,7 +143,7 @@ fn commit_set(c: &mut Client, set: &WriteSet) -> Result<SetOutcome, PgError> {
         }
     }
     for a in &set.audit {
-        rows::insert_audit(c, a)?;
+        audit(c, a)?;
     }
     if savepoint {
         c.batch_execute("RELEASE SAVEPOINT write_set")?;

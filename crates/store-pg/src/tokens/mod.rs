@@ -6,6 +6,7 @@
 //! `registrations.rs` the registered clients, `durability.rs` the refusal to run on a server
 //! that acknowledges commits before they are durable.
 
+mod chain;
 mod commit;
 mod durability;
 mod reads;

@@ -33,9 +33,7 @@ pub(crate) fn ready(pool: &Pool) -> Result<(), PgError> {
         return Err(PgError::SchemaTooNew { found, supported });
     }
     if found < supported {
-        return Err(PgError::Migration(format!(
-            "database schema version {found} is older than this binary's {supported}"
-        )));
+        return Err(PgError::SchemaTooOld { found, supported });
     }
     super::durability::check(&mut c)?;
     Ok(())

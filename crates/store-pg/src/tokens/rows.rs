@@ -47,38 +47,6 @@ pub(crate) fn spend_key(
     Ok(n == 1)
 }
 
-pub(crate) fn insert_audit(c: &mut Client, r: &AuditRecord) -> Result<(), PgError> {
-    let details = if r.details.is_empty() {
-        "{}"
-    } else {
-        r.details.as_str()
-    };
-    let params: [P<'_>; 15] = [
-        (&r.at, Type::INT8),
-        (&r.event, Type::TEXT),
-        (&r.outcome, Type::TEXT),
-        (&r.step, Type::TEXT),
-        (&r.error, Type::TEXT),
-        (&r.error_description, Type::TEXT),
-        (&r.jti, Type::TEXT),
-        (&r.iss, Type::TEXT),
-        (&r.ticket_type, Type::TEXT),
-        (&r.client_id, Type::TEXT),
-        (&r.requester, Type::TEXT),
-        (&r.binding, Type::TEXT),
-        (&r.patient, Type::TEXT),
-        (&r.scopes, Type::TEXT),
-        (&details, Type::TEXT),
-    ];
-    c.execute_typed(
-        "INSERT INTO redemption_audit (at, event, outcome, step, error, error_description, jti, \
-         iss, ticket_type, client_id, requester, binding, patient, scopes, details) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        &params,
-    )?;
-    Ok(())
-}
-
 pub(crate) fn insert_token(c: &mut Client, r: &TokenRecord) -> Result<(), PgError> {
     let params: [P<'_>; 11] = [
         (&r.token_hash, Type::BYTEA),

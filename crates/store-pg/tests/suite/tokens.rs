@@ -167,7 +167,7 @@ fn a_failed_batch_writes_nothing_of_any_set() {
             .unwrap_err();
         let expected = match b.name {
             "sqlite" => "UNIQUE constraint failed: access_token.token_hash",
-            _ => "constraint access_token_pkey",
+            _ => "unique constraint \"access_token_pkey\"",
         };
         assert!(err.0.contains(expected), "{}: {err}", b.name);
         assert!(outcomes_of(db, "t1").is_empty(), "{}", b.name);

@@ -1,0 +1,213 @@
+//! The audit hash chain on PostgreSQL (docs/design/003-audit-chain.md): every batch that may
+//! write an audit row locks the head row first (`FOR UPDATE`, held to COMMIT), so appends of
+//! all nodes serialize, chain order is commit order, and the lock order (head, then
+//! single-use keys) is the same in every batch — two nodes cannot deadlock on each other's
+//! uncommitted keys. Rows are linked with `tessera_store::audit_chain` in memory and the head
+//! is written once before COMMIT; `verify` walks one read-only snapshot through a cursor.
+
+use postgres::types::{ToSql, Type};
+use postgres::{Client, IsolationLevel, Row};
+use tessera_store::audit::{AuditChainReport, AuditChainStore, AuditRecord};
+use tessera_store::audit_chain::{
+    self, ChainFault, ChainHead, ChainVerifier, FaultKind, Hash, StoredRow,
+};
+use tessera_store::token_db::TokenDbError;
+
+use crate::blocking::run;
+use crate::error::PgError;
+
+use super::PgTokenStore;
+use super::rows::{AUDIT_COLUMNS, audit_from};
+
+/// Rows fetched per cursor step while verifying (bounds memory).
+const VERIFY_STEP: i32 = 512;
+
+/// The head as locked by this batch, and whether the batch moved it.
+pub(crate) struct Appender {
+    head: ChainHead,
+    moved: bool,
+}
+
+/// Locks the head for this transaction.
+pub(crate) fn lock(c: &mut Client) -> Result<Appender, PgError> {
+    let head = read_head(
+        c,
+        "SELECT seq, row_id, hash FROM audit_chain_head FOR UPDATE",
+    )?
+    .ok_or_else(|| {
+        PgError::Corrupt(
+            "audit chain head missing: refusing to append (run `tessera audit verify`)".into(),
+        )
+    })?;
+    Ok(Appender { head, moved: false })
+}
+
+impl Appender {
+    /// Inserts `r` as the chain's next row. The id is the head's plus one: every append holds
+    /// the head lock, so no other transaction can take it.
+    pub(crate) fn append(&mut self, c: &mut Client, r: &AuditRecord) -> Result<(), PgError> {
+        let id = self.head.row_id + 1;
+        let details = if r.details.is_empty() {
+            "{}"
+        } else {
+            r.details.as_str()
+        };
+        let record = AuditRecord {
+            id,
+            details: details.to_string(),
+            ..r.clone()
+        };
+        let l = audit_chain::link(&self.head, id, &record);
+        let (prev, hash) = (l.prev_hash.to_vec(), l.hash.to_vec());
+        let params: [(&(dyn ToSql + Sync), Type); 20] = [
+            (&id, Type::INT8),
+            (&r.at, Type::INT8),
+            (&r.event, Type::TEXT),
+            (&r.outcome, Type::TEXT),
+            (&r.step, Type::TEXT),
+            (&r.error, Type::TEXT),
+            (&r.error_description, Type::TEXT),
+            (&r.jti, Type::TEXT),
+            (&r.iss, Type::TEXT),
+            (&r.ticket_type, Type::TEXT),
+            (&r.client_id, Type::TEXT),
+            (&r.requester, Type::TEXT),
+            (&r.binding, Type::TEXT),
+            (&r.patient, Type::TEXT),
+            (&r.scopes, Type::TEXT),
+            (&details, Type::TEXT),
+            (&l.seq, Type::INT8),
+            (&l.version, Type::INT8),
+            (&prev, Type::BYTEA),
+            (&hash, Type::BYTEA),
+        ];
+        c.execute_typed(
+            &format!(
+                "INSERT INTO redemption_audit ({AUDIT_COLUMNS}, chain_seq, chain_version, \
+                 prev_hash, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            ),
+            &params,
+        )?;
+        self.head = l.head(id);
+        self.moved = true;
+        Ok(())
+    }
+
+    /// Writes the head, if this batch appended anything.
+    pub(crate) fn finish(self, c: &mut Client) -> Result<(), PgError> {
+        if self.moved {
+            let hash = self.head.hash.to_vec();
+            c.execute_typed(
+                "UPDATE audit_chain_head SET seq = $1, row_id = $2, hash = $3",
+                &[
+                    (&self.head.seq, Type::INT8),
+                    (&self.head.row_id, Type::INT8),
+                    (&hash, Type::BYTEA),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn read_head(c: &mut Client, sql: &str) -> Result<Option<ChainHead>, PgError> {
+    let Some(row) = c.query_typed_opt(sql, &[])? else {
+        return Ok(None);
+    };
+    let hash: Vec<u8> = row.try_get(2)?;
+    Ok(Some(ChainHead {
+        seq: row.try_get(0)?,
+        row_id: row.try_get(1)?,
+        hash: audit_chain::as_hash(&hash)
+            .ok_or_else(|| PgError::Corrupt("audit chain head: malformed hash".into()))?,
+    }))
+}
+
+/// One row as found; chain columns read leniently (a tampered value is a fault, not an error).
+fn stored_row(row: &Row) -> Result<StoredRow, ChainFault> {
+    let n = 16;
+    let record = audit_from(row).map_err(|e| ChainFault {
+        row_id: row.try_get::<_, i64>(0).ok(),
+        kind: FaultKind::Altered,
+        detail: format!("unreadable: {e}"),
+    })?;
+    Ok(StoredRow {
+        record,
+        seq: row.try_get::<_, Option<i64>>(n).ok().flatten(),
+        version: row.try_get::<_, Option<i64>>(n + 1).ok().flatten(),
+        prev_hash: row.try_get::<_, Option<Vec<u8>>>(n + 2).ok().flatten(),
+        hash: row.try_get::<_, Option<Vec<u8>>>(n + 3).ok().flatten(),
+    })
+}
+
+fn verify(c: &mut Client, anchor: Option<Hash>) -> Result<AuditChainReport, PgError> {
+    // One snapshot: the head and the rows agree, and rows appended during the walk neither
+    // show nor count as a cut end.
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    let head = {
+        let row = tx.query_opt("SELECT seq, row_id, hash FROM audit_chain_head", &[])?;
+        match row {
+            None => None,
+            Some(row) => {
+                let hash: Vec<u8> = row.try_get(2)?;
+                Some(ChainHead {
+                    seq: row.try_get(0)?,
+                    row_id: row.try_get(1)?,
+                    hash: audit_chain::as_hash(&hash).ok_or_else(|| {
+                        PgError::Corrupt("audit chain head: malformed hash".into())
+                    })?,
+                })
+            }
+        }
+    };
+    let portal = tx.bind(
+        &format!(
+            "SELECT {AUDIT_COLUMNS}, chain_seq, chain_version, prev_hash, chain_hash \
+             FROM redemption_audit ORDER BY id"
+        ),
+        &[],
+    )?;
+    let mut verifier = ChainVerifier::new(anchor);
+    let mut fault = None;
+    'walk: loop {
+        let rows = tx.query_portal(&portal, VERIFY_STEP)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            if let Err(f) = stored_row(row).and_then(|s| verifier.push(&s)) {
+                fault = Some(f);
+                break 'walk;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(AuditChainReport {
+        outcome: match fault {
+            Some(f) => Err(f),
+            None => verifier.finish(head),
+        },
+        legacy_rows: 0,
+    })
+}
+
+impl AuditChainStore for PgTokenStore {
+    fn audit_head(&self) -> Result<Option<ChainHead>, TokenDbError> {
+        run(|| {
+            read_head(
+                &mut *self.pool.get()?,
+                "SELECT seq, row_id, hash FROM audit_chain_head",
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    fn verify_audit_chain(&self, anchor: Option<Hash>) -> Result<AuditChainReport, TokenDbError> {
+        run(|| verify(&mut *self.pool.get()?, anchor)).map_err(Into::into)
+    }
+}
