@@ -1,7 +1,7 @@
 //! Two `tessera serve` nodes on different loopback ports sharing one PostgreSQL schema (issue
 //! 13): a token from A works at B; an assertion used at A is refused at B; one assertion raced
 //! at both succeeds once; A killed with SIGKILL under a redemption load loses no answered
-//! audit row. Skipped (with a message) when no PostgreSQL answers and `TESSERA_REQUIRE_PG` is
+//! audit row and the trail's hash chain verifies. Skipped (with a message) when no PostgreSQL answers and `TESSERA_REQUIRE_PG` is
 //! not set.
 //!
 //! Bounded: fixed request counts, the kill after a fixed number of answers; no timing
@@ -209,6 +209,19 @@ async fn a_node_killed_under_load_loses_no_answered_audit_row(url: String) {
         .await
         .unwrap();
     assert_eq!(after.status, 200, "{}", after.body);
+
+    // The trail both nodes appended to is one intact chain, the killed node's last batch
+    // included (a batch that did not commit left no row and did not move the head).
+    let verify = crate::tessera(
+        &["audit", "verify", "--config", config.to_str().unwrap()],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_str(crate::ok(&verify).trim()).unwrap();
+    assert_eq!(report["status"], "ok", "{report}");
+    assert!(
+        report["rows"].as_u64().unwrap() >= answers.len() as u64,
+        "{report}"
+    );
 
     let mut audited: HashMap<String, Vec<String>> = HashMap::new();
     for r in audit_records(&config) {

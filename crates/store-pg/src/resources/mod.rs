@@ -81,15 +81,21 @@ impl PgStore {
     }
 }
 
+// Every method through `blocking::run`: the holder calls some of them from async code (start-up
+// linkage, handlers), where the blocking client may not start its runtime.
 impl ResourceStore for PgStore {
     fn put_site(&self, site: &SiteProfile) -> Result<(), StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(write::put_site(&mut client, site)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(write::put_site(&mut client, site)?)
+        })
     }
 
     fn put_resources(&self, resources: &[NewResource]) -> Result<Vec<WriteOutcome>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(write::put_resources(&mut client, resources)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(write::put_resources(&mut client, resources)?)
+        })
     }
 
     fn read(
@@ -99,8 +105,10 @@ impl ResourceStore for PgStore {
         id: &str,
         grant: &Filter,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(read::read(&mut client, scope, rtype, id, grant)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(read::read(&mut client, scope, rtype, id, grant)?)
+        })
     }
 
     fn search(
@@ -109,33 +117,45 @@ impl ResourceStore for PgStore {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<SearchPage, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(read::search(&mut client, scope, query, grant)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(read::search(&mut client, scope, query, grant)?)
+        })
     }
 
     fn sites(&self) -> Result<Vec<SiteProfile>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(read::sites(&mut client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(read::sites(&mut client)?)
+        })
     }
 
     fn ready(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(read::ready(&mut client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(read::ready(&mut client)?)
+        })
     }
 
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(read::type_counts(&mut client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(read::type_counts(&mut client)?)
+        })
     }
 
     fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::append_assertion(&mut client, assertion)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::append_assertion(&mut client, assertion)?)
+        })
     }
 
     fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::assertions(&mut *client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::assertions(&mut *client)?)
+        })
     }
 
     fn rebuild_linkage(
@@ -144,37 +164,51 @@ impl ResourceStore for PgStore {
         now: i64,
         cause: &str,
     ) -> Result<LinkageSummary, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::rebuild(&mut client, rules, now, cause)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::rebuild(&mut client, rules, now, cause)?)
+        })
     }
 
     fn person_of(&self, record: &str) -> Result<PersonOf, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::person_of(&mut client, record)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::person_of(&mut client, record)?)
+        })
     }
 
     fn linked_records(&self) -> Result<Vec<LinkedRecord>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::records(&mut *client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::records(&mut *client)?)
+        })
     }
 
     fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::conflicts(&mut client)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::conflicts(&mut client)?)
+        })
     }
 
     fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::versions(&mut client, limit)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::versions(&mut client, limit)?)
+        })
     }
 
     fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::append_refusal(&mut client, refusal)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::append_refusal(&mut client, refusal)?)
+        })
     }
 
     fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError> {
-        let mut client = self.pool.get()?;
-        Ok(linkage::refusals(&mut client, limit)?)
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            Ok(linkage::refusals(&mut client, limit)?)
+        })
     }
 }
