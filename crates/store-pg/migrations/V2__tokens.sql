@@ -53,8 +53,11 @@ CREATE TRIGGER redemption_audit_no_change BEFORE UPDATE OR DELETE ON redemption_
 CREATE TRIGGER redemption_audit_no_truncate BEFORE TRUNCATE ON redemption_audit
     FOR EACH STATEMENT EXECUTE FUNCTION redemption_audit_append_only();
 
--- The head only advances, to a row that exists with that hash, and is never deleted.
-CREATE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The head only advances, to a row that exists with that hash, and is never deleted. The
+-- search path is the migration's, so the guard finds this schema's rows whatever the path of
+-- the session that fires it.
+CREATE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'the audit chain head cannot be deleted';

@@ -4,6 +4,7 @@
 //! `backends::resources()` / `backends::tokens()` and naming the backend in every assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod audit_chain;
 mod backends;
 mod issuer;
 // The store crate's independent reference for search parameters over raw JSON, shared rather
