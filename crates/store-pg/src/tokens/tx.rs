@@ -70,6 +70,11 @@ fn retryable(e: &PgError, closed: bool, commit_sent: bool) -> bool {
     let PgError::Query(e) = e else {
         return false;
     };
+    // Whatever the server said last (a terminated backend sends FATAL 57P01 first), a
+    // connection gone before COMMIT was sent took its transaction with it.
+    if closed && !commit_sent {
+        return true;
+    }
     if let Some(db) = e.as_db_error() {
         let code = db.code();
         return *code == SqlState::T_R_DEADLOCK_DETECTED
@@ -77,5 +82,5 @@ fn retryable(e: &PgError, closed: bool, commit_sent: bool) -> bool {
             || (*code == SqlState::UNIQUE_VIOLATION
                 && db.constraint() == Some("client_registration_san"));
     }
-    closed && !commit_sent
+    false
 }

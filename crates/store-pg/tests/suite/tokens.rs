@@ -605,7 +605,7 @@ fn a_key_pending_on_another_node_waits_then_decides() {
         let n = node.clone();
         let set = redemption(&k, u8::from(other_commits), &k);
         let waiter = std::thread::spawn(move || n.commit_batch(&[set]).unwrap());
-        wait_for_lock_waiter(admin);
+        wait_for_lock_waiter(admin, 0);
         admin
             .batch_execute(if other_commits { "COMMIT" } else { "ROLLBACK" })
             .unwrap();
@@ -622,24 +622,61 @@ fn a_key_pending_on_another_node_waits_then_decides() {
     }
 }
 
-/// Returns once some backend waits for a lock held by `admin`'s open transaction.
-fn wait_for_lock_waiter(admin: &mut postgres::Client) {
+// A lost connection mid-batch: the node's backend is terminated while its batch waits; the
+// server rolls that transaction back, the store retries on a new connection, and the outcome
+// is as if nothing had happened — the refusal audited once, the chain intact.
+#[test]
+fn a_connection_lost_mid_batch_is_retried_on_a_new_one() {
+    let Some(mut db) = TestDb::new() else { return };
+    let node = tessera_store_pg::open(db.url(), tessera_store_pg::PoolOptions::default())
+        .unwrap()
+        .1;
+    let schema = db.schema().to_string();
+    let admin = db.admin();
+    admin.batch_execute("BEGIN").unwrap();
+    admin
+        .execute(
+            &format!(
+                "INSERT INTO {schema}.assertion_jti (client_id, jti, keep_until) \
+                 VALUES ('client-a', 'lost', 500)"
+            ),
+            &[],
+        )
+        .unwrap();
+    let n = node.clone();
+    let waiter = std::thread::spawn(move || n.commit_batch(&[redemption("lost", 1, "lost")]));
+    let blocked = wait_for_lock_waiter(admin, 0);
+    admin
+        .execute("SELECT pg_terminate_backend($1)", &[&blocked])
+        .unwrap();
+    // The retry waits on the same pending key from a new backend.
+    wait_for_lock_waiter(admin, blocked);
+    admin.batch_execute("COMMIT").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), [SetOutcome::Conflict(0)]);
+    assert_eq!(outcomes_of(node.as_ref(), "lost"), ["rejected"]);
+    let chain = tessera_store::audit::AuditChainStore::verify_audit_chain(node.as_ref(), None);
+    assert_eq!(chain.unwrap().outcome.unwrap().rows, 1);
+}
+
+/// Returns once a backend other than `except` waits for a lock held by `admin`'s open
+/// transaction: its pid.
+fn wait_for_lock_waiter(admin: &mut postgres::Client, except: i32) -> i32 {
     let me: i32 = admin
         .query_one("SELECT pg_backend_pid()", &[])
         .unwrap()
         .get(0);
     // pg_locks, not pg_stat_activity: the latter is a snapshot frozen for the transaction.
     for _ in 0..6000 {
-        let waiting: i64 = admin
+        let waiting: Option<i32> = admin
             .query_one(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted \
-                 AND $1 = ANY(pg_blocking_pids(pid))",
-                &[&me],
+                "SELECT min(pid) FROM pg_locks WHERE NOT granted \
+                 AND $1 = ANY(pg_blocking_pids(pid)) AND pid <> $2",
+                &[&me, &except],
             )
             .unwrap()
             .get(0);
-        if waiting > 0 {
-            return;
+        if let Some(pid) = waiting {
+            return pid;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
