@@ -37,6 +37,12 @@ pub enum PgError {
     /// A query failed.
     #[error("{}", describe(.0))]
     Query(#[from] postgres::Error),
+    /// The server or session would acknowledge commits before they are durable.
+    #[error("PostgreSQL is not durable: {0}; refusing to use it")]
+    NotDurable(String),
+    /// A value does not fit its column.
+    #[error("{0} out of range")]
+    OutOfRange(&'static str),
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -65,6 +71,24 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
         source = s.source();
     }
     m
+}
+
+/// A postgres error with the server's message: the crate's own `Display` says only
+/// "db error".
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            match db.constraint() {
+                Some(c) => format!("{db} (SQLSTATE {code}, constraint {c})"),
+                None => format!("{db} (SQLSTATE {code})"),
+            }
+        }
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 impl From<PgError> for StoreError {

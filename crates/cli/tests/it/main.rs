@@ -14,6 +14,9 @@ mod issuer_client;
 mod keys;
 mod kill9;
 mod link;
+mod multinode;
+mod pg_errors;
+mod pg_node;
 mod ticket;
 mod udap_register;
 
