@@ -31,6 +31,27 @@ pub struct Usage {
     pub peak_rss_kib: u64,
 }
 
+impl Usage {
+    /// The sum over several processes (CPU and memory add up); `None` if any is unknown.
+    pub fn total(each: impl Iterator<Item = Option<Usage>>) -> Option<Usage> {
+        each.fold(
+            Some(Usage {
+                cpu_seconds: 0.0,
+                rss_kib: 0,
+                peak_rss_kib: 0,
+            }),
+            |acc, u| {
+                let (a, u) = (acc?, u?);
+                Some(Usage {
+                    cpu_seconds: a.cpu_seconds + u.cpu_seconds,
+                    rss_kib: a.rss_kib + u.rss_kib,
+                    peak_rss_kib: a.peak_rss_kib + u.peak_rss_kib,
+                })
+            },
+        )
+    }
+}
+
 impl Server {
     /// Starts `binary serve --config config` and waits until it reports its address.
     pub fn start(binary: &Path, config: &Path) -> Result<Server, BenchError> {
