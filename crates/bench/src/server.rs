@@ -34,21 +34,18 @@ pub struct Usage {
 impl Usage {
     /// The sum over several processes (CPU and memory add up); `None` if any is unknown.
     pub fn total(each: impl Iterator<Item = Option<Usage>>) -> Option<Usage> {
-        each.fold(
-            Some(Usage {
-                cpu_seconds: 0.0,
-                rss_kib: 0,
-                peak_rss_kib: 0,
-            }),
-            |acc, u| {
-                let (a, u) = (acc?, u?);
-                Some(Usage {
-                    cpu_seconds: a.cpu_seconds + u.cpu_seconds,
-                    rss_kib: a.rss_kib + u.rss_kib,
-                    peak_rss_kib: a.peak_rss_kib + u.peak_rss_kib,
-                })
-            },
-        )
+        let mut total = Usage {
+            cpu_seconds: 0.0,
+            rss_kib: 0,
+            peak_rss_kib: 0,
+        };
+        for u in each {
+            let u = u?;
+            total.cpu_seconds += u.cpu_seconds;
+            total.rss_kib += u.rss_kib;
+            total.peak_rss_kib += u.peak_rss_kib;
+        }
+        Some(total)
     }
 }
 
