@@ -62,8 +62,9 @@ pub fn now() -> i64 {
 }
 
 impl Fixture {
-    /// Generates `patients` synthetic patients under `dir` and writes the configuration.
-    pub fn create(dir: &Path, patients: u64) -> Result<Fixture, BenchError> {
+    /// Generates `patients` synthetic patients under `dir` and writes the configuration, with
+    /// the store at `store` (a `postgres://` URL, say) or a SQLite file under `dir`.
+    pub fn create(dir: &Path, patients: u64, store: Option<&str>) -> Result<Fixture, BenchError> {
         let io = |what: &'static str| move |e: std::io::Error| BenchError::of(what, e);
         let data = dir.join("data");
         let mut sink = DirSink::new(&data, Layout::Bundles, false);
@@ -82,7 +83,7 @@ impl Fixture {
             r#"
 listen = "127.0.0.1:0"
 base_url = "{BASE}"
-store = "sqlite://{store}"
+store = "{store}"
 load = ["{bundles}"]
 trust_frameworks = ["https://network.bench.tessera.example"]
 [holder]
@@ -96,7 +97,10 @@ ticket_types = ["{SELF_ACCESS}"]
 client_id = "{CLIENT_ID}"
 jwks_file = "{client_keys}"
 "#,
-            store = dir.join("holder.db").display(),
+            store = match store {
+                Some(url) => url.to_owned(),
+                None => format!("sqlite://{}", dir.join("holder.db").display()),
+            },
             bundles = data.join("bundles").display(),
             issuer_keys = dir.join("issuer.json").display(),
             client_keys = dir.join("client.json").display(),

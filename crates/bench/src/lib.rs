@@ -93,18 +93,32 @@ pub struct BenchOptions {
     pub operation: Operation,
     /// Iterations of each floor measurement.
     pub floor_iterations: usize,
+    /// The servers' store URL (`None`: a SQLite file in the run's temporary directory).
+    pub store: Option<String>,
+    /// Server processes sharing the store; connection `k` goes to node `k % nodes`. More than
+    /// one needs a shared database (`postgres://`).
+    pub nodes: usize,
 }
 
 /// Runs one benchmark end to end and returns its report.
 pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
     let dir = tempfile::tempdir().map_err(|e| BenchError::of("temporary directory", e))?;
-    let fx = fixture::Fixture::create(dir.path(), opts.patients)?;
+    if opts.nodes > 1 && opts.store.is_none() {
+        return Err(BenchError(
+            "more than one node needs a shared store: give --store postgres://…".into(),
+        ));
+    }
+    let fx = fixture::Fixture::create(dir.path(), opts.patients, opts.store.as_deref())?;
     let floor = floor::measure(&fx, opts.floor_iterations)?;
-    let srv = server::Server::start(&opts.server_binary, &fx.config_path)?;
-    let before = srv.usage();
-    let result = load::drive(&fx, &srv, opts).await;
-    let after = srv.usage();
-    drop(srv);
+    // One after the other: the first ingests, the others find the data unchanged.
+    let mut servers = Vec::new();
+    for _ in 0..opts.nodes.max(1) {
+        servers.push(server::Server::start(&opts.server_binary, &fx.config_path)?);
+    }
+    let before = server::Usage::total(servers.iter().map(server::Server::usage));
+    let result = load::drive(&fx, &servers, opts).await;
+    let after = server::Usage::total(servers.iter().map(server::Server::usage));
+    drop(servers);
     let ops = result?;
     let usage = match (before, after) {
         (Some(b), Some(a)) => Some(server::Usage {
@@ -117,6 +131,12 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
         operation: opts.operation.name(),
         connections: opts.connections,
         patients: opts.patients,
+        nodes: opts.nodes.max(1),
+        store: if opts.store.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         floor,
         ops,
         server: usage,

@@ -55,10 +55,17 @@ struct Exchange {
 /// Drives the run; returns the results per operation name.
 pub async fn drive(
     fx: &Fixture,
-    srv: &Server,
+    servers: &[Server],
     opts: &BenchOptions,
 ) -> Result<BTreeMap<&'static str, OpResult>, BenchError> {
-    let base = format!("http://{}/fhir", srv.addr);
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| format!("http://{}/fhir", s.addr))
+        .collect();
+    let base = bases
+        .first()
+        .cloned()
+        .ok_or_else(|| BenchError("no server".into()))?;
     let setup = client()?;
     // One token for reads and searches (bound to the first subject).
     let first = Exchange {
@@ -92,7 +99,6 @@ pub async fn drive(
         }
     }
     let work = Arc::new(Work {
-        base,
         token,
         patient: fx.subjects[0].id.clone(),
         exchanges: exchanges.into_iter().map(std::sync::Mutex::new).collect(),
@@ -102,9 +108,12 @@ pub async fn drive(
     });
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..opts.connections.max(1) {
+    for k in 0..opts.connections.max(1) {
         let (work, http) = (work.clone(), client()?);
-        tasks.push(tokio::spawn(async move { work.connection(&http).await }));
+        let base = bases[k % bases.len()].clone();
+        tasks.push(tokio::spawn(
+            async move { work.connection(&http, &base).await },
+        ));
     }
     for t in tasks {
         t.await.map_err(|e| BenchError::of("load task", e))?;
@@ -127,7 +136,6 @@ fn client() -> Result<reqwest::Client, BenchError> {
 }
 
 struct Work {
-    base: String,
     token: String,
     patient: String,
     exchanges: Vec<std::sync::Mutex<Option<Exchange>>>,
@@ -137,7 +145,8 @@ struct Work {
 }
 
 impl Work {
-    async fn connection(&self, http: &reqwest::Client) {
+    /// One connection's loop against the node at `base`.
+    async fn connection(&self, http: &reqwest::Client, base: &str) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(slot) = self.exchanges.get(i) else {
@@ -148,12 +157,12 @@ impl Work {
             let t0 = Instant::now();
             let outcome = match (op, taken) {
                 (Operation::Exchange | Operation::ExchangeDpop, Some(x)) => {
-                    exchange(http, &self.base, &x).await.map(|_| ())
+                    exchange(http, base, &x).await.map(|_| ())
                 }
                 (Operation::Exchange | Operation::ExchangeDpop, None) => {
                     Err("no pre-signed exchange".into())
                 }
-                (op, _) => self.fhir(http, op).await,
+                (op, _) => self.fhir(http, base, op).await,
             };
             let elapsed = t0.elapsed();
             let mut results = self.results.lock().await;
@@ -168,12 +177,12 @@ impl Work {
         }
     }
 
-    async fn fhir(&self, http: &reqwest::Client, op: Operation) -> Result<(), String> {
+    async fn fhir(&self, http: &reqwest::Client, base: &str, op: Operation) -> Result<(), String> {
         let url = match op {
-            Operation::Read => format!("{}/Patient/{}", self.base, self.patient),
-            Operation::Search => format!("{}/Observation?_count=50", self.base),
-            Operation::SearchCode => format!("{}/Observation?code=4548-4&_count=50", self.base),
-            _ => format!("{}/Observation?date=ge2020-01-01&_count=50", self.base),
+            Operation::Read => format!("{base}/Patient/{}", self.patient),
+            Operation::Search => format!("{base}/Observation?_count=50"),
+            Operation::SearchCode => format!("{base}/Observation?code=4548-4&_count=50"),
+            _ => format!("{base}/Observation?date=ge2020-01-01&_count=50"),
         };
         let resp = http
             .get(url)

@@ -19,6 +19,10 @@ pub struct Report {
     pub connections: usize,
     /// Synthetic patients loaded.
     pub patients: u64,
+    /// Server processes (sharing one store).
+    pub nodes: usize,
+    /// The store backend: `sqlite` or `postgres`.
+    pub store: &'static str,
     /// The floor, measured in this run.
     pub floor: Floor,
     /// Results by operation name.
@@ -117,8 +121,8 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "tessera bench: {} over {} connection(s), {} synthetic patient(s), loopback",
-            self.operation, self.connections, self.patients
+            "tessera bench: {} over {} connection(s), {} synthetic patient(s), {} node(s) on {}, loopback",
+            self.operation, self.connections, self.patients, self.nodes, self.store
         );
         let _ = writeln!(
             out,

@@ -31,6 +31,24 @@ pub struct Usage {
     pub peak_rss_kib: u64,
 }
 
+impl Usage {
+    /// The sum over several processes (CPU and memory add up); `None` if any is unknown.
+    pub fn total(each: impl Iterator<Item = Option<Usage>>) -> Option<Usage> {
+        let mut total = Usage {
+            cpu_seconds: 0.0,
+            rss_kib: 0,
+            peak_rss_kib: 0,
+        };
+        for u in each {
+            let u = u?;
+            total.cpu_seconds += u.cpu_seconds;
+            total.rss_kib += u.rss_kib;
+            total.peak_rss_kib += u.peak_rss_kib;
+        }
+        Some(total)
+    }
+}
+
 impl Server {
     /// Starts `binary serve --config config` and waits until it reports its address.
     pub fn start(binary: &Path, config: &Path) -> Result<Server, BenchError> {

@@ -23,6 +23,13 @@ pub struct BenchArgs {
     /// Iterations of each crypto-floor measurement.
     #[arg(long, default_value_t = 500)]
     pub floor_iterations: usize,
+    /// The servers' store (e.g. `postgres://postgres@127.0.0.1/test`); default a SQLite file
+    /// in a temporary directory. A PostgreSQL database is written to: use a scratch one.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// `tessera serve` processes sharing the store (more than one needs `--store postgres://…`).
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
 }
 
 /// Runs the command.
@@ -32,8 +39,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "--op must be exchange, exchange-dpop, read, search, search-code, search-date or mix"
         )
     })?;
-    if args.requests == 0 || args.connections == 0 {
-        return Err(anyhow!("--requests and --connections must be at least 1"));
+    if args.requests == 0 || args.connections == 0 || args.nodes == 0 {
+        return Err(anyhow!(
+            "--requests, --connections and --nodes must be at least 1"
+        ));
     }
     let opts = BenchOptions {
         // The server under test is this very binary, as `tessera serve`.
@@ -43,6 +52,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         connections: args.connections,
         operation,
         floor_iterations: args.floor_iterations,
+        store: args.store,
+        nodes: args.nodes,
     };
     let runtime = tokio::runtime::Runtime::new().context("tokio runtime")?;
     let report = runtime.block_on(tessera_bench::run(&opts))?;

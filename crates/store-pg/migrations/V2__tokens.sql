@@ -3,12 +3,9 @@
 -- keys are decided by the primary keys below inside each batch's transaction
 -- (crates/store-pg/src/tokens/commit.rs), never by a read.
 
--- One row per token-endpoint decision (PT-AUDIT), oldest first by `id`, each a link of the
--- hash chain (crates/store/src/audit_chain.rs, docs/design/003-audit-chain.md). Appends
--- serialize on the head row (locked first in every batch that writes audit rows), so the id
--- is the head's plus one and chain order is commit order across nodes.
+-- One row per token-endpoint decision (PT-AUDIT), oldest first by `id`.
 CREATE TABLE redemption_audit (
-    id                BIGINT PRIMARY KEY,
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at                BIGINT NOT NULL,
     event             TEXT NOT NULL,
     outcome           TEXT NOT NULL,
@@ -23,53 +20,9 @@ CREATE TABLE redemption_audit (
     binding           TEXT,
     patient           TEXT,
     scopes            TEXT,
-    details           TEXT NOT NULL DEFAULT '{}',
-    chain_seq         BIGINT NOT NULL UNIQUE,
-    chain_version     BIGINT NOT NULL,
-    prev_hash         BYTEA NOT NULL,
-    chain_hash        BYTEA NOT NULL
+    details           TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX redemption_audit_jti ON redemption_audit (jti);
-
--- The newest row of the chain; what makes deleting the newest rows detectable.
-CREATE TABLE audit_chain_head (
-    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
-    seq    BIGINT NOT NULL,
-    row_id BIGINT NOT NULL,
-    hash   BYTEA NOT NULL
-);
-INSERT INTO audit_chain_head (singleton, seq, row_id, hash)
-    VALUES (TRUE, 0, 0, decode(repeat('00', 32), 'hex'));
-
--- Append-only, for every role: nothing in Tessera updates or deletes audit rows. Someone who
--- can drop these triggers can also rewrite rows: that is what the chain and its anchored head
--- catch.
-CREATE FUNCTION redemption_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'redemption_audit is append-only';
-END $$;
-CREATE TRIGGER redemption_audit_no_change BEFORE UPDATE OR DELETE ON redemption_audit
-    FOR EACH ROW EXECUTE FUNCTION redemption_audit_append_only();
-CREATE TRIGGER redemption_audit_no_truncate BEFORE TRUNCATE ON redemption_audit
-    FOR EACH STATEMENT EXECUTE FUNCTION redemption_audit_append_only();
-
--- The head only advances, to a row that exists with that hash, and is never deleted. The
--- search path is the migration's, so the guard finds this schema's rows whatever the path of
--- the session that fires it.
-CREATE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'the audit chain head cannot be deleted';
-    END IF;
-    IF NEW.seq <= OLD.seq OR NEW.hash IS DISTINCT FROM
-        (SELECT chain_hash FROM redemption_audit WHERE chain_seq = NEW.seq) THEN
-        RAISE EXCEPTION 'the audit chain head only advances to the newest row';
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER audit_chain_head_advances BEFORE UPDATE OR DELETE ON audit_chain_head
-    FOR EACH ROW EXECUTE FUNCTION audit_chain_head_guard();
 
 -- Spent single-use keys: client-assertion jti (namespace = client id), DPoP proof jti
 -- (`dpop:<jkt>`), software-statement jti. A second insert of a key waits for the first

@@ -51,5 +51,6 @@ pub fn open(url: &str, options: PoolOptions) -> Result<(Arc<PgStore>, Arc<PgToke
     // Before migrating: a node that may not serve should not change the schema either.
     let tokens = PgTokenStore::open(pool.clone())?;
     migrate::run(&pool)?;
+    tokens.prepare_chain()?;
     Ok((Arc::new(PgStore::new(pool)), Arc::new(tokens)))
 }

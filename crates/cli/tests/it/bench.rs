@@ -51,3 +51,46 @@ fn bench_refuses_an_unknown_operation() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--op must be"));
 }
+
+#[test]
+fn bench_drives_two_nodes_sharing_one_postgres_database() {
+    let Some(pg) = tessera_store_pg::testing::TestDb::new() else {
+        return;
+    };
+    let out = tessera(
+        &[
+            "bench",
+            "--op",
+            "mix",
+            "--requests",
+            "12",
+            "--connections",
+            "2",
+            "--patients",
+            "2",
+            "--floor-iterations",
+            "5",
+            "--store",
+            pg.url(),
+            "--nodes",
+            "2",
+        ],
+        None,
+    );
+    let report = ok(&out);
+    assert!(report.contains("2 node(s) on postgres"), "{report}");
+    // Connection 1 went to the second node with the token the first node issued at setup:
+    // every search and read there succeeded on the shared database.
+    assert!(report.trim_end().ends_with("errors: 0"), "{report}");
+}
+
+#[test]
+fn bench_refuses_two_nodes_without_a_shared_store() {
+    let out = tessera(&["bench", "--nodes", "2", "--requests", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("more than one node needs a shared store"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

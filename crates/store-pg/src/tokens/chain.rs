@@ -15,12 +15,80 @@ use tessera_store::token_db::TokenDbError;
 
 use crate::blocking::run;
 use crate::error::PgError;
+use crate::pool::Pool;
 
 use super::PgTokenStore;
+use super::durability::SyncCommit;
 use super::rows::{AUDIT_COLUMNS, audit_from};
 
-/// Rows fetched per cursor step while verifying (bounds memory).
+/// Rows fetched per cursor step while verifying, and chained per step when preparing (bounds
+/// memory).
 const VERIFY_STEP: i32 = 512;
+
+/// Chains the rows written before the chain existed and creates the head — once, by the first
+/// node to open the database after the chain's migration (the origin row's lock makes a
+/// concurrent opener wait, then find it done). A missing head later is never re-created:
+/// that would launder tampering; appends then fail and `verify` reports it.
+pub(crate) fn prepare(pool: &Pool, level: SyncCommit) -> Result<(), PgError> {
+    super::tx::durable(pool, level, |c| {
+        let pending = c
+            .query_typed_opt("SELECT pending FROM audit_chain_origin FOR UPDATE", &[])?
+            .map(|r| r.try_get::<_, bool>(0))
+            .transpose()?;
+        if pending != Some(true) {
+            return Ok(());
+        }
+        let mut head = ChainHead::EMPTY;
+        let mut rows: i64 = 0;
+        loop {
+            let step = c.query_typed(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM redemption_audit WHERE id > $1 ORDER BY id \
+                     LIMIT {VERIFY_STEP}"
+                ),
+                &[(&head.row_id, Type::INT8)],
+            )?;
+            if step.is_empty() {
+                break;
+            }
+            for row in &step {
+                let r = audit_from(row)?;
+                let l = audit_chain::link(&head, r.id, &r);
+                let (prev, hash) = (l.prev_hash.to_vec(), l.hash.to_vec());
+                c.execute_typed(
+                    "UPDATE redemption_audit SET chain_seq = $2, chain_version = $3, \
+                     prev_hash = $4, chain_hash = $5 WHERE id = $1",
+                    &[
+                        (&r.id, Type::INT8),
+                        (&l.seq, Type::INT8),
+                        (&l.version, Type::INT8),
+                        (&prev, Type::BYTEA),
+                        (&hash, Type::BYTEA),
+                    ],
+                )?;
+                head = l.head(r.id);
+                rows += 1;
+            }
+        }
+        let hash = head.hash.to_vec();
+        c.execute_typed(
+            "INSERT INTO audit_chain_head (singleton, seq, row_id, hash) VALUES (TRUE, $1, $2, $3)",
+            &[
+                (&head.seq, Type::INT8),
+                (&head.row_id, Type::INT8),
+                (&hash, Type::BYTEA),
+            ],
+        )?;
+        c.execute_typed(
+            "UPDATE audit_chain_origin SET pending = FALSE, legacy_rows = $1",
+            &[(&rows, Type::INT8)],
+        )?;
+        if rows > 0 {
+            tracing::info!(rows, "audit trail: existing rows chained");
+        }
+        Ok(())
+    })
+}
 
 /// The head as locked by this batch, and whether the batch moved it.
 pub(crate) struct Appender {
@@ -186,13 +254,18 @@ fn verify(c: &mut Client, anchor: Option<Hash>) -> Result<AuditChainReport, PgEr
             }
         }
     }
+    let legacy: i64 = tx
+        .query_opt("SELECT legacy_rows FROM audit_chain_origin", &[])?
+        .map(|r| r.try_get(0))
+        .transpose()?
+        .unwrap_or(0);
     tx.commit()?;
     Ok(AuditChainReport {
         outcome: match fault {
             Some(f) => Err(f),
             None => verifier.finish(head),
         },
-        legacy_rows: 0,
+        legacy_rows: u64::try_from(legacy).unwrap_or(0),
     })
 }
 

@@ -45,6 +45,12 @@ impl PgTokenStore {
         Ok(PgTokenStore { pool, sync_commit })
     }
 
+    /// Makes the audit chain ready to append (after migrating): chains the rows from before
+    /// the chain once and creates its head.
+    pub fn prepare_chain(&self) -> Result<(), PgError> {
+        chain::prepare(&self.pool, self.sync_commit)
+    }
+
     /// The pool.
     pub fn pool(&self) -> &Arc<Pool> {
         &self.pool

@@ -176,3 +176,58 @@ fn audit_rows_are_append_only_and_the_head_only_advances() {
     }
     assert!(store.verify_audit_chain(None).unwrap().outcome.is_ok());
 }
+
+// Rows written before the chain (a database migrated by a Tessera without it) are chained
+// once, by the first node opening it afterwards; a head deleted later is not re-created.
+#[test]
+fn rows_from_before_the_chain_are_chained_once_and_a_lost_head_stays_lost() {
+    let Some(mut db) = TestDb::new() else { return };
+    let store = node(&db);
+    for i in 0..3 {
+        store
+            .commit_batch(&[WriteSet::audit_only(
+                100,
+                row(&format!("old{i}"), "accepted"),
+            )])
+            .unwrap();
+    }
+    drop(store);
+    let s = db.schema().to_string();
+    // Back to the state the chain's migration leaves an older trail in.
+    db.admin()
+        .batch_execute(&format!(
+            "ALTER TABLE {s}.redemption_audit DISABLE TRIGGER USER;
+             ALTER TABLE {s}.audit_chain_head DISABLE TRIGGER USER;
+             UPDATE {s}.redemption_audit SET chain_seq = NULL, chain_version = NULL,
+                 prev_hash = NULL, chain_hash = NULL;
+             DELETE FROM {s}.audit_chain_head;
+             UPDATE {s}.audit_chain_origin SET pending = TRUE, legacy_rows = 0;
+             ALTER TABLE {s}.redemption_audit ENABLE TRIGGER USER;
+             ALTER TABLE {s}.audit_chain_head ENABLE TRIGGER USER;"
+        ))
+        .unwrap();
+    let store = node(&db);
+    store
+        .commit_batch(&[WriteSet::audit_only(100, row("new", "accepted"))])
+        .unwrap();
+    let report = store.verify_audit_chain(None).unwrap();
+    assert_eq!(report.legacy_rows, 3);
+    assert_eq!(report.outcome.unwrap().rows, 4);
+    drop(store);
+
+    db.admin()
+        .batch_execute(&format!(
+            "ALTER TABLE {s}.audit_chain_head DISABLE TRIGGER USER;
+             DELETE FROM {s}.audit_chain_head;"
+        ))
+        .unwrap();
+    let store = node(&db);
+    let err = store
+        .commit_batch(&[WriteSet::audit_only(100, row("after", "accepted"))])
+        .unwrap_err();
+    assert_eq!(
+        err.0,
+        "corrupt row: audit chain head missing: refusing to append (run `tessera audit verify`)"
+    );
+    assert_eq!(fault_of(&store), (None, FaultKind::BrokenAtEnd));
+}
