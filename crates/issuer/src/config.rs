@@ -108,6 +108,9 @@ pub struct FileConfig {
     /// Where the authorizing person revokes a ticket without the app; `{jti}` is replaced.
     #[serde(default)]
     pub revocation_management_url: Option<String>,
+    /// Inbound TLS (certificate and key PEM files); absent: plain HTTP.
+    #[serde(default)]
+    pub tls: Option<tessera_serve::FileTls>,
 }
 
 /// `[[key]]`.
@@ -229,6 +232,8 @@ pub struct Config {
     pub evidence_client_ids: Vec<String>,
     /// Revocation-management URL template (`{jti}` replaced), given with every ticket.
     pub revocation_management_url: Option<String>,
+    /// Inbound TLS files (read by `serve`), if any.
+    pub tls: Option<tessera_serve::TlsFiles>,
 }
 
 impl Config {
@@ -253,6 +258,7 @@ impl Config {
             trust_frameworks: Vec::new(),
             evidence_client_ids: Vec::new(),
             revocation_management_url: None,
+            tls: None,
         })
     }
 
@@ -325,6 +331,10 @@ impl Config {
                 .revocation_management_url
                 .map(|u| check_management_url(&u))
                 .transpose()?,
+            tls: file
+                .tls
+                .as_ref()
+                .map(|t| tessera_serve::TlsFiles::resolve(t, dir)),
         })
     }
 
