@@ -12,6 +12,7 @@ mod issuer_client;
 mod keys;
 mod kill9;
 mod link;
+mod ops;
 mod ticket;
 mod udap_register;
 
