@@ -101,8 +101,12 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io { addr, source })?;
+    // The bound address: `listen = "127.0.0.1:0"` picks a free port (tests read this line).
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Io { addr, source })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%addr, scheme, issuer = %issuer.config().issuer, "issuer listening");
+    tracing::info!(addr = %bound, scheme, issuer = %issuer.config().issuer, "issuer listening");
     // Minting signs and inserts inside one SQLite transaction within the request, so once
     // the in-flight requests are done every answered ticket is durable.
     tessera_serve::serve(

@@ -568,3 +568,75 @@ async fn logs_never_carry_a_token() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_serves_tls_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki();
+    std::fs::write(dir.path().join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &key).unwrap();
+    let jwk = PrivateJwk::generate(Alg::Es256).unwrap();
+    std::fs::write(
+        dir.path().join("issuer.jwk.json"),
+        jwk.to_value().to_string(),
+    )
+    .unwrap();
+    let config = dir.path().join("issuer.toml");
+    std::fs::write(
+        &config,
+        "issuer = \"https://issuer.example\"\nlisten = \"127.0.0.1:0\"\n\
+         database = \"issuer.sqlite3\"\n[[key]]\nfile = \"issuer.jwk.json\"\n\
+         status = \"active\"\n[tls]\ncert = \"cert.pem\"\nkey = \"key.pem\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["issuer", "serve", "--config", config.to_str().unwrap()])
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let listening: Value = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .find(|v| v["message"] == "issuer listening")
+        .expect("issuer did not report its address");
+    assert_eq!(listening["scheme"], "https");
+    let port = listening["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let https = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .timeout(HANG_GUARD)
+        .build()
+        .unwrap();
+    let resp = https
+        .get(format!("https://localhost:{port}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let set: Value = resp.json().await.unwrap();
+    assert_eq!(set["keys"][0]["kid"], json!(jwk.public().thumbprint()));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Drain the rest of stderr so the process never blocks on a full pipe, then reap it.
+    let rest: Vec<String> =
+        tokio::task::spawn_blocking(move || lines.map_while(Result::ok).collect())
+            .await
+            .unwrap();
+    assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:?}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
