@@ -496,7 +496,10 @@ async fn tls_serves_https_with_the_configured_certificate_and_names_a_bad_file()
 async fn logs_never_carry_a_token() {
     for format in ["json", "text"] {
         let f = Fixture::new();
-        let config = f.write_config(r#"jwks_file = "issuer.json""#, "");
+        let config = f.write_config(
+            r#"jwks_file = "issuer.json""#,
+            "[metrics]\nlisten = \"127.0.0.1:0\"",
+        );
         let mut server = start(&config, &["--log-format", format]);
         let base = format!("http://{}", server.addr);
         let http = reqwest::Client::builder()
@@ -531,6 +534,39 @@ async fn logs_never_carry_a_token() {
             secrets.push(ticket);
             secrets.push(assertion);
         }
+        // The metrics listener of the real binary counted both redemptions.
+        let metrics_line = server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("metrics listening"))
+            .cloned()
+            .expect("no metrics listener");
+        let metrics_addr = match serde_json::from_str::<Value>(&metrics_line) {
+            Ok(v) => v["metrics"].as_str().unwrap().to_owned(),
+            Err(_) => metrics_line.split("metrics=").nth(1).unwrap().to_owned(),
+        };
+        let exposition = http
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            exposition
+                .lines()
+                .any(|l| l == r#"tessera_redemptions_total{outcome="accepted",step="none"} 1"#),
+            "{exposition}"
+        );
+        assert!(
+            exposition.lines().any(|l| l
+                .starts_with(r#"tessera_redemptions_total{outcome="rejected","#)
+                && l.ends_with(" 1")),
+            "{exposition}"
+        );
         server.terminate();
         let (code, log) = tokio::task::spawn_blocking(move || {
             let code = server.wait_exit();

@@ -333,3 +333,34 @@ ticket_types = ["{T_SELF}"]
         "no status list was looked up\n{text}"
     );
 }
+
+#[test]
+fn metrics_and_tls_config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("issuer.json"), public_set(&keys().issuer)).unwrap();
+    for f in ["client.json", "payer.json", "idp.json"] {
+        std::fs::write(dir.path().join(f), public_set(&keys().client)).unwrap();
+    }
+    let bad = config_toml("[metrics]\nlisten = \"localhost\"");
+    let err = Config::from_toml(&bad, dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("`metrics.listen`") && err.contains("not a socket address"),
+        "{err}"
+    );
+    let unknown = config_toml("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nca = \"x\"");
+    let err = Config::from_toml(&unknown, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `ca`"), "{err}");
+    let ok = config_toml(
+        "[metrics]\nlisten = \"127.0.0.1:9464\"\n[tls]\ncert = \"c.pem\"\nkey = \"/abs/k.pem\"",
+    );
+    let cfg = Config::from_toml(&ok, dir.path()).unwrap();
+    assert_eq!(cfg.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+    let tls = cfg.tls.unwrap();
+    assert_eq!(tls.cert, dir.path().join("c.pem"));
+    assert_eq!(tls.key, std::path::PathBuf::from("/abs/k.pem"));
+    // Off by default.
+    let cfg = Config::from_toml(&config_toml(""), dir.path()).unwrap();
+    assert_eq!((cfg.metrics.listen, cfg.tls), (None, None));
+}
