@@ -81,12 +81,13 @@ fn start(config: &Path, extra: &[&str]) -> Server {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let line = strip_ansi(&line);
+            // Recorded before it is reported, so the caller sees the line in `log`.
+            lines.lock().unwrap().push(line.clone());
             if line.contains("Data Holder listening") {
                 let _ = tx.send(Ok(listen_addr(&line)));
             } else if line.starts_with("error") {
-                let _ = tx.send(Err(line.clone()));
+                let _ = tx.send(Err(line));
             }
-            lines.lock().unwrap().push(line);
         }
     });
     let addr = rx
