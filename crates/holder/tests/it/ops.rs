@@ -364,3 +364,25 @@ fn metrics_and_tls_config_errors_name_the_key() {
     let cfg = Config::from_toml(&config_toml(""), dir.path()).unwrap();
     assert_eq!((cfg.metrics.listen, cfg.tls), (None, None));
 }
+
+#[tokio::test]
+async fn probes_take_precedence_over_fhir_types_at_a_root_base_url() {
+    // With the FHIR base at the root, `/healthz` could be read as a resource type.
+    let toml = config_toml("").replacen(
+        &format!("base_url = \"{BASE}\""),
+        "base_url = \"https://dh.example.org\"",
+        1,
+    );
+    let h = Holder::with_config(&toml);
+    let (status, _, body) = h.get("/healthz", &[]).await;
+    assert_eq!((status.as_u16(), body), (200, json!({"status": "ok"})));
+    let (status, _, body) = h.get("/readyz", &[]).await;
+    assert_eq!(
+        (status.as_u16(), &body["not_ready"]),
+        (503, &json!(["caches"]))
+    );
+    warm_up(&h.state).await;
+    assert_eq!(h.get("/readyz", &[]).await.0.as_u16(), 200);
+    // The FHIR API still answers around them (no token: 401).
+    assert_eq!(h.get("/Patient", &[]).await.0.as_u16(), 401);
+}
