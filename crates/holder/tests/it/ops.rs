@@ -173,16 +173,31 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 }
 
 #[tokio::test]
-async fn metrics_count_redemptions_by_step_latency_by_route_commits_and_jwks_cache() {
-    // The remote issuer's key set, cacheable for five minutes.
+async fn metrics_count_redemptions_by_step_latency_by_route_commits_and_caches() {
+    // The remote issuer's key set, cacheable for five minutes, and its status list (index 2
+    // revoked), cacheable for a minute.
     let jwks = public_set(&keys().issuer);
-    let jwks_base = serve(axum::Router::new().route(
-        "/jwks",
-        get(move || {
-            let body = jwks.clone();
-            async move { ([("cache-control", "max-age=300")], body) }
-        }),
-    ))
+    let jwks_base = serve(
+        axum::Router::new()
+            .route(
+                "/jwks",
+                get(move || {
+                    let body = jwks.clone();
+                    async move { ([("cache-control", "max-age=300")], body) }
+                }),
+            )
+            .route(
+                "/status",
+                get(|| async {
+                    let mut bits = vec![0u8; 16];
+                    bits[0] = 0b0000_0100;
+                    (
+                        [("cache-control", "max-age=60")],
+                        tessera_holder::trust::status_list::encode_body(Some("k1"), &bits),
+                    )
+                }),
+            ),
+    )
     .await;
     let extra = format!(
         r#"
@@ -232,6 +247,7 @@ ticket_types = ["{T_SELF}"]
     };
     let mut ok = baseline();
     ok["iss"] = json!("https://remote.example");
+    ok["revocation"] = json!({"url": format!("{jwks_base}/status"), "index": 0});
     let (status, body) = redeem(mint(&ok), assertion("a-1")).await;
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
@@ -250,6 +266,25 @@ ticket_types = ["{T_SELF}"]
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
+    );
+
+    let mut revoked = ok.clone();
+    revoked["jti"] = json!("revoked-ticket");
+    revoked["revocation"]["index"] = json!(2);
+    let (status, body) = redeem(mint(&revoked), assertion("a-3")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // A status list nobody serves: fail closed, and counted as a fetch error.
+    let mut unreachable = ok.clone();
+    unreachable["jti"] = json!("unreachable-list");
+    unreachable["revocation"]["url"] = json!("http://127.0.0.1:1/status");
+    let (status, body) = redeem(mint(&unreachable), assertion("a-4")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
     );
 
     let read = http
@@ -283,12 +318,16 @@ ticket_types = ["{T_SELF}"]
             1.0,
         ),
         (
+            r#"tessera_redemptions_total{outcome="rejected",step="revocation"}"#,
+            2.0,
+        ),
+        (
             r#"tessera_token_endpoint_decisions_total{event="token_exchange",outcome="rejected",step="envelope"}"#,
             1.0,
         ),
         (
             r#"tessera_http_request_duration_seconds_count{method="POST",route="/fhir/token"}"#,
-            3.0,
+            5.0,
         ),
         (
             r#"tessera_http_requests_total{method="POST",route="/fhir/token",status="2xx"}"#,
@@ -296,29 +335,43 @@ ticket_types = ["{T_SELF}"]
         ),
         (
             r#"tessera_http_requests_total{method="POST",route="/fhir/token",status="4xx"}"#,
-            2.0,
+            4.0,
         ),
         (
             r#"tessera_http_request_duration_seconds_count{method="GET",route="/fhir/{rtype}/{id}"}"#,
             1.0,
         ),
-        // Three sequential redemptions: three batches of one set each.
-        ("tessera_group_commit_batch_sets_count", 3.0),
-        ("tessera_group_commit_batch_sets_sum", 3.0),
-        ("tessera_group_commit_duration_seconds_count", 3.0),
+        // Five sequential redemptions: five batches of one set each.
+        ("tessera_group_commit_batch_sets_count", 5.0),
+        ("tessera_group_commit_batch_sets_sum", 5.0),
+        ("tessera_group_commit_duration_seconds_count", 5.0),
         ("tessera_group_commit_failed_batches_total", 0.0),
-        // Warm-up fetched both remote sets (one failed); both redemptions that reached the
-        // signature step were answered from the cache.
+        // Warm-up fetched both remote key sets (one failed); the four redemptions that
+        // reached the signature step were answered from the cache.
         (
             r#"tessera_cache_lookups_total{cache="jwks",result="miss"}"#,
             2.0,
         ),
         (
             r#"tessera_cache_lookups_total{cache="jwks",result="hit"}"#,
-            2.0,
+            4.0,
         ),
         (
             r#"tessera_cache_fetch_errors_total{cache="jwks",result="error"}"#,
+            1.0,
+        ),
+        // The accepted ticket fetched its list, the revoked one reused it; the unreachable
+        // list missed and failed.
+        (
+            r#"tessera_cache_lookups_total{cache="status_list",result="miss"}"#,
+            2.0,
+        ),
+        (
+            r#"tessera_cache_lookups_total{cache="status_list",result="hit"}"#,
+            1.0,
+        ),
+        (
+            r#"tessera_cache_fetch_errors_total{cache="status_list",result="error"}"#,
             1.0,
         ),
     ];
@@ -328,10 +381,6 @@ ticket_types = ["{T_SELF}"]
     // Route templates only: no resource id, no token in any label.
     assert!(!text.contains("obs-in"), "{text}");
     assert!(!text.contains(&token), "{text}");
-    assert!(
-        !text.contains("status_list"),
-        "no status list was looked up\n{text}"
-    );
 }
 
 #[test]
