@@ -31,6 +31,7 @@ impl Shutdown {
     }
 
     /// Resolves when a shutdown signal arrives; logs which one.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     pub async fn wait(mut self) {
         #[cfg(unix)]
         let name = tokio::select! {
@@ -42,7 +43,6 @@ impl Shutdown {
             let _ = tokio::signal::ctrl_c().await;
             "Ctrl-C"
         };
-        let _ = &mut self;
         tracing::info!(
             signal = name,
             "shutting down: no new connections, finishing in-flight requests"
