@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use tessera_issuer::{Config, EXAMPLE_CONFIG, Issuer};
+use tessera_issuer::{Config, EXAMPLE_CONFIG, Issuer, StoreLocation};
+use tessera_store_pg::PoolOptions;
 
 use crate::clock::SystemClock;
 
@@ -140,7 +141,20 @@ fn verification_record(args: &MintArgs, now: i64) -> anyhow::Result<Option<serde
 }
 
 fn open(config: &std::path::Path) -> anyhow::Result<Issuer> {
-    Ok(Issuer::open(Config::load(config)?)?)
+    open_config(Config::load(config)?)
+}
+
+/// The issuer over the configured store: SQLite through the issuer itself, PostgreSQL through
+/// tessera-store-pg (which the issuer crate does not depend on).
+fn open_config(config: Config) -> anyhow::Result<Issuer> {
+    match &config.store {
+        StoreLocation::Postgres(url) => {
+            let store = tessera_store_pg::issuer::open(url, PoolOptions::default())
+                .map_err(|e| anyhow!("config key `store`: {e}"))?;
+            Ok(Issuer::with_store(config, Box::new(store)))
+        }
+        StoreLocation::Sqlite(_) => Ok(Issuer::open(config)?),
+    }
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
@@ -156,8 +170,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let path = args
         .config
         .ok_or_else(|| anyhow!("--config FILE is required"))?;
-    let config = Config::load(&path)?;
+    let issuer = open_config(Config::load(&path)?)?;
     let runtime = crate::server::start(args.log_format)?;
-    runtime.block_on(tessera_issuer::serve(config, Arc::new(SystemClock)))?;
+    runtime.block_on(tessera_issuer::serve_issuer(issuer, Arc::new(SystemClock)))?;
     Ok(())
 }

@@ -16,6 +16,7 @@ mod cmd_conformance;
 mod cmd_demo;
 mod cmd_federation;
 mod cmd_fetch;
+mod cmd_ingest;
 mod cmd_issuer;
 mod cmd_keys;
 mod cmd_link;
@@ -60,6 +61,8 @@ enum Command {
     Synth(cmd_synth::SynthArgs),
     /// Run the Data Holder (token endpoint, FHIR API, discovery, audit).
     Serve(cmd_serve::ServeArgs),
+    /// Load FHIR Bundles and resources into a Data Holder's store (SQLite or PostgreSQL).
+    Ingest(cmd_ingest::IngestArgs),
     /// Query the Data Holder's redemption audit trail.
     Audit(cmd_audit::AuditArgs),
     /// Person linkage across sites (a minimal MPI): add, remove, show links and conflicts.
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Jwks(args) => cmd_keys::jwks(args),
         Command::Synth(args) => cmd_synth::run(args),
         Command::Serve(args) => cmd_serve::run(args),
+        Command::Ingest(args) => cmd_ingest::run(args, &clock),
         Command::Audit(args) => cmd_audit::run(args),
         Command::Link(cmd) => cmd_link::run(cmd, &clock),
         Command::Issuer(cmd) => cmd_issuer::run(cmd, &clock),

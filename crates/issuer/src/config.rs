@@ -14,6 +14,7 @@ use tessera_ticket::TicketType;
 
 use crate::keys::{KeyRing, KeySpec, KeyStatus};
 use crate::lifetimes::{Lifetimes, parse_duration};
+use crate::store::StoreLocation;
 
 /// The commented example printed by `tessera issuer serve --print-example-config`.
 pub const EXAMPLE_CONFIG: &str = include_str!("example-config.toml");
@@ -57,6 +58,35 @@ pub enum ConfigError {
     },
 }
 
+/// `database = "file"` (SQLite, the original key) or `store = "sqlite://…" | "postgres://…"`.
+fn store_location(
+    database: Option<&str>,
+    store: Option<&str>,
+    dir: &Path,
+) -> Result<StoreLocation, ConfigError> {
+    match (database, store) {
+        (Some(_), Some(_)) => Err(invalid("store", "give `database` or `store`, not both")),
+        (None, None) => Err(invalid(
+            "store",
+            "missing: `store = \"sqlite://issuer.db\"`, `store = \"postgres://user@host/db\"` \
+             or `database = \"issuer.db\"`",
+        )),
+        (Some(""), None) => Err(invalid("database", "empty path")),
+        (Some(path), None) => Ok(StoreLocation::Sqlite(dir.join(path))),
+        (None, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(StoreLocation::Postgres(url.to_owned()))
+        }
+        (None, Some(url)) => match url.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(dir.join(path))),
+            Some(_) => Err(invalid("store", "missing database path")),
+            None => Err(invalid(
+                "store",
+                "must be `sqlite://path.db` or `postgres://user@host/db`",
+            )),
+        },
+    }
+}
+
 pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
@@ -76,8 +106,12 @@ pub struct FileConfig {
     /// Socket address to bind.
     #[serde(default)]
     pub listen: Option<String>,
-    /// SQLite database path.
-    pub database: String,
+    /// SQLite database path (or give `store`).
+    #[serde(default)]
+    pub database: Option<String>,
+    /// `sqlite://path.db` or `postgres://user@host/db` (or give `database`).
+    #[serde(default)]
+    pub store: Option<String>,
     /// Open minting without authentication (demos only).
     #[serde(default)]
     pub demo_mode: bool,
@@ -210,8 +244,8 @@ pub struct Config {
     pub issuer: String,
     /// Address to bind.
     pub listen: SocketAddr,
-    /// SQLite database path.
-    pub database: PathBuf,
+    /// Where the records live.
+    pub store: StoreLocation,
     /// Open minting (demos only).
     pub demo_mode: bool,
     /// `max-age` of the JWK Set.
@@ -243,7 +277,7 @@ impl Config {
         Ok(Config {
             issuer: check_issuer(issuer)?,
             listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
-            database,
+            store: StoreLocation::Sqlite(database),
             demo_mode: false,
             jwks_max_age: DEFAULT_JWKS_MAX_AGE,
             status_max_age: DEFAULT_STATUS_MAX_AGE,
@@ -285,9 +319,7 @@ impl Config {
             .unwrap_or("127.0.0.1:8090")
             .parse()
             .map_err(|_| invalid("listen", "not a socket address like 127.0.0.1:8090"))?;
-        if file.database.is_empty() {
-            return Err(invalid("database", "empty path"));
-        }
+        let store = store_location(file.database.as_deref(), file.store.as_deref(), dir)?;
         let lifetimes = lifetimes(&file.lifetimes)?;
         let specs = file
             .key
@@ -312,7 +344,7 @@ impl Config {
         Ok(Config {
             issuer,
             listen,
-            database: dir.join(&file.database),
+            store,
             demo_mode: file.demo_mode,
             jwks_max_age: file.jwks_max_age.unwrap_or(DEFAULT_JWKS_MAX_AGE),
             status_max_age: file.status.max_age.unwrap_or(DEFAULT_STATUS_MAX_AGE),

@@ -1,5 +1,6 @@
-//! The issuer's durable state in SQLite: one `issuance` row per minted ticket (which is also
-//! where revocation bits live) and the client-assertion replay cache.
+//! The issuer's durable state in SQLite ([`crate::IssuerStore`]'s embedded backend): one
+//! `issuance` row per minted ticket (which is also where revocation bits live) and the
+//! client-assertion replay cache.
 //!
 //! A status list is not stored as a blob: its bits are the revoked rows of that list, so a
 //! revocation is one row update and the served list can never disagree with the records.
@@ -10,6 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::error::IssueError;
+use crate::store::{IssuerStore, MintFn};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS issuance (
@@ -39,10 +43,16 @@ CREATE TABLE IF NOT EXISTS assertion_jti (
 CREATE INDEX IF NOT EXISTS assertion_jti_exp ON assertion_jti (expires_at);
 ";
 
-/// A storage failure (always the issuer's problem, never the caller's).
+/// A storage failure (always the issuer's problem, never the caller's), of any backend.
 #[derive(Debug, thiserror::Error)]
 #[error("issuer database: {0}")]
-pub struct DbError(#[from] rusqlite::Error);
+pub struct DbError(pub String);
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError(e.to_string())
+    }
+}
 
 /// What the issuer recorded about one ticket (`GET [iss]/tickets/{jti}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,17 +136,16 @@ impl Db {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
 
-    /// Runs `mint` inside one transaction with a fresh index on `list` (capacity `size` bits),
-    /// then stores the record it returns. Nothing is stored when `mint` fails, and the index is
-    /// not consumed. Returns `Ok(None)` when the list is full.
-    pub fn issue<E: From<DbError>>(
+impl IssuerStore for Db {
+    fn issue(
         &self,
         list: &str,
         size: u64,
-        random: impl FnMut() -> u64,
-        mint: impl FnOnce(u64) -> Result<(IssuanceRecord, String), E>,
-    ) -> Result<Option<(IssuanceRecord, String)>, E> {
+        random: &mut dyn FnMut() -> u64,
+        mint: MintFn<'_>,
+    ) -> Result<Option<(IssuanceRecord, String)>, IssueError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(DbError::from)?;
         let Some(index) = free_index(&tx, list, size, random)? else {
@@ -168,8 +177,7 @@ impl Db {
         Ok(Some((record, token)))
     }
 
-    /// The record of a ticket.
-    pub fn get(&self, jti: &str) -> Result<Option<IssuanceRecord>, DbError> {
+    fn get(&self, jti: &str) -> Result<Option<IssuanceRecord>, DbError> {
         let conn = self.conn();
         let record = conn
             .query_row(
@@ -206,9 +214,7 @@ impl Db {
         Ok(record)
     }
 
-    /// Sets the revoked mark of a ticket (idempotent: the first revocation's time and author
-    /// stay). Returns false when there is no such ticket.
-    pub fn revoke(&self, jti: &str, by: &str, now: i64) -> Result<bool, DbError> {
+    fn revoke(&self, jti: &str, by: &str, now: i64) -> Result<bool, DbError> {
         let conn = self.conn();
         let exists = conn
             .query_row("SELECT 1 FROM issuance WHERE jti = ?1", [jti], |_| Ok(()))
@@ -224,8 +230,7 @@ impl Db {
         Ok(exists)
     }
 
-    /// Indexes of the revoked tickets on a list.
-    pub fn revoked_indexes(&self, list: &str) -> Result<Vec<u64>, DbError> {
+    fn revoked_indexes(&self, list: &str) -> Result<Vec<u64>, DbError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT status_index FROM issuance WHERE status_list = ?1 AND revoked_at IS NOT NULL",
@@ -238,8 +243,7 @@ impl Db {
         Ok(out)
     }
 
-    /// Whether a ticket signed by `kid` is still unexpired at `now`.
-    pub fn has_unexpired(&self, kid: &str, now: i64) -> Result<bool, DbError> {
+    fn has_unexpired(&self, kid: &str, now: i64) -> Result<bool, DbError> {
         let conn = self.conn();
         let found = conn
             .query_row(
@@ -251,10 +255,7 @@ impl Db {
         Ok(found.is_some())
     }
 
-    /// Records a client assertion `jti` until `expires_at`; false when it was already seen.
-    /// Expired entries are purged first, which bounds the table by the assertion rate times
-    /// the longest assertion lifetime.
-    pub fn record_assertion(
+    fn record_assertion(
         &self,
         client_id: &str,
         jti: &str,
@@ -295,7 +296,7 @@ fn free_index(
     tx: &rusqlite::Transaction<'_>,
     list: &str,
     size: u64,
-    mut random: impl FnMut() -> u64,
+    random: &mut dyn FnMut() -> u64,
 ) -> Result<Option<u64>, DbError> {
     let used: i64 = tx.query_row(
         "SELECT COUNT(*) FROM issuance WHERE status_list = ?1",

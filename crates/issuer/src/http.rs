@@ -82,22 +82,29 @@ pub enum ServeError {
     },
 }
 
-/// Opens the issuer and serves it on `config.listen` (over TLS when `[tls]` is configured)
-/// until SIGTERM or Ctrl-C, then finishes in-flight requests.
+/// Opens the issuer (SQLite: [`Issuer::open`]) and serves it on `config.listen` until SIGTERM
+/// or Ctrl-C.
 pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
-    let addr = config.listen;
-    let tls = config
+    // Opening is a few synchronous SQLite statements, done once before serving.
+    serve_issuer(Issuer::open(config)?, clock).await
+}
+
+/// Serves an opened issuer (any storage backend) on its `listen` address (over TLS when
+/// `[tls]` is configured) until SIGTERM or Ctrl-C, then finishes in-flight requests.
+pub async fn serve_issuer(issuer: Issuer, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
+    let addr = issuer.config().listen;
+    let tls = issuer
+        .config()
         .tls
         .as_ref()
         .map(tessera_serve::load_acceptor)
         .transpose()?;
     let shutdown =
         tessera_serve::Shutdown::install().map_err(|source| ServeError::Io { addr, source })?;
-    if config.demo_mode {
+    if issuer.config().demo_mode {
         tracing::warn!("demo_mode is on: POST /tickets mints without client authentication");
     }
-    // Opening is a few synchronous SQLite statements, done once before serving.
-    let issuer = Arc::new(Issuer::open(config)?);
+    let issuer = Arc::new(issuer);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io { addr, source })?;
@@ -107,7 +114,7 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
         .map_err(|source| ServeError::Io { addr, source })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(addr = %bound, scheme, issuer = %issuer.config().issuer, "issuer listening");
-    // Minting signs and inserts inside one SQLite transaction within the request, so once
+    // Minting signs and inserts inside one store transaction within the request, so once
     // the in-flight requests are done every answered ticket is durable.
     tessera_serve::serve(
         listener,

@@ -7,11 +7,12 @@ use tessera_ticket::{TicketError, TicketType, mint_payload};
 
 use crate::audience::{AudTypeOutcome, settle_aud_type};
 use crate::config::Config;
-use crate::db::{Db, IssuanceRecord};
+use crate::db::{Db, DbError, IssuanceRecord};
 use crate::error::IssueError;
 use crate::evidence::check_evidence;
 use crate::mint::{prepare, requested_type, requester_summary, set_revocation, subject_summary};
 use crate::status::{StatusListBody, bitstring, encode_bits};
+use crate::store::{IssuerStore, StoreLocation};
 use crate::verification;
 
 /// Who is asking. Authenticated minting clients see and revoke only their own tickets.
@@ -65,18 +66,34 @@ struct Checked<'a> {
 #[derive(Debug)]
 pub struct Issuer {
     pub(crate) config: Config,
-    pub(crate) db: Db,
+    pub(crate) db: Box<dyn IssuerStore>,
 }
 
 impl Issuer {
-    /// Opens the issuer with the database the configuration names.
+    /// Opens the issuer with the SQLite database the configuration names. A `postgres://`
+    /// store is opened by the binary (`tessera_store_pg::issuer`) and passed to
+    /// [`Issuer::with_store`].
     pub fn open(config: Config) -> Result<Issuer, IssueError> {
-        let db = Db::open(&config.database)?;
-        Ok(Issuer { config, db })
+        let db = match &config.store {
+            StoreLocation::Sqlite(path) => Db::open(path)?,
+            StoreLocation::Postgres(_) => {
+                return Err(IssueError::Db(DbError(
+                    "config key `store`: a postgres:// store is opened through \
+                     tessera_store_pg::issuer and Issuer::with_store"
+                        .into(),
+                )));
+            }
+        };
+        Ok(Issuer::with_db(config, db))
     }
 
-    /// An issuer over an already opened database.
+    /// An issuer over an already opened SQLite database.
     pub fn with_db(config: Config, db: Db) -> Issuer {
+        Issuer::with_store(config, Box::new(db))
+    }
+
+    /// An issuer over any storage backend.
+    pub fn with_store(config: Config, db: Box<dyn IssuerStore>) -> Issuer {
         Issuer { config, db }
     }
 
@@ -132,8 +149,8 @@ impl Issuer {
             self.db.issue(
                 &list.name,
                 list.size,
-                random_u64,
-                |index| -> Result<(IssuanceRecord, String), IssueError> {
+                &mut random_u64,
+                Box::new(|index| -> Result<(IssuanceRecord, String), IssueError> {
                     let mut payload: Map<String, Value> = prepared.payload;
                     set_revocation(&mut payload, &status_url, index);
                     let token = mint_payload(&payload, signer, &crate::mint::mint_options())
@@ -161,7 +178,7 @@ impl Issuer {
                         revocation_management: self.management_url(&jti),
                     };
                     Ok((record, token))
-                },
+                }),
             )?;
         let (record, token) = issued.ok_or_else(|| IssueError::ListFull(list.name.clone()))?;
         tracing::info!(

@@ -25,15 +25,17 @@ pub mod keys;
 pub mod lifetimes;
 mod mint;
 pub mod status;
+mod store;
 pub mod verification;
 
 pub use auth::{ASSERTION_LEEWAY, MAX_ASSERTION_LIFETIME};
 pub use config::{Config, ConfigError, EXAMPLE_CONFIG, MintingClient, StatusListConfig};
 pub use db::{Db, DbError, IssuanceRecord};
 pub use error::{AuthError, IssueError};
-pub use http::{ApiError, AppState, MAX_BODY, ServeError, app, serve};
+pub use http::{ApiError, AppState, MAX_BODY, ServeError, app, serve, serve_issuer};
 pub use issuer::{Caller, Issuer, Minted};
 pub use keys::{KeyRing, KeySpec, KeyStatus, RetiredKey};
+pub use store::{IssuerStore, MintFn, StoreLocation};
 pub use verification::{EvidenceRef, Fact, VerificationRecord, required_facts};
 
 /// The caller's clock: unix seconds. The binary passes the system clock; tests a fixed one.

@@ -9,11 +9,15 @@
 //! - [`PgTokenStore`] implements [`tessera_store::durable::TokenStore`] (single-use keys,
 //!   tokens, refresh families, registrations, the audit trail): a batch is one transaction,
 //!   each write set under a savepoint, single-use keys decided by unique constraints.
+//! - [`issuer::PgIssuerStore`] implements `tessera_issuer::IssuerStore` (issuance records,
+//!   status-list bits, the minting API's assertion replay cache): this crate depends on the
+//!   issuer for the trait, never the reverse.
 //!
 //! Synchronous like the traits (the postgres crate's blocking client): callers already run
 //! store calls on blocking threads, and the group-commit writer is a thread of its own.
 
 pub mod error;
+pub mod issuer;
 pub mod migrate;
 pub mod pool;
 mod resources;
@@ -24,7 +28,7 @@ use std::sync::Arc;
 
 pub use error::PgError;
 pub use pool::{Pool, PoolOptions};
-pub use resources::PgStore;
+pub use resources::{PgStore, open_resources};
 pub use tokens::PgTokenStore;
 
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).

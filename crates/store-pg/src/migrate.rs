@@ -13,7 +13,7 @@ mod embedded {
 }
 
 /// Key of the advisory lock held while migrating (any constant; "tessera" in ASCII).
-const MIGRATION_LOCK: i64 = 0x7465_7373_6572_61;
+const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261;
 
 /// The newest migration this binary carries.
 pub fn newest_version() -> i64 {

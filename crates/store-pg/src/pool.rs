@@ -66,7 +66,7 @@ impl Pool {
     pub fn connect(url: &str, options: PoolOptions) -> Result<Pool, PgError> {
         let mut config: Config = url
             .parse()
-            .map_err(|e: postgres::Error| PgError::BadUrl(e.to_string()))?;
+            .map_err(|e: postgres::Error| PgError::BadUrl(crate::error::describe(&e)))?;
         config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("tessera");
@@ -97,7 +97,7 @@ impl Pool {
     pub fn dedicated(&self) -> Result<Client, PgError> {
         self.config
             .connect(NoTls)
-            .map_err(|e| PgError::Connect(e.to_string()))
+            .map_err(|e| PgError::Connect(crate::error::describe(&e)))
     }
 
     /// A connection: an idle one, a new one while fewer than `max` are open, or the next one

@@ -3,10 +3,16 @@
 //!
 //! Rows never hold a whole token; `details` carries structured extras (requester, profile
 //! claims, binding outcome, claim control number) as JSON text.
+//!
+//! Every row is a link of a hash chain ([`crate::audit_chain`]), appended in the transaction
+//! that inserts it; [`AuditChainStore`] is what `tessera audit verify` and `audit head` read.
 
-use rusqlite::{Connection, Row, params};
+use std::borrow::Cow;
+
+use rusqlite::{Connection, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
+use crate::audit_chain::{ChainFault, ChainHead, ChainSummary, Hash};
 use crate::token_db::{TokenDb, TokenDbError};
 
 /// Largest number of rows one query returns.
@@ -49,13 +55,44 @@ pub struct AuditRecord {
     pub details: String,
 }
 
+/// What a chain walk found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditChainReport {
+    /// The verified chain, or its first fault.
+    pub outcome: Result<ChainSummary, ChainFault>,
+    /// Rows that predate the chain and were chained when the database was migrated (proven
+    /// unchanged since then, not before).
+    pub legacy_rows: u64,
+}
+
+/// The audit chain's reads, per backend (the append is part of each backend's audit insert).
+pub trait AuditChainStore {
+    /// The recorded head (`None`: none recorded, which only tampering causes).
+    fn audit_head(&self) -> Result<Option<ChainHead>, TokenDbError>;
+
+    /// Walks every row in id order in one snapshot with bounded memory, checking the chain,
+    /// the recorded head and, when given, that a row carries the `anchor` hash. `Err` only
+    /// when the database cannot be read; a broken chain is [`AuditChainReport::outcome`].
+    fn verify_audit_chain(&self, anchor: Option<Hash>) -> Result<AuditChainReport, TokenDbError>;
+}
+
+/// The record's columns in the order [`from_row`] reads them.
+pub(crate) const RECORD_COLUMNS: &str = "id, at, event, outcome, step, error, error_description, \
+     jti, iss, ticket_type, client_id, requester, binding, patient, scopes, details";
+
+/// How many columns [`RECORD_COLUMNS`] names.
+pub(crate) const RECORD_COLUMN_COUNT: usize = 16;
+
 impl TokenDb {
-    /// Appends a record on its own (autocommit, durable); returns its row id. The token
-    /// endpoint writes through [`crate::durable::TokenStore::commit_batch`] instead.
+    /// Appends a record on its own (its own durable transaction); returns its row id. The
+    /// token endpoint writes through [`crate::durable::TokenStore::commit_batch`] instead.
     pub fn append_audit(&self, r: &AuditRecord) -> Result<i64, TokenDbError> {
-        let conn = self.conn();
-        insert_audit(&conn, r)?;
-        Ok(conn.last_insert_rowid())
+        let mut conn = self.conn();
+        // IMMEDIATE: the chain head is read under the write lock.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = insert_audit(&tx, r)?;
+        tx.commit()?;
+        Ok(id)
     }
 
     /// Records for a ticket `jti`, oldest first (at most [`MAX_AUDIT_ROWS`]).
@@ -79,9 +116,8 @@ impl TokenDb {
     ) -> Result<Vec<AuditRecord>, TokenDbError> {
         let conn = self.read_conn();
         let sql = format!(
-            "SELECT id, at, event, outcome, step, error, error_description, jti, iss, ticket_type, \
-             client_id, requester, binding, patient, scopes, details FROM redemption_audit {filter} \
-             ORDER BY id DESC LIMIT {MAX_AUDIT_ROWS}"
+            "SELECT {RECORD_COLUMNS} FROM redemption_audit {filter} ORDER BY id DESC \
+             LIMIT {MAX_AUDIT_ROWS}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut out = match jti {
@@ -97,39 +133,22 @@ impl TokenDb {
     }
 }
 
-/// Inserts one audit row on `conn` (inside the caller's transaction, if any).
-pub(crate) fn insert_audit(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
-    let details = if r.details.is_empty() {
-        "{}"
+/// Inserts one audit row on `conn` as the chain's next link, inside the caller's write
+/// transaction (whose lock serializes appends); returns its row id.
+pub(crate) fn insert_audit(conn: &Connection, r: &AuditRecord) -> Result<i64, TokenDbError> {
+    // Hashed as stored: an empty `details` is stored (and so hashed) as `{}`.
+    let r = if r.details.is_empty() {
+        Cow::Owned(AuditRecord {
+            details: "{}".into(),
+            ..r.clone()
+        })
     } else {
-        r.details.as_str()
+        Cow::Borrowed(r)
     };
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO redemption_audit (at, event, outcome, step, error, error_description, jti, iss, \
-         ticket_type, client_id, requester, binding, patient, scopes, details) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?;
-    stmt.execute(params![
-        r.at,
-        r.event,
-        r.outcome,
-        r.step,
-        r.error,
-        r.error_description,
-        r.jti,
-        r.iss,
-        r.ticket_type,
-        r.client_id,
-        r.requester,
-        r.binding,
-        r.patient,
-        r.scopes,
-        details
-    ])?;
-    Ok(())
+    crate::audit_chain_sqlite::append(conn, &r)
 }
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     Ok(AuditRecord {
         id: row.get(0)?,
         at: row.get(1)?,

@@ -3,11 +3,14 @@
 //!
 //! Architecture invariant: every read path takes the Grant's [`tessera_access::Filter`] and
 //! the backend compiles it into its query, so searches, totals and paging only ever see
-//! released resources. Backend dialects live in their own modules (`sqlite`).
+//! released resources. One Filter → SQL compiler ([`sql`]) serves every SQL backend in its dialect; the SQLite
+//! backend lives in `sqlite`, the PostgreSQL one in the `tessera-store-pg` crate.
 
 // Token-endpoint tables (owned by the token engineer): audit, assertion replay, access tokens,
 // and the durable write contract with its group-commit writer.
 pub mod audit;
+pub mod audit_chain;
+mod audit_chain_sqlite;
 pub mod durable;
 mod error;
 pub mod group_commit;
@@ -17,6 +20,7 @@ mod model;
 pub mod refresh;
 pub mod registrations;
 pub mod replay;
+pub mod sql;
 mod sqlite;
 mod token_commit;
 pub mod token_db;
@@ -27,8 +31,8 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use ingest::{
-    IngestError, IngestOptions, IngestReport, MAX_FILE_BYTES, SiteMode, ingest_path, ingest_value,
-    site_code, site_id_from,
+    IngestError, IngestOptions, IngestPlan, IngestProgress, IngestReport, MAX_FILE_BYTES, SiteMode,
+    ingest_path, ingest_plan, ingest_value, plan_path, site_code, site_id_from,
 };
 pub use model::{
     NewResource, PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile,

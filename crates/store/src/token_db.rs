@@ -50,7 +50,12 @@ CREATE TABLE IF NOT EXISTS redemption_audit (
     binding           TEXT,
     patient           TEXT,
     scopes            TEXT,
-    details           TEXT NOT NULL DEFAULT '{}'
+    details           TEXT NOT NULL DEFAULT '{}',
+    -- The hash chain (crate::audit_chain): position, encoding version, links.
+    chain_seq         INTEGER,
+    chain_version     INTEGER,
+    prev_hash         BLOB,
+    chain_hash        BLOB
 );
 CREATE INDEX IF NOT EXISTS redemption_audit_jti ON redemption_audit (jti);
 
@@ -106,10 +111,11 @@ impl TokenDb {
         TokenDb::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<TokenDb, TokenDbError> {
+    fn init(mut conn: Connection) -> Result<TokenDb, TokenDbError> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::registrations::SCHEMA)?;
         conn.execute_batch(crate::refresh::SCHEMA)?;
+        crate::audit_chain_sqlite::migrate(&mut conn)?;
         Ok(TokenDb {
             conn: Mutex::new(conn),
             reader: None,

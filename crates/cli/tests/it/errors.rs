@@ -32,6 +32,8 @@ fn a_missing_config_file_is_reported_once_by_every_command() {
         &["serve", "--config", MISSING][..],
         &["issuer", "serve", "--config", MISSING],
         &["audit", "--config", MISSING],
+        &["audit", "verify", "--config", MISSING],
+        &["audit", "head", "--config", MISSING],
         &["issuer", "show", "--config", MISSING, "some-jti"],
         &["issuer", "revoke", "--config", MISSING, "some-jti"],
         &[
@@ -107,6 +109,7 @@ fn a_toml_error_keeps_its_lines_and_caret() {
         &["serve", "--config", path_str(&path)][..],
         &["issuer", "serve", "--config", path_str(&path)],
         &["audit", "--config", path_str(&path)],
+        &["audit", "verify", "--config", path_str(&path)],
     ] {
         let out = tessera(args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}");

@@ -44,13 +44,20 @@ fn help_is_available() {
 }
 
 fn setup(dir: &std::path::Path) -> std::path::PathBuf {
+    setup_store(dir, "database = \"issuer.sqlite3\"")
+}
+
+/// An issuer config whose storage line is `store`.
+fn setup_store(dir: &std::path::Path, store: &str) -> std::path::PathBuf {
     let key = PrivateJwk::generate(Alg::Es256).unwrap();
     std::fs::write(dir.join("issuer.jwk.json"), key.to_value().to_string()).unwrap();
     let config = dir.join("issuer.toml");
     std::fs::write(
         &config,
-        "issuer = \"http://127.0.0.1:8090\"\ndatabase = \"issuer.sqlite3\"\n\
-         [[key]]\nfile = \"issuer.jwk.json\"\nstatus = \"active\"\n",
+        format!(
+            "issuer = \"http://127.0.0.1:8090\"\n{store}\n\
+             [[key]]\nfile = \"issuer.jwk.json\"\nstatus = \"active\"\n"
+        ),
     )
     .unwrap();
     config
@@ -59,7 +66,58 @@ fn setup(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn operator_mints_shows_and_revokes() {
     let dir = tempfile::tempdir().unwrap();
-    let config = setup(dir.path());
+    operator_flow(&setup(dir.path()));
+}
+
+/// The same operator flow with `store = "postgres://…"` (skipped without a server unless
+/// `TESSERA_REQUIRE_PG=1`): each command is a new process on the shared database.
+#[test]
+fn operator_mints_shows_and_revokes_on_postgres() {
+    let Some(db) = tessera_store_pg::testing::TestDb::new() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    operator_flow(&setup_store(
+        dir.path(),
+        &format!("store = \"{}\"", db.url()),
+    ));
+}
+
+#[test]
+fn a_bad_issuer_store_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, message) in [
+        (
+            "store = \"mysql://x/db\"",
+            "error: config key `store`: must be `sqlite://path.db` or `postgres://user@host/db`",
+        ),
+        (
+            "store = \"sqlite://x.db\"\ndatabase = \"y.db\"",
+            "error: config key `store`: give `database` or `store`, not both",
+        ),
+    ] {
+        let config = setup_store(dir.path(), line);
+        let out = tessera(
+            &["issuer", "show", "--config", path_str(&config), "x"],
+            None,
+        );
+        crate::fails_with(&out, message);
+    }
+    let config = setup_store(dir.path(), "store = \"postgres://nobody@127.0.0.1:1/db\"");
+    let out = tessera(
+        &["issuer", "show", "--config", path_str(&config), "x"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: config key `store`: cannot connect to PostgreSQL: "),
+        "{err}"
+    );
+}
+
+fn operator_flow(config: &std::path::Path) {
+    let config = config.to_path_buf();
     let jkt = PrivateJwk::generate(Alg::Es256)
         .unwrap()
         .public()

@@ -337,4 +337,11 @@ async fn pt_audit_02_kill_9_mid_run_loses_no_answered_audit_row() {
             );
         }
     }
+    // The kill left the hash chain whole (issue 13): every committed batch moved its head.
+    let verify = crate::tessera(
+        &["audit", "verify", "--config", config.to_str().unwrap()],
+        None,
+    );
+    let report: Value = serde_json::from_str(&crate::ok(&verify)).unwrap();
+    assert_eq!(report["status"], "ok", "{report}");
 }

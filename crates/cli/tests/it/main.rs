@@ -2,12 +2,14 @@
 //! exact one-line stderr `<error>: <description>`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_chain;
 mod bench;
 mod conformance_double;
 mod conformance_kit;
 mod demo;
 mod errors;
 mod federation;
+mod ingest;
 mod issuer_client;
 mod keys;
 mod kill9;

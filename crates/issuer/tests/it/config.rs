@@ -41,7 +41,10 @@ fn the_example_config_loads() {
     assert_eq!(c.issuer, "https://issuer.example.org");
     assert!(!c.demo_mode);
     assert_eq!(c.status_max_age, 60);
-    assert_eq!(c.database, dir.path().join("issuer.sqlite3"));
+    assert_eq!(
+        c.store,
+        tessera_issuer::StoreLocation::Sqlite(dir.path().join("issuer.sqlite3"))
+    );
     assert_eq!(c.keys.retired().len(), 1);
     assert_eq!(c.keys.retired()[0].retired_at, 1_780_272_000);
     assert_eq!(

@@ -1,13 +1,47 @@
 //! [`PgStore`]: the PostgreSQL [`tessera_store::ResourceStore`].
+//!
+//! Reads and searches compile the Grant with the shared compiler
+//! ([`tessera_store::sql`], PostgreSQL dialect) and run as one typed round trip each; writes
+//! are batched set-based statements inside one transaction (`write.rs`); the person linkage
+//! is computed by `tessera_store::linkage` and persisted here as SQLite persists it
+//! (`linkage.rs`).
+
+mod linkage;
+mod read;
+mod write;
 
 use std::sync::Arc;
 
-use crate::pool::Pool;
+use tessera_access::Filter;
+use tessera_fhir::SearchQuery;
+use tessera_store::linkage::{
+    Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
+    LinkedRecord, PersonOf,
+};
+use tessera_store::{
+    NewResource, ResourceStore, Scope, SearchPage, SiteProfile, StoreError, WriteOutcome,
+};
+
+use crate::error::PgError;
+use crate::pool::{Pool, PoolOptions};
+
+/// Key of the transaction-scoped advisory lock every resource write takes: writers on all
+/// nodes serialize (as SQLite's single writer does), so two ingests of one resource cannot
+/// race between the existence check and the insert.
+const WRITE_LOCK: i64 = 0x7465_7373_0072_6573;
 
 /// The PostgreSQL resource store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: Arc<Pool>,
+}
+
+/// Connects to `url`, brings the schema up to date (or refuses a newer one) and returns the
+/// resource store alone (`tessera ingest`, tools).
+pub fn open_resources(url: &str, options: PoolOptions) -> Result<Arc<PgStore>, PgError> {
+    let pool = Arc::new(Pool::connect(url, options)?);
+    crate::migrate::run(&pool)?;
+    Ok(Arc::new(PgStore::new(pool)))
 }
 
 impl PgStore {
@@ -19,5 +53,128 @@ impl PgStore {
     /// The pool.
     pub fn pool(&self) -> &Arc<Pool> {
         &self.pool
+    }
+
+    /// `EXPLAIN` of the statements [`ResourceStore::search`] runs for `query` under `grant`
+    /// (count, then page), one line per plan line, for tests that check searches stay
+    /// index-driven.
+    pub fn explain_search(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::explain_search(&mut client, scope, query, grant)?)
+    }
+
+    /// Updates the planner's statistics of the resource tables (after a bulk ingest).
+    pub fn analyze(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get()?;
+        client
+            .batch_execute(
+                "ANALYZE resource, resource_site, fact_token, fact_encounter, idx_token, \
+                 idx_date, idx_ref, idx_string",
+            )
+            .map_err(PgError::from)?;
+        Ok(())
+    }
+}
+
+impl ResourceStore for PgStore {
+    fn put_site(&self, site: &SiteProfile) -> Result<(), StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(write::put_site(&mut client, site)?)
+    }
+
+    fn put_resources(&self, resources: &[NewResource]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(write::put_resources(&mut client, resources)?)
+    }
+
+    fn read(
+        &self,
+        scope: Scope<'_>,
+        rtype: &str,
+        id: &str,
+        grant: &Filter,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::read(&mut client, scope, rtype, id, grant)?)
+    }
+
+    fn search(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<SearchPage, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::search(&mut client, scope, query, grant)?)
+    }
+
+    fn sites(&self) -> Result<Vec<SiteProfile>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::sites(&mut client)?)
+    }
+
+    fn ready(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::ready(&mut client)?)
+    }
+
+    fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::type_counts(&mut client)?)
+    }
+
+    fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::append_assertion(&mut client, assertion)?)
+    }
+
+    fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::assertions(&mut *client)?)
+    }
+
+    fn rebuild_linkage(
+        &self,
+        rules: &LinkageRules,
+        now: i64,
+        cause: &str,
+    ) -> Result<LinkageSummary, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::rebuild(&mut client, rules, now, cause)?)
+    }
+
+    fn person_of(&self, record: &str) -> Result<PersonOf, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::person_of(&mut client, record)?)
+    }
+
+    fn linked_records(&self) -> Result<Vec<LinkedRecord>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::records(&mut *client)?)
+    }
+
+    fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::conflicts(&mut client)?)
+    }
+
+    fn linkage_versions(&self, limit: usize) -> Result<Vec<LinkageVersion>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::versions(&mut client, limit)?)
+    }
+
+    fn add_link_refusal(&self, refusal: &LinkRefusal) -> Result<i64, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::append_refusal(&mut client, refusal)?)
+    }
+
+    fn link_refusals(&self, limit: usize) -> Result<Vec<LinkRefusal>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(linkage::refusals(&mut client, limit)?)
     }
 }

@@ -7,6 +7,7 @@ use tessera_store::durable::TokenStore;
 use tessera_store::token_db::TokenDb;
 use tessera_store::{ResourceStore, SqliteStore};
 use tessera_store_pg::testing::TestDb;
+use tessera_store_pg::{PgStore, PoolOptions, open_resources};
 
 /// What keeps a backend's storage alive until the test ends.
 #[allow(dead_code)]
@@ -14,7 +15,7 @@ pub enum Guard {
     /// The SQLite file's directory.
     Dir(tempfile::TempDir),
     /// The PostgreSQL schema.
-    Pg(TestDb),
+    Pg(Box<TestDb>),
 }
 
 /// A resource store under test.
@@ -41,14 +42,27 @@ fn sqlite_file() -> (tempfile::TempDir, std::path::PathBuf) {
 /// PostgreSQL when a server answers.
 pub fn resources() -> Vec<Resources> {
     let (dir, path) = sqlite_file();
-    let v = vec![Resources {
+    let mut v = vec![Resources {
         name: "sqlite",
         store: Arc::new(SqliteStore::open(&path).unwrap()),
         _guard: Guard::Dir(dir),
     }];
-    // PostgreSQL: added with `PgStore`'s `ResourceStore` impl.
-    let _ = TestDb::new;
+    if let Some((db, store)) = postgres_resources() {
+        v.push(Resources {
+            name: "postgres",
+            store,
+            _guard: Guard::Pg(Box::new(db)),
+        });
+    }
     v
+}
+
+/// A PostgreSQL resource store in a fresh schema, when a server answers (for the cases only
+/// PostgreSQL has: EXPLAIN plans, schema versions).
+pub fn postgres_resources() -> Option<(TestDb, Arc<PgStore>)> {
+    let db = TestDb::new()?;
+    let store = open_resources(db.url(), PoolOptions::default()).unwrap();
+    Some((db, store))
 }
 
 /// Every token backend available here, as [`resources`].

@@ -5,6 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod backends;
+mod issuer;
+// The store crate's independent reference for search parameters over raw JSON, shared rather
+// than copied so both suites check against one definition.
+#[path = "../../../store/tests/it/expect.rs"]
+#[allow(dead_code)]
+mod expect;
+mod resources;
 
 #[test]
 fn every_backend_opens_empty() {

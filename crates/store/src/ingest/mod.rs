@@ -11,7 +11,7 @@ mod bundle;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use thiserror::Error;
@@ -89,8 +89,70 @@ pub fn ingest_path(
     path: &Path,
     opts: &IngestOptions,
 ) -> Result<IngestReport, IngestError> {
-    let mut report = IngestReport::default();
-    walk(store, path, opts, &mut report, 0)?;
+    let plan = plan_path(path)?;
+    ingest_plan(store, &plan, opts, &mut |_| {})
+}
+
+/// The files an ingest of `path` reads, in order, and what it skips before reading any:
+/// [`ingest_path`] in two steps, so a caller can show progress against the total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestPlan {
+    /// Each file and its size in bytes.
+    pub files: Vec<(PathBuf, u64)>,
+    /// Skipped files and directories, with reasons (`path: reason`).
+    pub skipped: Vec<String>,
+}
+
+impl IngestPlan {
+    /// Bytes in all files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.1).sum()
+    }
+}
+
+/// Progress after one file.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestProgress<'a> {
+    /// The file just ingested.
+    pub file: &'a Path,
+    /// Files done so far (this one included).
+    pub files_done: usize,
+    /// Bytes of the files done so far.
+    pub bytes_done: u64,
+    /// The report so far.
+    pub report: &'a IngestReport,
+}
+
+/// Walks `path` as [`ingest_path`] does, without reading any file.
+pub fn plan_path(path: &Path) -> Result<IngestPlan, IngestError> {
+    let mut plan = IngestPlan::default();
+    walk(path, &mut plan, 0)?;
+    Ok(plan)
+}
+
+/// Ingests the files of `plan` in order, one transaction per file, calling `progress` after
+/// each.
+pub fn ingest_plan(
+    store: &dyn ResourceStore,
+    plan: &IngestPlan,
+    opts: &IngestOptions,
+    progress: &mut dyn FnMut(IngestProgress<'_>),
+) -> Result<IngestReport, IngestError> {
+    let mut report = IngestReport {
+        errors: plan.skipped.clone(),
+        ..IngestReport::default()
+    };
+    let mut bytes_done = 0;
+    for (i, (file, len)) in plan.files.iter().enumerate() {
+        ingest_file(store, file, opts, &mut report)?;
+        bytes_done += len;
+        progress(IngestProgress {
+            file,
+            files_done: i + 1,
+            bytes_done,
+            report: &report,
+        });
+    }
     tracing::info!(
         files = report.files,
         resources = report.resources,
@@ -133,13 +195,7 @@ pub fn ingest_value(
     Ok(())
 }
 
-fn walk(
-    store: &dyn ResourceStore,
-    path: &Path,
-    opts: &IngestOptions,
-    report: &mut IngestReport,
-    depth: usize,
-) -> Result<(), IngestError> {
+fn walk(path: &Path, plan: &mut IngestPlan, depth: usize) -> Result<(), IngestError> {
     let io = |source| IngestError::Io {
         path: path.display().to_string(),
         source,
@@ -147,8 +203,7 @@ fn walk(
     let meta = fs::symlink_metadata(path).map_err(io)?;
     if meta.is_dir() {
         if depth >= MAX_DIR_DEPTH {
-            report
-                .errors
+            plan.skipped
                 .push(format!("{}: directory nesting too deep", path.display()));
             return Ok(());
         }
@@ -166,7 +221,7 @@ fn walk(
         for child in children {
             let is_json = child.extension().is_some_and(|e| e == "json");
             if child.is_dir() || is_json {
-                walk(store, &child, opts, report, depth + 1)?;
+                walk(&child, plan, depth + 1)?;
             }
         }
         return Ok(());
@@ -175,13 +230,26 @@ fn walk(
         return Ok(());
     }
     if meta.len() > MAX_FILE_BYTES {
-        report.errors.push(format!(
+        plan.skipped.push(format!(
             "{}: larger than {MAX_FILE_BYTES} bytes",
             path.display()
         ));
         return Ok(());
     }
-    let bytes = fs::read(path).map_err(io)?;
+    plan.files.push((path.to_owned(), meta.len()));
+    Ok(())
+}
+
+fn ingest_file(
+    store: &dyn ResourceStore,
+    path: &Path,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    let bytes = fs::read(path).map_err(|source| IngestError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     report.files += 1;
     let doc: Value = match serde_json::from_slice(&bytes) {
         Ok(doc) => doc,

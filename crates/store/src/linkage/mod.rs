@@ -185,6 +185,15 @@ impl Linkage {
             .collect();
         persons.len()
     }
+
+    /// SHA-256 of what is persisted (records and conflicts): equal digests mean the linkage in
+    /// force did not change, so no version row is written. The same on every backend.
+    pub fn digest(&self) -> Vec<u8> {
+        let encoded = serde_json::to_vec(&(&self.records, &self.conflicts)).unwrap_or_default();
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &encoded)
+            .as_ref()
+            .to_vec()
+    }
 }
 
 /// What a rebuild did.

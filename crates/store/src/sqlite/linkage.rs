@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_lc_rs::digest::{SHA256, digest};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::StoreError;
@@ -147,8 +146,7 @@ pub fn rebuild(
         .map(|r| (r.record, r.person))
         .collect();
     let linkage: Linkage = compute(&patients(&tx)?, &assertions(&tx)?, rules, &previous);
-    let encoded = serde_json::to_vec(&(&linkage.records, &linkage.conflicts)).unwrap_or_default();
-    let hash = digest(&SHA256, &encoded).as_ref().to_vec();
+    let hash = linkage.digest();
     let last: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT version, digest FROM linkage_version ORDER BY version DESC LIMIT 1",

@@ -6,7 +6,6 @@
 
 mod linkage;
 mod pool;
-mod sql;
 mod write;
 
 use std::path::Path;
@@ -25,8 +24,8 @@ use crate::linkage::{
 use crate::model::{
     PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile, WriteOutcome,
 };
+use crate::sql::{Dialect, Param, Sql, read_statement, search_statements};
 use pool::{Location, Pool, ReadConn};
-use sql::{Sql, push_clause, push_filter};
 
 /// Reader connections for a file database.
 const READERS: usize = 4;
@@ -74,59 +73,17 @@ impl SqliteStore {
     }
 }
 
-/// `FROM resource r WHERE type AND scope AND grant AND clauses`, shared by page and count.
-fn base_query(
-    select: &str,
-    scope: Scope<'_>,
-    rtype: &str,
-    grant: &Filter,
-) -> Result<Sql, StoreError> {
-    let mut sql = Sql::default();
-    sql.push(select)
-        .push(" FROM resource r WHERE r.type = ")
-        .bind(rtype.to_owned());
-    if let Scope::Site(site) = scope {
-        sql.push(" AND EXISTS (SELECT 1 FROM resource_site s WHERE s.rid = r.rid AND s.site_id = ")
-            .bind(site.to_owned())
-            .push(")");
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Param::Text(s) => s.to_sql(),
+            Param::Int(i) => i.to_sql(),
+        }
     }
-    sql.push(" AND ");
-    push_filter(&mut sql, grant)?;
-    Ok(sql)
 }
 
-/// The two statements of a search: the total, and one page (keyset paging on `rid`).
-struct SearchStatements {
-    count_text: String,
-    count_params: Vec<rusqlite::types::Value>,
-    page_text: String,
-    page_params: Vec<rusqlite::types::Value>,
-}
-
-fn search_statements(
-    scope: Scope<'_>,
-    query: &SearchQuery,
-    grant: &Filter,
-) -> Result<SearchStatements, StoreError> {
-    let mut sql = base_query("", scope, query.resource_type, grant)?;
-    for clause in &query.clauses {
-        sql.push(" AND ");
-        push_clause(&mut sql, clause)?;
-    }
-    let mut page_params = sql.params.clone();
-    let mut page_text = format!("SELECT r.rid, r.id, r.json{}", sql.text);
-    if let Some(cursor) = query.cursor {
-        page_text.push_str(" AND r.rid > ?");
-        page_params.push(cursor.into());
-    }
-    page_text.push_str(" ORDER BY r.rid LIMIT ?");
-    page_params.push((i64::from(query.count) + 1).into());
-    Ok(SearchStatements {
-        count_text: format!("SELECT COUNT(*){}", sql.text),
-        count_params: sql.params,
-        page_text,
-        page_params,
-    })
+fn params(sql: &Sql) -> rusqlite::ParamsFromIter<std::slice::Iter<'_, Param>> {
+    params_from_iter(sql.params.iter())
 }
 
 impl SqliteStore {
@@ -139,17 +96,13 @@ impl SqliteStore {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<Vec<String>, StoreError> {
-        let st = search_statements(scope, query, grant)?;
+        let st = search_statements(Dialect::Sqlite, scope, query, grant)?;
         let guard = self.reader()?;
         let conn = guard.conn()?;
         let mut out = Vec::new();
-        for (text, params) in [
-            (&st.count_text, &st.count_params),
-            (&st.page_text, &st.page_params),
-        ] {
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {text}"))?;
-            let rows =
-                stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))?;
+        for sql in [&st.count, &st.page] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", sql.text))?;
+            let rows = stmt.query_map(params(sql), |r| r.get::<_, String>(3))?;
             for r in rows {
                 out.push(r?);
             }
@@ -176,14 +129,11 @@ impl ResourceStore for SqliteStore {
         id: &str,
         grant: &Filter,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut sql = base_query("SELECT r.json", scope, rtype, grant)?;
-        sql.push(" AND r.id = ").bind(id.to_owned());
+        let sql = read_statement(Dialect::Sqlite, scope, rtype, id, grant)?;
         let guard = self.reader()?;
         let conn = guard.conn()?;
         let mut stmt = conn.prepare_cached(&sql.text)?;
-        Ok(stmt
-            .query_row(params_from_iter(sql.params.iter()), |row| row.get(0))
-            .optional()?)
+        Ok(stmt.query_row(params(&sql), |row| row.get(0)).optional()?)
     }
 
     fn search(
@@ -192,12 +142,12 @@ impl ResourceStore for SqliteStore {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<SearchPage, StoreError> {
-        let st = search_statements(scope, query, grant)?;
+        let st = search_statements(Dialect::Sqlite, scope, query, grant)?;
         let guard = self.reader()?;
         let conn = guard.conn()?;
         let total: i64 = conn
-            .prepare_cached(&st.count_text)?
-            .query_row(params_from_iter(st.count_params.iter()), |row| row.get(0))?;
+            .prepare_cached(&st.count.text)?
+            .query_row(params(&st.count), |row| row.get(0))?;
         let mut page = SearchPage {
             total: u64::try_from(total).unwrap_or(0),
             ..SearchPage::default()
@@ -205,8 +155,8 @@ impl ResourceStore for SqliteStore {
         if query.summary_count {
             return Ok(page);
         }
-        let mut stmt = conn.prepare_cached(&st.page_text)?;
-        let mut rows = stmt.query(params_from_iter(st.page_params.iter()))?;
+        let mut stmt = conn.prepare_cached(&st.page.text)?;
+        let mut rows = stmt.query(params(&st.page))?;
         let mut last = None;
         while let Some(row) = rows.next()? {
             if page.resources.len() == query.count as usize {

@@ -4,9 +4,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tessera_access::TokenDim;
 use tessera_fhir::IndexValue;
 
-use super::sql::fact_dim;
 use crate::error::StoreError;
 use crate::model::{NewResource, SiteProfile, WriteOutcome};
+use crate::sql::fact_dim;
 
 pub fn put_site(conn: &mut Connection, site: &SiteProfile) -> Result<(), StoreError> {
     let tx = conn.transaction()?;

@@ -3,6 +3,7 @@
 //! written to a temporary directory and ingested from there), plus opt-in checks over an
 //! external corpus named by `TESSERA_CORPUS`.
 
+mod audit_chain;
 mod corpus;
 mod durable;
 mod expect;

@@ -1,70 +1,51 @@
-//! Compiling a Grant [`Filter`] and a [`SearchQuery`] into one SQLite `WHERE` clause over the
-//! resource row `r` and its fact/index tables. Every value is a bound parameter; only fixed
-//! SQL fragments are ever concatenated, so no client or ticket string reaches the SQL text.
-//!
-//! Each fragment is NULL-free (`IS`, `EXISTS`, guarded comparisons), so `NOT` has two-valued
-//! logic and agrees with [`Filter::matches`] (checked over the corpus by the test suite).
+//! Grant filters and search clauses as boolean SQL expressions over `r`.
 
-use rusqlite::types::Value as SqlValue;
 use tessera_access::{Filter, Token, TokenDim};
 use tessera_fhir::{Clause, ClauseValues, DatePrefix, DateValue, TokenValue};
 
+use super::{Sql, fact_dim};
 use crate::error::StoreError;
 
-/// Bound on parameters in one statement (SQLite's default limit is 32,766).
-const MAX_BOUND: usize = 20_000;
 /// Bound on filter nesting.
 const MAX_DEPTH: usize = 64;
-
-/// SQL text under construction plus its positional parameters.
-#[derive(Debug, Default)]
-pub struct Sql {
-    /// The text, with `?` placeholders.
-    pub text: String,
-    /// Values, in placeholder order.
-    pub params: Vec<SqlValue>,
-}
-
-impl Sql {
-    /// Appends fixed SQL text.
-    pub fn push(&mut self, s: &str) -> &mut Self {
-        self.text.push_str(s);
-        self
-    }
-
-    /// Appends a placeholder bound to `v`.
-    pub fn bind(&mut self, v: impl Into<SqlValue>) -> &mut Self {
-        self.text.push('?');
-        self.params.push(v.into());
-        self
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        if self.params.len() > MAX_BOUND {
-            Err(StoreError::TooLarge("too many bound values"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-fn dim_code(dim: TokenDim) -> i64 {
-    match dim {
-        TokenDim::Code => 0,
-        TokenDim::Category => 1,
-        TokenDim::Security => 2,
-    }
-}
-
-/// Stored dimension code of a fact token (`fact_token.dim`).
-pub fn fact_dim(dim: TokenDim) -> i64 {
-    dim_code(dim)
-}
 
 /// Appends the Grant filter as a boolean SQL expression over `r`.
 pub fn push_filter(sql: &mut Sql, f: &Filter) -> Result<(), StoreError> {
     filter_at(sql, f, 0)?;
     sql.check()
+}
+
+/// `column` equals `v`, never NULL: a NULL column is FALSE (not unknown), and the plain `=`
+/// keeps the comparison indexable on both engines.
+fn text_eq(sql: &mut Sql, column: &str, v: &str) {
+    sql.push("(")
+        .push(column)
+        .push(" IS NOT NULL AND ")
+        .push(column)
+        .push(" = ")
+        .bind(v.to_owned())
+        .push(")");
+}
+
+/// The token's system constraint on `column` with FHIR semantics (`None` any, `""` none).
+fn system_constraint(sql: &mut Sql, column: &str, system: Option<&str>) {
+    match system {
+        None => {}
+        Some("") => {
+            sql.push(" AND ").push(column).push(" IS NULL");
+        }
+        Some(s) => {
+            sql.push(" AND ")
+                .push(column)
+                .push(" = ")
+                .bind(s.to_owned());
+        }
+    }
+}
+
+fn dim_literal(dim: TokenDim) -> String {
+    // A fixed small integer from an enum, not input: inlined so the planner sees it.
+    fact_dim(dim).to_string()
 }
 
 fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> {
@@ -73,16 +54,16 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
     }
     match f {
         Filter::All => {
-            sql.push("1");
+            sql.push("TRUE");
         }
         Filter::Nothing => {
-            sql.push("0");
+            sql.push("FALSE");
         }
         Filter::And(parts) | Filter::Or(parts) => {
             let (op, empty) = if matches!(f, Filter::And(_)) {
-                (" AND ", "1")
+                (" AND ", "TRUE")
             } else {
-                (" OR ", "0")
+                (" OR ", "FALSE")
             };
             if parts.is_empty() {
                 sql.push(empty);
@@ -102,27 +83,17 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
             filter_at(sql, inner, depth + 1)?;
             sql.push(")");
         }
-        Filter::PatientIs(id) => {
-            sql.push("(r.patient IS ").bind(id.clone()).push(")");
-        }
+        Filter::PatientIs(id) => text_eq(sql, "r.patient", id),
         Filter::Token { dim, system, code } => {
             sql.push("EXISTS (SELECT 1 FROM fact_token f WHERE f.rid = r.rid AND f.dim = ")
-                .bind(dim_code(*dim))
+                .push(&dim_literal(*dim))
                 .push(" AND f.code = ")
                 .bind(code.clone());
-            match system.as_deref() {
-                None => {}
-                Some("") => {
-                    sql.push(" AND f.system IS NULL");
-                }
-                Some(s) => {
-                    sql.push(" AND f.system = ").bind(s.to_owned());
-                }
-            }
+            system_constraint(sql, "f.system", system.as_deref());
             sql.push(")");
         }
         Filter::ClinicalDateOverlaps { start, end } => {
-            sql.push("(r.date_lo IS NOT NULL");
+            sql.push("(r.date_lo IS NOT NULL AND r.date_hi IS NOT NULL");
             if let Some(s) = start {
                 sql.push(" AND r.date_hi >= ").bind(*s);
             }
@@ -133,7 +104,7 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
         }
         Filter::EncounterIn(ids) => {
             if ids.is_empty() {
-                sql.push("0");
+                sql.push("FALSE");
             } else {
                 sql.push("EXISTS (SELECT 1 FROM fact_encounter e WHERE e.rid = r.rid AND e.encounter IN (");
                 push_list(sql, ids.iter().cloned());
@@ -141,11 +112,11 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
             }
         }
         Filter::CurrentlyRelevant => {
-            sql.push("(r.currently_relevant = 1)");
+            sql.push("(r.currently_relevant = TRUE)");
         }
         Filter::IdIn(ids) => {
             if ids.is_empty() {
-                sql.push("0");
+                sql.push("FALSE");
             } else {
                 sql.push("(r.id IN (");
                 push_list(sql, ids.iter().cloned());
@@ -154,13 +125,17 @@ fn filter_at(sql: &mut Sql, f: &Filter, depth: usize) -> Result<(), StoreError> 
         }
         Filter::SecurityLabelOutside(allowed) => {
             sql.push("EXISTS (SELECT 1 FROM fact_token f WHERE f.rid = r.rid AND f.dim = ")
-                .bind(dim_code(TokenDim::Security));
+                .push(&dim_literal(TokenDim::Security));
             for Token { system, code } in allowed {
-                sql.push(" AND NOT (f.system IS ")
-                    .bind(system.clone())
-                    .push(" AND f.code = ")
-                    .bind(code.clone())
-                    .push(")");
+                // "Not exactly this label": a missing system equals only a missing system.
+                sql.push(" AND NOT (");
+                match system {
+                    None => sql.push("f.system IS NULL"),
+                    Some(s) => sql
+                        .push("f.system IS NOT NULL AND f.system = ")
+                        .bind(s.clone()),
+                };
+                sql.push(" AND f.code = ").bind(code.clone()).push(")");
             }
             sql.push(")");
         }
@@ -214,7 +189,8 @@ pub fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
         }
         ClauseValues::String(values) => {
             index_subquery(sql, "idx_string", clause.param, values, |sql, v| {
-                // Prefix match as a range so the (param, value) index applies.
+                // Prefix match as a range so the (param, value) index applies (byte order:
+                // SQLite's BINARY collation, PostgreSQL's "C" on the column).
                 let upper = format!("{v}\u{10FFFF}");
                 sql.push("(x.value >= ")
                     .bind(v.clone())
@@ -251,19 +227,11 @@ fn index_subquery<T>(
 }
 
 fn push_token(sql: &mut Sql, v: &TokenValue) {
-    sql.push("(1");
+    sql.push("(TRUE");
     if let Some(code) = &v.code {
         sql.push(" AND x.code = ").bind(code.clone());
     }
-    match v.system.as_deref() {
-        None => {}
-        Some("") => {
-            sql.push(" AND x.system IS NULL");
-        }
-        Some(s) => {
-            sql.push(" AND x.system = ").bind(s.to_owned());
-        }
-    }
+    system_constraint(sql, "x.system", v.system.as_deref());
     sql.push(")");
 }
 

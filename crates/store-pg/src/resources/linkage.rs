@@ -1,0 +1,282 @@
+//! Person linkage in PostgreSQL: assertions (append-only), the linkage in force
+//! (`person_record`, `link_conflict`) and its version rows, as the SQLite backend keeps them.
+//! The computation itself is `tessera_store::linkage::compute`.
+
+use std::collections::BTreeMap;
+
+use postgres::{Client, GenericClient};
+use tessera_store::linkage::{
+    Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
+    LinkageVersion, LinkedRecord, PatientLinkFacts, PersonOf, RecordStatus, compute,
+    patient_link_facts,
+};
+
+use crate::error::PgError;
+
+/// Key of the transaction-scoped advisory lock a rebuild holds: two nodes rebuilding at once
+/// take turns, so the second sees the first's result and writes no duplicate version.
+const LINKAGE_LOCK: i64 = 0x7465_7373_006c_6e6b;
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn append_assertion(client: &mut Client, a: &LinkAssertion) -> Result<i64, PgError> {
+    let (kind, target) = a.claim.stored();
+    let action = if a.add { "add" } else { "remove" };
+    let row = client.query_one(
+        "INSERT INTO link_assertion (at, actor, action, record, kind, target) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        &[&a.at, &a.actor, &action, &a.record, &kind, &target],
+    )?;
+    Ok(row.try_get(0)?)
+}
+
+pub fn assertions(client: &mut impl GenericClient) -> Result<Vec<LinkAssertion>, PgError> {
+    let rows = client.query(
+        "SELECT seq, at, actor, action, record, kind, target FROM link_assertion ORDER BY seq",
+        &[],
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (kind, target): (&str, &str) = (r.try_get(5)?, r.try_get(6)?);
+        if let Some(claim) = LinkClaim::from_stored(kind, target) {
+            out.push(LinkAssertion {
+                seq: r.try_get(0)?,
+                at: r.try_get(1)?,
+                actor: r.try_get(2)?,
+                add: r.try_get::<_, &str>(3)? == "add",
+                record: r.try_get(4)?,
+                claim,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn patients(client: &mut impl GenericClient) -> Result<Vec<PatientLinkFacts>, PgError> {
+    let rows = client.query(
+        "SELECT r.id, r.json, (SELECT MIN(s.site_id) FROM resource_site s WHERE s.rid = r.rid) \
+         FROM resource r WHERE r.type = 'Patient' ORDER BY r.id",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (id, json, site): (&str, &[u8], Option<&str>) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let value = serde_json::from_slice(json).unwrap_or(serde_json::Value::Null);
+        out.push(patient_link_facts(id, site, &value));
+    }
+    Ok(out)
+}
+
+pub fn records(client: &mut impl GenericClient) -> Result<Vec<LinkedRecord>, PgError> {
+    let rows = client.query(
+        "SELECT record_id, person_id, site_id, status FROM person_record ORDER BY record_id",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(LinkedRecord {
+            record: r.try_get(0)?,
+            person: r.try_get(1)?,
+            site: r.try_get(2)?,
+            status: RecordStatus::parse(r.try_get(3)?).unwrap_or(RecordStatus::Quarantined),
+        });
+    }
+    Ok(out)
+}
+
+pub fn conflicts(client: &mut Client) -> Result<Vec<Conflict>, PgError> {
+    let rows = client.query(
+        "SELECT record_id, anchors FROM link_conflict ORDER BY record_id",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(Conflict {
+            record: r.try_get(0)?,
+            anchors: serde_json::from_str(r.try_get(1)?).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn versions(client: &mut Client, limit: usize) -> Result<Vec<LinkageVersion>, PgError> {
+    let rows = client.query(
+        "SELECT version, at, persons, linked, quarantined, cause FROM linkage_version \
+         ORDER BY version DESC LIMIT $1",
+        &[&count(limit)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(LinkageVersion {
+                version: r.try_get(0)?,
+                at: r.try_get(1)?,
+                persons: r.try_get(2)?,
+                linked: r.try_get(3)?,
+                quarantined: r.try_get(4)?,
+                cause: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Recomputes the linkage and, when it differs from the one in force, replaces it and
+/// appends a version row — all in one transaction.
+pub fn rebuild(
+    client: &mut Client,
+    rules: &LinkageRules,
+    now: i64,
+    cause: &str,
+) -> Result<LinkageSummary, PgError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LINKAGE_LOCK])?;
+    let previous: BTreeMap<String, String> = records(&mut tx)?
+        .into_iter()
+        .map(|r| (r.record, r.person))
+        .collect();
+    let linkage: Linkage = compute(&patients(&mut tx)?, &assertions(&mut tx)?, rules, &previous);
+    let hash = linkage.digest();
+    let last = tx.query_opt(
+        "SELECT version, digest FROM linkage_version ORDER BY version DESC LIMIT 1",
+        &[],
+    )?;
+    let last: Option<(i64, Vec<u8>)> = match last {
+        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+        None => None,
+    };
+    let linked = linkage
+        .records
+        .iter()
+        .filter(|r| r.status == RecordStatus::Linked)
+        .count();
+    let mut summary = LinkageSummary {
+        version: last.as_ref().map_or(0, |l| l.0),
+        changed: false,
+        persons: linkage.linked_persons(),
+        linked,
+        conflicts: linkage.conflicts.clone(),
+        warnings: linkage.warnings.clone(),
+    };
+    if last.as_ref().is_some_and(|l| l.1 == hash) {
+        tx.commit()?;
+        return Ok(summary);
+    }
+    tx.execute("DELETE FROM person_record", &[])?;
+    tx.execute("DELETE FROM link_conflict", &[])?;
+    let record_ids: Vec<&str> = linkage.records.iter().map(|r| r.record.as_str()).collect();
+    let persons: Vec<&str> = linkage.records.iter().map(|r| r.person.as_str()).collect();
+    let sites: Vec<Option<&str>> = linkage.records.iter().map(|r| r.site.as_deref()).collect();
+    let statuses: Vec<&str> = linkage.records.iter().map(|r| r.status.as_str()).collect();
+    tx.execute(
+        "INSERT INTO person_record (record_id, person_id, site_id, status) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])",
+        &[&record_ids, &persons, &sites, &statuses],
+    )?;
+    let conflict_records: Vec<&str> = linkage
+        .conflicts
+        .iter()
+        .map(|c| c.record.as_str())
+        .collect();
+    let anchors: Vec<String> = linkage
+        .conflicts
+        .iter()
+        .map(|c| serde_json::to_string(&c.anchors).unwrap_or_default())
+        .collect();
+    tx.execute(
+        "INSERT INTO link_conflict (record_id, anchors) SELECT * FROM unnest($1::text[], $2::text[])",
+        &[&conflict_records, &anchors],
+    )?;
+    let row = tx.query_one(
+        "INSERT INTO linkage_version (at, digest, persons, linked, quarantined, cause) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING version",
+        &[
+            &now,
+            &hash,
+            &count(summary.persons),
+            &count(linked),
+            &count(linkage.conflicts.len()),
+            &cause,
+        ],
+    )?;
+    summary.version = row.try_get(0)?;
+    summary.changed = true;
+    tx.commit()?;
+    Ok(summary)
+}
+
+pub fn person_of(client: &mut Client, record: &str) -> Result<PersonOf, PgError> {
+    let row = client.query_opt(
+        "SELECT person_id, status FROM person_record WHERE record_id = $1",
+        &[&record],
+    )?;
+    let Some(row) = row else {
+        // Not in the linkage yet (ingested since the last rebuild): a person of one record.
+        let site = client.query_opt(
+            "SELECT (SELECT MIN(s.site_id) FROM resource_site s WHERE s.rid = r.rid) \
+             FROM resource r WHERE r.type = 'Patient' AND r.id = $1",
+            &[&record],
+        )?;
+        return Ok(match site {
+            None => PersonOf::Unknown,
+            Some(site) => PersonOf::Person {
+                id: record.to_owned(),
+                records: vec![(record.to_owned(), site.try_get(0)?)],
+            },
+        });
+    };
+    let (person, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    if status == RecordStatus::Quarantined.as_str() {
+        let anchors = client.query_opt(
+            "SELECT anchors FROM link_conflict WHERE record_id = $1",
+            &[&record],
+        )?;
+        let anchors = match anchors {
+            Some(r) => serde_json::from_str(r.try_get(0)?).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        return Ok(PersonOf::Quarantined(Conflict {
+            record: record.to_owned(),
+            anchors,
+        }));
+    }
+    let rows = client.query(
+        "SELECT record_id, site_id FROM person_record WHERE person_id = $1 ORDER BY record_id",
+        &[&person],
+    )?;
+    let records = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(String, Option<String>)>, PgError>>()?;
+    Ok(PersonOf::Person {
+        id: person,
+        records,
+    })
+}
+
+pub fn append_refusal(client: &mut Client, r: &LinkRefusal) -> Result<i64, PgError> {
+    let row = client.query_one(
+        "INSERT INTO link_refusal (at, actor, request, error) VALUES ($1, $2, $3, $4) \
+         RETURNING seq",
+        &[&r.at, &r.actor, &r.request, &r.error],
+    )?;
+    Ok(row.try_get(0)?)
+}
+
+pub fn refusals(client: &mut Client, limit: usize) -> Result<Vec<LinkRefusal>, PgError> {
+    let rows = client.query(
+        "SELECT at, actor, request, error FROM link_refusal ORDER BY seq DESC LIMIT $1",
+        &[&count(limit)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(LinkRefusal {
+                at: r.try_get(0)?,
+                actor: r.try_get(1)?,
+                request: r.try_get(2)?,
+                error: r.try_get(3)?,
+            })
+        })
+        .collect()
+}

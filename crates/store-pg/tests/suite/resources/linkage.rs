@@ -1,0 +1,143 @@
+//! Person linkage on every backend: computed by the one pure function, persisted alike, the
+//! same result and the same versions on both.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tessera_store::linkage::{LinkAssertion, LinkClaim, LinkRefusal, LinkageRules, PersonOf};
+use tessera_synth::PERSON_ID_SYSTEM;
+
+use super::{NOW, data};
+use crate::backends;
+
+#[test]
+fn linkage_is_computed_and_persisted_alike_on_every_backend() {
+    let d = data();
+    // Expected: the records of each generated person, from the manifest.
+    let want: BTreeSet<BTreeSet<String>> = d.manifest["patient_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["sites"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["patient_id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    let rules = LinkageRules {
+        enterprise_systems: vec![PERSON_ID_SYSTEM.to_owned()],
+        patient_link: true,
+    };
+    let p0: Vec<String> = d.manifest["patient_records"][0]["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["patient_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(p0.len() >= 2);
+    let mut results = Vec::new();
+    // Own stores: the linkage tables are written here.
+    for b in backends::resources() {
+        let (name, s) = (b.name, b.store.as_ref());
+        d.ingest_into(s);
+        assert_eq!(
+            s.person_of(&p0[0]).unwrap(),
+            PersonOf::Person {
+                id: p0[0].clone(),
+                records: vec![(
+                    p0[0].clone(),
+                    Some(
+                        d.manifest["patient_records"][0]["sites"][0]["site"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    )
+                )],
+            },
+            "{name}: before any rebuild a record is a person of one"
+        );
+        assert_eq!(s.person_of("no-such").unwrap(), PersonOf::Unknown, "{name}");
+        let first = s.rebuild_linkage(&rules, NOW, "ingest").unwrap();
+        assert!(first.changed && first.version >= 1, "{name}: {first:?}");
+        assert!(first.conflicts.is_empty(), "{name}: {:?}", first.conflicts);
+        let records = s.linked_records().unwrap();
+        let mut persons: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in &records {
+            persons
+                .entry(r.person.clone())
+                .or_default()
+                .insert(r.record.clone());
+        }
+        let got: BTreeSet<BTreeSet<String>> = persons.into_values().collect();
+        assert_eq!(got, want, "{name}: one person per generated patient");
+        let again = s.rebuild_linkage(&rules, NOW + 1, "again").unwrap();
+        assert!(
+            !again.changed && again.version == first.version,
+            "{name}: {again:?}"
+        );
+
+        // An operator removes one link: the linkage changes, a version row names the cause.
+        let seq = s
+            .add_link_assertion(&LinkAssertion {
+                seq: 0,
+                at: NOW + 2,
+                actor: "cli".into(),
+                add: false,
+                record: p0[0].clone(),
+                claim: LinkClaim::Identifier {
+                    system: PERSON_ID_SYSTEM.into(),
+                    value: d.manifest["patient_records"][0]["person_id"]
+                        .as_str()
+                        .unwrap()
+                        .into(),
+                },
+            })
+            .unwrap();
+        assert!(seq >= 1, "{name}");
+        assert_eq!(s.link_assertions().unwrap().len(), 1, "{name}");
+        let after = s.rebuild_linkage(&rules, NOW + 3, "cli remove").unwrap();
+        assert!(
+            after.changed && after.version > first.version,
+            "{name}: {after:?}"
+        );
+        let versions = s.linkage_versions(10).unwrap();
+        assert_eq!(versions.len(), 2, "{name}");
+        assert_eq!(versions[0].cause, "cli remove", "{name}: newest first");
+        assert_eq!(s.linkage_versions(1).unwrap().len(), 1, "{name}");
+        match s.person_of(&p0[0]).unwrap() {
+            PersonOf::Person { records, .. } => {
+                assert!(records.len() < p0.len(), "{name}: {records:?}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        s.add_link_refusal(&LinkRefusal {
+            at: NOW,
+            actor: "cli".into(),
+            request: "{}".into(),
+            error: "first".into(),
+        })
+        .unwrap();
+        s.add_link_refusal(&LinkRefusal {
+            at: NOW + 1,
+            actor: "cli".into(),
+            request: "{}".into(),
+            error: "second".into(),
+        })
+        .unwrap();
+        let refusals = s.link_refusals(1).unwrap();
+        assert_eq!(refusals.len(), 1, "{name}");
+        assert_eq!(refusals[0].error, "second", "{name}: newest first");
+        assert!(s.link_conflicts().unwrap().is_empty(), "{name}");
+        results.push((
+            name,
+            s.linked_records().unwrap(),
+            s.person_of(&p0[1]).unwrap(),
+        ));
+    }
+    if let [(_, a, pa), (_, b, pb)] = &results[..] {
+        assert_eq!(a, b, "both backends persist the same linkage");
+        assert_eq!(pa, pb);
+    }
+}
