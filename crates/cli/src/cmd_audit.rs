@@ -65,8 +65,9 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
             let config = args
                 .config
                 .ok_or_else(|| anyhow!("--config FILE is required"))?;
-            let db = open(&config)?;
-            for record in tessera_holder::audit::query_audit(&db, args.jti.as_deref())? {
+            let config = Config::load(&config)?;
+            let db = tessera_holder::serve::open_token_store(&config)?;
+            for record in tessera_holder::audit::query_audit(db.as_ref(), args.jti.as_deref())? {
                 crate::out::line(serde_json::to_string(&record)?)?;
             }
             Ok(())
@@ -76,12 +77,16 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
 
 fn open(config: &Path) -> anyhow::Result<TokenDb> {
     let config = Config::load(config)?;
-    let StoreLocation::SqliteFile(path) = &config.store else {
-        return Err(anyhow!(
+    match &config.store {
+        StoreLocation::SqliteFile(path) => Ok(TokenDb::open(path)?),
+        StoreLocation::SqliteMemory => Err(anyhow!(
             "config key `store`: an in-memory store keeps no audit trail to query"
-        ));
-    };
-    Ok(TokenDb::open(path)?)
+        )),
+        StoreLocation::Postgres(_) => Err(anyhow!(
+            "config key `store`: the audit chain of a PostgreSQL store is not verifiable yet \
+             (issue 13); `tessera audit --config` lists its rows"
+        )),
+    }
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {

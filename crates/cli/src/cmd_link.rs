@@ -53,10 +53,18 @@ pub struct ShowArgs {
 
 fn open(config: &std::path::Path) -> anyhow::Result<(Config, SqliteStore)> {
     let config = Config::load(config)?;
-    let StoreLocation::SqliteFile(path) = &config.store else {
-        return Err(anyhow!(
-            "config key `store`: an in-memory store keeps no linkage to edit"
-        ));
+    let path = match &config.store {
+        StoreLocation::SqliteFile(path) => path,
+        StoreLocation::SqliteMemory => {
+            return Err(anyhow!(
+                "config key `store`: an in-memory store keeps no linkage to edit"
+            ));
+        }
+        StoreLocation::Postgres(_) => {
+            return Err(anyhow!(
+                "config key `store`: `tessera link` edits an SQLite store only"
+            ));
+        }
     };
     let store = SqliteStore::open(path)?;
     Ok((config, store))

@@ -102,7 +102,8 @@ pub struct FileConfig {
     /// Further own base URLs that ticket `aud` may name (exact match, OP-03).
     #[serde(default)]
     pub additional_base_urls: Vec<String>,
-    /// `sqlite:///abs/path.db`, `sqlite://relative.db` or `sqlite::memory:`.
+    /// `sqlite:///abs/path.db`, `sqlite://relative.db`, `sqlite::memory:` or
+    /// `postgres://user@host/db` (nodes sharing one PostgreSQL database share all state).
     pub store: String,
     /// Files or directories of FHIR Bundles ingested at start-up.
     #[serde(default)]
@@ -402,6 +403,9 @@ pub enum StoreLocation {
     SqliteFile(PathBuf),
     /// A private in-memory SQLite database (tests, demos).
     SqliteMemory,
+    /// A PostgreSQL database (`postgres://` or `postgresql://` connection URL), shared by
+    /// every node configured with it.
+    Postgres(String),
 }
 
 /// Outbound HTTP limits.
@@ -896,10 +900,16 @@ fn parse_store(s: &str, dir: &Path) -> Result<StoreLocation, ConfigError> {
     if s == "sqlite::memory:" {
         return Ok(StoreLocation::SqliteMemory);
     }
+    if tessera_store_pg::is_postgres_url(s) {
+        // Only the syntax here; whether the server answers is for `serve` to find out.
+        tessera_store_pg::check_url(s).map_err(|e| invalid("store", e.to_string()))?;
+        return Ok(StoreLocation::Postgres(s.to_string()));
+    }
     let Some(rest) = s.strip_prefix("sqlite://") else {
         return Err(invalid(
             "store",
-            "must be `sqlite:///absolute/path.db`, `sqlite://relative.db` or `sqlite::memory:`",
+            "must be `sqlite:///absolute/path.db`, `sqlite://relative.db`, `sqlite::memory:` \
+             or `postgres://user@host/database`",
         ));
     };
     if rest.is_empty() {

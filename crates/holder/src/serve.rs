@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tessera_store::durable::TokenStore;
 use tessera_store::token_db::TokenDb;
 use tessera_store::{IngestOptions, ResourceStore, SiteMode, SqliteStore, ingest_path};
 
@@ -15,22 +16,18 @@ use crate::state::{Clock, HolderState};
 #[error("{0}")]
 pub struct ServeError(pub String);
 
-/// Opens the resource store and the token tables for `config`.
-pub fn open_stores(config: &Config) -> Result<(Arc<dyn ResourceStore>, Arc<TokenDb>), ServeError> {
+/// The resource store and the token store of one configuration.
+pub type Stores = (Arc<dyn ResourceStore>, Arc<dyn TokenStore>);
+
+/// Opens the resource store and the token store for `config`: both in one SQLite file (or
+/// memory), or both in one PostgreSQL database shared with every other node configured with
+/// it. A PostgreSQL server that would acknowledge commits before they are durable is refused.
+pub fn open_stores(config: &Config) -> Result<Stores, ServeError> {
     match &config.store {
         StoreLocation::SqliteFile(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    ServeError(format!(
-                        "config key `store`: cannot create {}: {e}",
-                        dir.display()
-                    ))
-                })?;
-            }
-            let store = SqliteStore::open(path)
-                .map_err(|e| ServeError(format!("config key `store`: {e}")))?;
-            let db =
-                TokenDb::open(path).map_err(|e| ServeError(format!("config key `store`: {e}")))?;
+            create_parent(path)?;
+            let store = SqliteStore::open(path).map_err(store_error)?;
+            let db = TokenDb::open(path).map_err(store_error)?;
             Ok((Arc::new(store), Arc::new(db)))
         }
         StoreLocation::SqliteMemory => {
@@ -38,7 +35,61 @@ pub fn open_stores(config: &Config) -> Result<(Arc<dyn ResourceStore>, Arc<Token
             let db = TokenDb::open_in_memory().map_err(|e| ServeError(e.to_string()))?;
             Ok((Arc::new(store), Arc::new(db)))
         }
+        StoreLocation::Postgres(url) => {
+            let (_store, _tokens) = open_postgres(url)?;
+            // TEMPORARY until PgStore implements ResourceStore (helper pgres): then
+            // `Ok((_store, _tokens))`.
+            Err(ServeError(
+                "config key `store`: the PostgreSQL resource store is not built in yet".into(),
+            ))
+        }
     }
+}
+
+/// Opens only the token store of `config` (`tessera audit`): the audit trail, registrations
+/// and tokens, without the resource store.
+pub fn open_token_store(config: &Config) -> Result<Arc<dyn TokenStore>, ServeError> {
+    match &config.store {
+        StoreLocation::SqliteFile(path) => {
+            create_parent(path)?;
+            Ok(Arc::new(TokenDb::open(path).map_err(store_error)?))
+        }
+        StoreLocation::SqliteMemory => Err(ServeError(
+            "config key `store`: an in-memory store keeps no audit trail to query".into(),
+        )),
+        StoreLocation::Postgres(url) => Ok(open_postgres(url)?.1),
+    }
+}
+
+fn open_postgres(
+    url: &str,
+) -> Result<
+    (
+        Arc<tessera_store_pg::PgStore>,
+        Arc<tessera_store_pg::PgTokenStore>,
+    ),
+    ServeError,
+> {
+    tessera_store_pg::blocking::run(|| {
+        tessera_store_pg::open(url, tessera_store_pg::PoolOptions::default())
+    })
+    .map_err(store_error)
+}
+
+fn create_parent(path: &std::path::Path) -> Result<(), ServeError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            ServeError(format!(
+                "config key `store`: cannot create {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn store_error(e: impl std::fmt::Display) -> ServeError {
+    ServeError(format!("config key `store`: {e}"))
 }
 
 /// Ingests every configured `load` path.

@@ -37,6 +37,12 @@ pub enum PgError {
     /// A query failed.
     #[error("{}", describe(.0))]
     Query(#[from] postgres::Error),
+    /// The server or session would acknowledge commits before they are durable.
+    #[error("PostgreSQL is not durable: {0}; refusing to use it")]
+    NotDurable(String),
+    /// A value does not fit its column.
+    #[error("{0} out of range")]
+    OutOfRange(&'static str),
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -45,26 +51,22 @@ pub enum PgError {
     Store(#[from] StoreError),
 }
 
-/// The server's own words for a failed statement (`postgres::Error` alone displays only
-/// "db error"): severity, SQLSTATE, message and detail, or the cause chain of a client error.
-pub(crate) fn describe(e: &postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        let mut m = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-        if let Some(detail) = db.detail() {
-            m.push_str(" (");
-            m.push_str(detail);
-            m.push(')');
+/// A postgres error with the server's message: the crate's own `Display` says only
+/// "db error".
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            match db.constraint() {
+                Some(c) => format!("{db} (SQLSTATE {code}, constraint {c})"),
+                None => format!("{db} (SQLSTATE {code})"),
+            }
         }
-        return m;
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
-    let mut m = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        m.push_str(": ");
-        m.push_str(&s.to_string());
-        source = s.source();
-    }
-    m
 }
 
 impl From<PgError> for StoreError {

@@ -16,6 +16,7 @@
 //! Synchronous like the traits (the postgres crate's blocking client): callers already run
 //! store calls on blocking threads, and the group-commit writer is a thread of its own.
 
+pub mod blocking;
 pub mod error;
 pub mod issuer;
 pub mod migrate;
@@ -36,13 +37,19 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Connects to `url`, brings the schema up to date (or refuses a newer one) and returns both
-/// stores over one pool.
+/// Checks that `url` parses as a PostgreSQL connection string (without connecting).
+pub fn check_url(url: &str) -> Result<(), PgError> {
+    url.parse::<postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| PgError::BadUrl(error::describe(&e)))
+}
+
+/// Connects to `url`, refuses a server that would acknowledge commits before they are durable,
+/// brings the schema up to date (or refuses a newer one) and returns both stores over one pool.
 pub fn open(url: &str, options: PoolOptions) -> Result<(Arc<PgStore>, Arc<PgTokenStore>), PgError> {
     let pool = Arc::new(Pool::connect(url, options)?);
+    // Before migrating: a node that may not serve should not change the schema either.
+    let tokens = PgTokenStore::open(pool.clone())?;
     migrate::run(&pool)?;
-    Ok((
-        Arc::new(PgStore::new(pool.clone())),
-        Arc::new(PgTokenStore::new(pool)),
-    ))
+    Ok((Arc::new(PgStore::new(pool)), Arc::new(tokens)))
 }

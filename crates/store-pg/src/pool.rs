@@ -159,6 +159,15 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a client blocks on its own runtime, which tokio forbids on a thread driving
+        // async tasks — where the last store handle is often dropped (server shutdown).
+        let idle = std::mem::take(&mut self.lock().idle);
+        crate::blocking::run(move || drop(idle));
+    }
+}
+
 /// A pooled connection; returned to the pool on drop (or discarded when the server closed it).
 pub struct PooledClient<'p> {
     pool: &'p Pool,

@@ -2,18 +2,47 @@
 //! by `TESSERA_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`), dropped when the
 //! value is dropped, so tests run in parallel and runs never see each other's rows.
 //!
-//! When no server answers, [`TestDb::new`] returns `None` and the caller skips its PostgreSQL
-//! half (printing why), unless `TESSERA_REQUIRE_PG=1` is set — `.ci/run` sets it after
-//! starting a server (scripts/postgres.sh), so there a missing server fails the run.
+//! When `TESSERA_PG_URL` is unset and nothing answers at the default, the first [`TestDb::new`]
+//! of a test process runs the project's own `scripts/postgres.sh` (which starts — installing
+//! Debian's `postgresql` if it must — a private server under `target/pg`), so the README's one
+//! test command covers PostgreSQL on a fresh machine too. When even that fails, `new` returns
+//! `None` and the caller skips its PostgreSQL half (printing why), unless
+//! `TESSERA_REQUIRE_PG=1` is set — `.ci/run` sets it, so there a missing server fails the run.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use postgres::{Client, NoTls};
 
-/// The admin URL tests create their schemas through.
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The admin URL tests create their schemas through: `TESSERA_PG_URL`, else the default when
+/// it answers, else whatever `scripts/postgres.sh` started.
 pub fn admin_url() -> String {
-    std::env::var("TESSERA_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TESSERA_PG_URL") {
+            return url;
+        }
+        if Client::connect(DEFAULT_URL, NoTls).is_ok() {
+            return DEFAULT_URL.to_owned();
+        }
+        start_server().unwrap_or_else(|| DEFAULT_URL.to_owned())
+    })
+    .clone()
+}
+
+/// Runs scripts/postgres.sh; the URL it printed, if it succeeded.
+fn start_server() -> Option<String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
+    eprintln!("no PostgreSQL at {DEFAULT_URL}: running {script}");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    let url = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !url.is_empty()).then_some(url)
 }
 
 /// Whether a missing server must fail the test instead of skipping it.

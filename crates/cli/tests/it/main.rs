@@ -14,7 +14,10 @@ mod issuer_client;
 mod keys;
 mod kill9;
 mod link;
+mod multinode;
 mod ops;
+mod pg_errors;
+mod pg_node;
 mod ticket;
 mod udap_register;
 

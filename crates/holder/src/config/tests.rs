@@ -76,10 +76,8 @@ fn errors_name_the_key() {
     );
     assert!(err_of("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir/\"\nstore = \"sqlite::memory:\"\n").contains("`base_url`"));
     assert!(
-        err_of(
-            "listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"postgres://x\"\n"
-        )
-        .contains("`store`")
+        err_of("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"mysql://x\"\n")
+            .contains("`store`")
     );
     let e = err_of(&format!(
         "{HEAD}[[issuer]]\niss = \"https://i\"\nticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\"]\n"
@@ -293,5 +291,27 @@ fn a_udap_community_cannot_be_listed_as_configured_membership() {
     assert!(
         p.starts_with("trust_frameworks[1]: ") && p.contains("certificate_file"),
         "{p}"
+    );
+}
+
+#[test]
+fn a_postgres_store_is_a_url_checked_for_syntax_only() {
+    let d = dir_with_key();
+    let text = |store: &str| {
+        format!("listen = \"127.0.0.1:0\"\nbase_url = \"https://h/fhir\"\nstore = \"{store}\"\n")
+    };
+    for url in [
+        "postgres://tessera@db.internal:5432/tessera",
+        "postgresql://tessera@db.internal/tessera?application_name=node-a",
+    ] {
+        let cfg = Config::from_toml(&text(url), d.path()).unwrap();
+        assert_eq!(cfg.store, StoreLocation::Postgres(url.into()));
+    }
+    let e = Config::from_toml(&text("postgres://x@h:port/db"), d.path())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "config key `store`: bad PostgreSQL URL: invalid connection string: invalid value for option `port`"
     );
 }

@@ -68,11 +68,29 @@ pub fn postgres_resources() -> Option<(TestDb, Arc<PgStore>)> {
 /// Every token backend available here, as [`resources`].
 pub fn tokens() -> Vec<Tokens> {
     let (dir, path) = sqlite_file();
-    let v = vec![Tokens {
+    let mut v = vec![Tokens {
         name: "sqlite",
         store: Arc::new(TokenDb::open(&path).unwrap()),
         _guard: Guard::Dir(dir),
     }];
-    // PostgreSQL: added with `PgTokenStore`'s `TokenStore` impl.
+    if let Some(db) = TestDb::new() {
+        let (_, store) = pg_open(db.url());
+        v.push(Tokens {
+            name: "postgres",
+            store,
+            _guard: Guard::Pg(Box::new(db)),
+        });
+    }
     v
+}
+
+/// Opens both PostgreSQL stores on `url` (a second call on the same URL is a second node:
+/// its own pool and connections).
+pub fn pg_open(url: &str) -> (Arc<tessera_store_pg::PgStore>, Arc<dyn TokenStore>) {
+    let options = tessera_store_pg::PoolOptions {
+        max: 4,
+        ..tessera_store_pg::PoolOptions::default()
+    };
+    let (store, tokens) = tessera_store_pg::open(url, options).unwrap();
+    (store, tokens)
 }

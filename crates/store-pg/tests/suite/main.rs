@@ -12,6 +12,7 @@ mod issuer;
 #[allow(dead_code)]
 mod expect;
 mod resources;
+mod tokens;
 
 #[test]
 fn every_backend_opens_empty() {
