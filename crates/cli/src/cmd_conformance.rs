@@ -71,7 +71,7 @@ fn run_kit(args: ConformanceArgs) -> anyhow::Result<()> {
         only: args.only,
         progress: std::io::stderr().is_terminal(),
     };
-    let runtime = crate::server::start()?;
+    let runtime = crate::server::start(crate::server::LogFormat::Text)?;
     let report = runtime
         .block_on(tessera_conformance::run(
             config,

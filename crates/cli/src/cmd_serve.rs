@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Print a complete, commented example configuration and exit.
     #[arg(long)]
     pub print_example_config: bool,
+    /// Log lines as human-readable `text` or one `json` object per line.
+    #[arg(long, value_enum, default_value_t, env = "TESSERA_LOG_FORMAT")]
+    pub log_format: crate::server::LogFormat,
 }
 
 impl Clock for SystemClock {
@@ -41,7 +44,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .config
         .ok_or_else(|| anyhow!("--config FILE is required"))?;
     let config = Config::load(&path)?;
-    let runtime = crate::server::start()?;
+    let runtime = crate::server::start(args.log_format)?;
     runtime.block_on(tessera_holder::serve::serve(config, Arc::new(SystemClock)))?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `app(state) -> Router`: the whole Data Holder under its FHIR base path — token endpoint,
-//! introspection, discovery, admin audit, and the FHIR API behind the token middleware.
+//! introspection, discovery, admin audit, and the FHIR API behind the token middleware; plus
+//! the probes (`/healthz`, `/readyz`) at the root.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -8,6 +9,7 @@ use axum::routing::get;
 
 use crate::auth::require_token;
 use crate::fhir::{FhirState, fhir_router};
+use crate::ops::metrics::track;
 use crate::state::HolderState;
 use crate::token::oauth_http::oauth_post;
 use crate::token::request::MAX_BODY_BYTES;
@@ -64,13 +66,17 @@ pub fn app(state: HolderState) -> Result<Router, String> {
         // Room for an oversized registration body to reach its own size check (PT-REQ-07).
         .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
         .with_state(state.clone());
-    let inner = own.merge(fhir);
+    // Latency per route template: layered before nesting, so the template is the full path.
+    let inner = own
+        .merge(fhir)
+        .layer(from_fn_with_state(state.metrics().clone(), track));
     let path = base_path(&state.config().base_url);
-    Ok(if path.is_empty() {
+    let api = if path.is_empty() {
         inner
     } else {
         Router::new().nest(&path, inner)
-    })
+    };
+    Ok(api.merge(crate::ops::probe_routes(state.clone())))
 }
 
 /// The path part of the base URL without a trailing slash (`""` for a root base).

@@ -17,6 +17,7 @@ use url::Url;
 mod continuation;
 mod evidence;
 mod linkage;
+mod ops;
 mod policy;
 mod subject_resolution;
 mod trust_framework;
@@ -37,6 +38,7 @@ use continuation::validate_continuation;
 pub use continuation::{ContinuationConfig, FileContinuation};
 use linkage::validate_linkage;
 pub use linkage::{FileLinkage, LinkageConfig};
+pub use ops::{FileMetrics, MetricsConfig};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -161,6 +163,12 @@ pub struct FileConfig {
     /// Person linkage across sites (issue 14).
     #[serde(default)]
     pub linkage: FileLinkage,
+    /// The Prometheus endpoint (off by default).
+    #[serde(default)]
+    pub metrics: FileMetrics,
+    /// Inbound TLS (certificate and key PEM files); absent: plain HTTP.
+    #[serde(default)]
+    pub tls: Option<tessera_serve::FileTls>,
 }
 
 /// `[holder]`.
@@ -382,6 +390,10 @@ pub struct Config {
     pub continuation: ContinuationConfig,
     /// Person linkage sources.
     pub linkage: LinkageConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// Inbound TLS files, if any.
+    pub tls: Option<tessera_serve::TlsFiles>,
 }
 
 /// Where durable state lives.
@@ -564,6 +576,8 @@ impl Config {
             validate_evidence_profiles(file.evidence_profile, &identity_providers)?;
         let subject_resolution = validate_subject_resolution(file.subject_resolution)?;
         let linkage = validate_linkage(file.linkage, dir)?;
+        let metrics = ops::validate_metrics(file.metrics)?;
+        let tls = ops::validate_tls(file.tls, dir);
         Ok(Config {
             listen,
             base_url,
@@ -589,6 +603,8 @@ impl Config {
             policy,
             continuation,
             linkage,
+            metrics,
+            tls,
         })
     }
 

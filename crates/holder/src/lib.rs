@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod federation;
 pub mod fhir;
 pub mod network;
+pub mod ops;
 pub mod registration;
 pub mod serve;
 pub mod state;

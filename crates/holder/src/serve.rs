@@ -1,5 +1,5 @@
 //! Running the Data Holder: open the stores, ingest the configured bundles (idempotent), build
-//! the state and serve until Ctrl-C.
+//! the state and serve until SIGTERM or Ctrl-C, then shut down gracefully.
 
 use std::sync::Arc;
 
@@ -126,8 +126,19 @@ pub fn ingest_configured(
     Ok(())
 }
 
-/// Builds everything and serves on `config.listen` until Ctrl-C.
+/// Builds everything and serves on `config.listen` (over TLS when `[tls]` is configured, with
+/// metrics on `[metrics] listen` when set) until SIGTERM or Ctrl-C; then stops accepting,
+/// finishes in-flight requests and waits until every write set they queued is durable.
 pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
+    // Read before anything else: a bad certificate must stop start-up before the stores open.
+    let tls = match &config.tls {
+        Some(files) => {
+            Some(tessera_serve::load_acceptor(files).map_err(|e| ServeError(e.to_string()))?)
+        }
+        None => None,
+    };
+    let shutdown = tessera_serve::Shutdown::install()
+        .map_err(|e| ServeError(format!("cannot install signal handlers: {e}")))?;
     let (store, db) = open_stores(&config)?;
     {
         let cfg = config.clone();
@@ -138,8 +149,13 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
             .map_err(|e| ServeError(e.to_string()))??;
     }
     let listen = config.listen;
+    let metrics_listen = config.metrics.listen;
     let state = HolderState::new(config, clock, store, db).map_err(ServeError)?;
-    let router = app(state).map_err(ServeError)?;
+    let router = app(state.clone()).map_err(ServeError)?;
+    let metrics_task = match metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, &state).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| ServeError(format!("cannot bind {listen}: {e}")))?;
@@ -148,11 +164,53 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
     let bound = listener
         .local_addr()
         .map_err(|e| ServeError(format!("cannot read the bound address: {e}")))?;
-    tracing::info!(listen = %bound, "Data Holder listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| ServeError(e.to_string()))
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %bound, scheme, "Data Holder listening");
+    {
+        let state = state.clone();
+        tokio::spawn(async move { crate::ops::warm::warm_up(&state).await });
+    }
+    let served = tessera_serve::serve(listener, router, tls, shutdown.wait()).await;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    drain_writer(&state).await;
+    served.map_err(|e| ServeError(e.to_string()))?;
+    tracing::info!("Data Holder stopped");
+    Ok(())
+}
+
+/// Binds the metrics listener and serves `GET /metrics` on it until aborted.
+async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: &HolderState,
+) -> Result<tokio::task::JoinHandle<()>, ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        ServeError(format!(
+            "config key `metrics.listen`: cannot bind {addr}: {e}"
+        ))
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ServeError(format!("cannot read the metrics address: {e}")))?;
+    tracing::info!(metrics = %bound, "metrics listening");
+    let router = crate::ops::metrics::metrics_router(state.metrics().clone());
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    }))
+}
+
+/// Waits until every write set queued before this call is durable: the writer commits in
+/// queue order, so once an empty set queued last has its outcome, so has everything before it
+/// (including sets of requests whose clients disconnected before their answer).
+async fn drain_writer(state: &HolderState) {
+    let barrier = tessera_store::durable::WriteSet {
+        now: state.now(),
+        ..Default::default()
+    };
+    if let Err(e) = state.writer().commit(barrier).await {
+        tracing::error!(error = %e, "the writer could not be drained at shutdown");
+    }
 }

@@ -2,7 +2,7 @@
 //! [`Clock`]. Built once at start-up and cloned cheaply into handlers (no globals).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use tessera_access::{HolderProfile, LocalPolicy};
 use tessera_store::ResourceStore;
@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::evidence::IdentityProviders;
 use crate::federation::OidfFrameworks;
 use crate::federation::well_known::WellKnownFrameworks;
+use crate::ops::metrics::Metrics;
 use crate::subject::LocalRecords;
 use crate::subject::store_records::StoreRecords;
 use crate::token::access_token::TokenCache;
@@ -97,6 +98,10 @@ pub(crate) struct Inner {
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
     pub network: crate::network::Network,
+    /// This node's metrics (served at `[metrics] listen`).
+    pub metrics: Arc<Metrics>,
+    /// The start-up cache warm-up has run (`/readyz`).
+    pub warm: AtomicBool,
 }
 
 impl HolderState {
@@ -134,8 +139,10 @@ impl HolderState {
             &config.trust_framework_configs,
             &fetcher,
         )?);
+        let metrics = Arc::new(Metrics::new());
         let keys = Arc::new(
             KeyResolver::new(fetcher.clone())
+                .with_cache_observer(metrics.cache_observer("jwks"))
                 .with_frameworks(&config.trust_framework_configs, udap.clone())
                 .with_oidf(oidf.clone()),
         );
@@ -153,7 +160,8 @@ impl HolderState {
                 )))
                 .with_registrations(registrations.clone()),
         });
-        let writer = GroupCommit::start(db.clone()).map_err(|e| e.to_string())?;
+        let writer = GroupCommit::start_observed(db.clone(), Some(metrics.clone()))
+            .map_err(|e| e.to_string())?;
         // PT-DISC-03: a type is accepted and advertised only when every rule it declares is
         // enforced here; public health needs a disclosure policy (PT-TYPE-18).
         let supported_types = issuers
@@ -189,7 +197,8 @@ impl HolderState {
         let network = crate::network::Network::prepare(&config, store.as_ref(), clock.now())?;
         Ok(HolderState {
             inner: Arc::new(Inner {
-                revocation: RevocationChecker::new(fetcher),
+                revocation: RevocationChecker::new(fetcher)
+                    .with_cache_observer(metrics.cache_observer("status_list")),
                 records: Arc::new(StoreRecords(store.clone())),
                 config,
                 clock,
@@ -210,6 +219,8 @@ impl HolderState {
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
                 network,
+                metrics,
+                warm: AtomicBool::new(false),
             }),
         })
     }
@@ -227,6 +238,21 @@ impl HolderState {
     /// The group-commit writer (its counters, for benchmarks and operators).
     pub fn writer(&self) -> &GroupCommit {
         &self.inner.writer
+    }
+
+    /// This node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Whether the start-up cache warm-up has run ([`crate::ops::warm::warm_up`]).
+    pub fn is_warm(&self) -> bool {
+        self.inner.warm.load(Ordering::Acquire)
+    }
+
+    /// Marks the warm-up done.
+    pub fn mark_warm(&self) {
+        self.inner.warm.store(true, Ordering::Release);
     }
 
     /// The resource store.

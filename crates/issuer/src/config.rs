@@ -142,6 +142,9 @@ pub struct FileConfig {
     /// Where the authorizing person revokes a ticket without the app; `{jti}` is replaced.
     #[serde(default)]
     pub revocation_management_url: Option<String>,
+    /// Inbound TLS (certificate and key PEM files); absent: plain HTTP.
+    #[serde(default)]
+    pub tls: Option<tessera_serve::FileTls>,
 }
 
 /// `[[key]]`.
@@ -263,6 +266,8 @@ pub struct Config {
     pub evidence_client_ids: Vec<String>,
     /// Revocation-management URL template (`{jti}` replaced), given with every ticket.
     pub revocation_management_url: Option<String>,
+    /// Inbound TLS files (read by `serve`), if any.
+    pub tls: Option<tessera_serve::TlsFiles>,
 }
 
 impl Config {
@@ -287,6 +292,7 @@ impl Config {
             trust_frameworks: Vec::new(),
             evidence_client_ids: Vec::new(),
             revocation_management_url: None,
+            tls: None,
         })
     }
 
@@ -357,6 +363,10 @@ impl Config {
                 .revocation_management_url
                 .map(|u| check_management_url(&u))
                 .transpose()?,
+            tls: file
+                .tls
+                .as_ref()
+                .map(|t| tessera_serve::TlsFiles::resolve(t, dir)),
         })
     }
 

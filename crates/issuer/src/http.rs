@@ -69,6 +69,9 @@ pub enum ServeError {
     /// The database could not be opened.
     #[error("cannot open the issuer: {0}")]
     Open(#[from] IssueError),
+    /// The TLS certificate or key could not be used.
+    #[error("{0}")]
+    Tls(#[from] tessera_serve::TlsError),
     /// Binding or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Io {
@@ -79,15 +82,25 @@ pub enum ServeError {
     },
 }
 
-/// Opens the issuer (SQLite: [`Issuer::open`]) and serves it on `config.listen` until Ctrl-C.
+/// Opens the issuer (SQLite: [`Issuer::open`]) and serves it on `config.listen` until SIGTERM
+/// or Ctrl-C.
 pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     // Opening is a few synchronous SQLite statements, done once before serving.
     serve_issuer(Issuer::open(config)?, clock).await
 }
 
-/// Serves an opened issuer (any storage backend) on its `listen` address until Ctrl-C.
+/// Serves an opened issuer (any storage backend) on its `listen` address (over TLS when
+/// `[tls]` is configured) until SIGTERM or Ctrl-C, then finishes in-flight requests.
 pub async fn serve_issuer(issuer: Issuer, clock: Arc<dyn Clock>) -> Result<(), ServeError> {
     let addr = issuer.config().listen;
+    let tls = issuer
+        .config()
+        .tls
+        .as_ref()
+        .map(tessera_serve::load_acceptor)
+        .transpose()?;
+    let shutdown =
+        tessera_serve::Shutdown::install().map_err(|source| ServeError::Io { addr, source })?;
     if issuer.config().demo_mode {
         tracing::warn!("demo_mode is on: POST /tickets mints without client authentication");
     }
@@ -95,13 +108,22 @@ pub async fn serve_issuer(issuer: Issuer, clock: Arc<dyn Clock>) -> Result<(), S
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io { addr, source })?;
-    tracing::info!(%addr, issuer = %issuer.config().issuer, "issuer listening");
-    axum::serve(listener, app(AppState { issuer, clock }))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|source| ServeError::Io { addr, source })
+    // The bound address: `listen = "127.0.0.1:0"` picks a free port (tests read this line).
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Io { addr, source })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %bound, scheme, issuer = %issuer.config().issuer, "issuer listening");
+    // Minting signs and inserts inside one store transaction within the request, so once
+    // the in-flight requests are done every answered ticket is durable.
+    tessera_serve::serve(
+        listener,
+        app(AppState { issuer, clock }),
+        tls,
+        shutdown.wait(),
+    )
+    .await
+    .map_err(|source| ServeError::Io { addr, source })
 }
 
 /// Every way a request fails, mapped to status and body in one place.

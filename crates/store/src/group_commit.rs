@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,6 +45,16 @@ impl CommitStats {
     }
 }
 
+/// Sees every batch the writer commits (metrics). Called on the writer thread after the
+/// outcome is known and before the submitters are answered: keep it cheap.
+pub trait CommitObserver: Send + Sync {
+    /// A batch committed: its sets, their outcomes, and how long `commit_batch` took
+    /// (transaction and fsync).
+    fn committed(&self, sets: &[WriteSet], outcomes: &[SetOutcome], took: Duration);
+    /// A batch of `sets` write sets failed after `took`; nothing of it was written.
+    fn failed(&self, sets: usize, took: Duration);
+}
+
 /// Handle to the writer; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
@@ -54,12 +65,20 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the writer thread over `store`.
     pub fn start(store: Arc<dyn TokenStore>) -> Result<GroupCommit, TokenDbError> {
+        GroupCommit::start_observed(store, None)
+    }
+
+    /// [`GroupCommit::start`], reporting every batch to `observer`.
+    pub fn start_observed(
+        store: Arc<dyn TokenStore>,
+        observer: Option<Arc<dyn CommitObserver>>,
+    ) -> Result<GroupCommit, TokenDbError> {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let stats = Arc::new(CommitStats::default());
         let s = stats.clone();
         std::thread::Builder::new()
             .name("tessera-group-commit".into())
-            .spawn(move || writer_loop(store.as_ref(), rx, &s))
+            .spawn(move || writer_loop(store.as_ref(), rx, &s, observer.as_deref()))
             .map_err(|e| TokenDbError(format!("cannot start the writer thread: {e}")))?;
         Ok(GroupCommit { queue, stats })
     }
@@ -79,9 +98,19 @@ impl GroupCommit {
     pub fn stats(&self) -> &CommitStats {
         &self.stats
     }
+
+    /// Whether the writer thread is still taking sets (`/readyz`): false once it has ended.
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
 }
 
-fn writer_loop(store: &dyn TokenStore, mut rx: mpsc::Receiver<Job>, stats: &CommitStats) {
+fn writer_loop(
+    store: &dyn TokenStore,
+    mut rx: mpsc::Receiver<Job>,
+    stats: &CommitStats,
+    observer: Option<&dyn CommitObserver>,
+) {
     let mut sets = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -95,8 +124,12 @@ fn writer_loop(store: &dyn TokenStore, mut rx: mpsc::Receiver<Job>, stats: &Comm
                 None
             };
         }
+        let started = Instant::now();
         match store.commit_batch(&sets) {
             Ok(outcomes) if outcomes.len() == replies.len() => {
+                if let Some(o) = observer {
+                    o.committed(&sets, &outcomes, started.elapsed());
+                }
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats.sets.fetch_add(sets.len() as u64, Ordering::Relaxed);
                 for (reply, outcome) in replies.drain(..).zip(outcomes) {
@@ -110,6 +143,9 @@ fn writer_loop(store: &dyn TokenStore, mut rx: mpsc::Receiver<Job>, stats: &Comm
                     Err(e) => e,
                     Ok(_) => TokenDbError("backend returned a wrong number of outcomes".into()),
                 };
+                if let Some(o) = observer {
+                    o.failed(sets.len(), started.elapsed());
+                }
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %err, sets = sets.len(), "group commit failed");
                 for reply in replies.drain(..) {

@@ -15,6 +15,7 @@ mod keys;
 mod kill9;
 mod link;
 mod multinode;
+mod ops;
 mod pg_errors;
 mod pg_node;
 mod ticket;

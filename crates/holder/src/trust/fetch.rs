@@ -152,16 +152,28 @@ struct Entry<T> {
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<Entry<T>>>>;
 
+/// Sees a cache's lookups (metrics): a usable cached copy, a fetch, a failed fetch.
+pub trait CacheObserver: Send + Sync + std::fmt::Debug {
+    /// Answered from the cache.
+    fn hit(&self);
+    /// Not cached (or stale): fetching.
+    fn miss(&self);
+    /// The fetch or its parse failed.
+    fn fetch_error(&self);
+}
+
 /// A cache of parsed documents keyed by URL, refreshed per HTTP cache headers.
 #[derive(Debug)]
 pub struct UrlCache<T> {
     slots: Mutex<HashMap<String, Slot<T>>>,
+    observer: Option<Arc<dyn CacheObserver>>,
 }
 
 impl<T> Default for UrlCache<T> {
     fn default() -> Self {
         UrlCache {
             slots: Mutex::new(HashMap::new()),
+            observer: None,
         }
     }
 }
@@ -180,6 +192,14 @@ pub enum Freshness {
 }
 
 impl<T> UrlCache<T> {
+    /// An empty cache reporting its lookups to `observer`.
+    pub fn observed(observer: Arc<dyn CacheObserver>) -> UrlCache<T> {
+        UrlCache {
+            slots: Mutex::new(HashMap::new()),
+            observer: Some(observer),
+        }
+    }
+
     fn slot(&self, url: &str) -> Slot<T> {
         let mut slots = match self.slots.lock() {
             Ok(g) => g,
@@ -209,15 +229,35 @@ impl<T> UrlCache<T> {
                 Freshness::Refresh { min_interval } => now < entry.fetched_at + min_interval,
             };
             if usable {
+                if let Some(o) = &self.observer {
+                    o.hit();
+                }
                 return Ok(entry.value.clone());
             }
         }
-        let fetched = fetcher.get(url).await.map_err(CacheError::Fetch)?;
-        let value = Arc::new(parse(&fetched.body).map_err(CacheError::Parse)?);
+        if let Some(o) = &self.observer {
+            o.miss();
+        }
+        let parsed = match fetcher.get(url).await {
+            Ok(fetched) => parse(&fetched.body)
+                .map(|v| (v, fetched.max_age))
+                .map_err(CacheError::Parse),
+            Err(e) => Err(CacheError::Fetch(e)),
+        };
+        let (value, max_age) = match parsed {
+            Ok(ok) => ok,
+            Err(e) => {
+                if let Some(o) = &self.observer {
+                    o.fetch_error();
+                }
+                return Err(e);
+            }
+        };
+        let value = Arc::new(value);
         *guard = Some(Entry {
             value: value.clone(),
             fetched_at: now,
-            expires_at: now + fetched.max_age,
+            expires_at: now + max_age,
         });
         Ok(value)
     }

@@ -57,6 +57,11 @@ impl IssuerRegistry {
         self.by_iss.get(iss)
     }
 
+    /// Every configured issuer (start-up cache warming).
+    pub fn all(&self) -> impl Iterator<Item = &TrustedIssuer> {
+        self.by_iss.values()
+    }
+
     /// Every ticket type some issuer is trusted for (what discovery advertises).
     pub fn supported_types(&self) -> Vec<String> {
         let mut types: Vec<String> = tessera_ticket::claims::SUPPORTED_TICKET_TYPES

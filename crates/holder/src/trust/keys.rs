@@ -105,6 +105,15 @@ impl KeyResolver {
         }
     }
 
+    /// Reporting JWKS cache lookups to `observer` (metrics).
+    pub fn with_cache_observer(
+        mut self,
+        observer: Arc<dyn crate::trust::fetch::CacheObserver>,
+    ) -> KeyResolver {
+        self.cache = UrlCache::observed(observer);
+        self
+    }
+
     /// With the configured trust frameworks (issuer keys through a framework).
     pub fn with_frameworks(
         mut self,

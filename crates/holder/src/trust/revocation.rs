@@ -36,6 +36,15 @@ impl RevocationChecker {
         }
     }
 
+    /// Reporting status-list cache lookups to `observer` (metrics).
+    pub fn with_cache_observer(
+        mut self,
+        observer: Arc<dyn crate::trust::fetch::CacheObserver>,
+    ) -> RevocationChecker {
+        self.cache = UrlCache::observed(observer);
+        self
+    }
+
     /// Checks bit `index` of the list at `url`.
     pub async fn check(&self, url: &str, index: u64, now: i64) -> Result<(), RevocationError> {
         let url = Url::parse(url)

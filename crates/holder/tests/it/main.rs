@@ -18,6 +18,7 @@ mod fhir_support;
 mod fuzz_regressions;
 mod interaction;
 mod network;
+mod ops;
 mod policy_config;
 mod policy_public_health;
 mod policy_supporting;
