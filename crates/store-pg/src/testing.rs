@@ -114,6 +114,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        // A test that failed inside a transaction on `admin` would otherwise roll the drop
+        // back with it and leave its schema behind.
+        let _ = self.admin.batch_execute("ROLLBACK");
         let _ = self
             .admin
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
