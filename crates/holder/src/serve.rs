@@ -139,19 +139,20 @@ pub async fn serve(config: Config, clock: Arc<dyn Clock>) -> Result<(), ServeErr
     };
     let shutdown = tessera_serve::Shutdown::install()
         .map_err(|e| ServeError(format!("cannot install signal handlers: {e}")))?;
-    let (store, db) = open_stores(&config)?;
-    {
-        let cfg = config.clone();
-        let store = store.clone();
-        let now = clock.now();
-        tokio::task::spawn_blocking(move || ingest_configured(&cfg, store.as_ref(), now))
-            .await
-            .map_err(|e| ServeError(e.to_string()))??;
-    }
     let listen = config.listen;
     let metrics_listen = config.metrics.listen;
-    let state = HolderState::new(config, clock, store, db).map_err(ServeError)?;
-    let router = app(state.clone()).map_err(ServeError)?;
+    // Opening, ingest and building the state and router make blocking store calls (SQLite, or
+    // the PostgreSQL client, which refuses to block a thread that drives async tasks): all on
+    // a blocking thread.
+    let (state, router) = tokio::task::spawn_blocking(move || {
+        let (store, db) = open_stores(&config)?;
+        ingest_configured(&config, store.as_ref(), clock.now())?;
+        let state = HolderState::new(config, clock, store, db).map_err(ServeError)?;
+        let router = app(state.clone()).map_err(ServeError)?;
+        Ok::<_, ServeError>((state, router))
+    })
+    .await
+    .map_err(|e| ServeError(e.to_string()))??;
     let metrics_task = match metrics_listen {
         Some(addr) => Some(serve_metrics(addr, &state).await?),
         None => None,
