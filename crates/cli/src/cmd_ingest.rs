@@ -2,6 +2,8 @@
 //! store, SQLite or PostgreSQL, chosen by the URL. Idempotent: a re-run of unchanged files
 //! writes nothing. Each file is one transaction, so an interrupted ingest leaves whole files.
 //!
+//! On PostgreSQL the load ends with `VACUUM (ANALYZE)` of the resource tables.
+//!
 //! Progress goes to stderr: a bar with rate and ETA on a terminal, plain lines otherwise (one
 //! per tenth of the bytes, and a final one); the report is JSON on stdout.
 
@@ -18,7 +20,7 @@ use tessera_store::{
     IngestOptions, IngestPlan, IngestProgress, IngestReport, ResourceStore, SiteMode, ingest_plan,
     plan_path,
 };
-use tessera_store_pg::{PoolOptions, is_postgres_url, open_resources};
+use tessera_store_pg::{PgStore, PoolOptions, is_postgres_url, open_resources};
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,20 +53,46 @@ pub struct IngestArgs {
     pub progress: ProgressMode,
 }
 
-/// Opens the store the URL names: PostgreSQL (migrated, or refused when newer) or SQLite.
-fn open_store(url: &str) -> anyhow::Result<Arc<dyn ResourceStore>> {
-    // Never the URL itself in a PostgreSQL error: it may carry a password.
-    if is_postgres_url(url) {
-        let store = open_resources(url, PoolOptions::default())?;
-        Ok(store)
-    } else {
-        Ok(tessera_store::open_url(url)?)
+/// The store the URL names: PostgreSQL (migrated, or refused when newer) or SQLite.
+enum Store {
+    Postgres(Arc<PgStore>),
+    Sqlite(Arc<dyn ResourceStore>),
+}
+
+impl Store {
+    fn open(url: &str) -> anyhow::Result<Store> {
+        // Never the URL itself in a PostgreSQL error: it may carry a password.
+        if is_postgres_url(url) {
+            Ok(Store::Postgres(open_resources(
+                url,
+                PoolOptions::default(),
+            )?))
+        } else {
+            Ok(Store::Sqlite(tessera_store::open_url(url)?))
+        }
+    }
+
+    fn resources(&self) -> &dyn ResourceStore {
+        match self {
+            Store::Postgres(s) => s.as_ref(),
+            Store::Sqlite(s) => s.as_ref(),
+        }
+    }
+
+    /// After a load: PostgreSQL plans on the statistics and visibility map VACUUM leaves, so
+    /// searches are index-driven from the first request (SQLite needs nothing).
+    fn settle(&self) -> anyhow::Result<()> {
+        if let Store::Postgres(s) = self {
+            s.vacuum_analyze()
+                .context("VACUUM (ANALYZE) after the ingest")?;
+        }
+        Ok(())
     }
 }
 
 /// Runs the command.
 pub fn run(args: IngestArgs, clock: &crate::clock::SystemClock) -> anyhow::Result<()> {
-    let store = open_store(&args.store).context("cannot open the store")?;
+    let store = Store::open(&args.store).context("cannot open the store")?;
     let mut plans = Vec::new();
     for path in &args.paths {
         plans.push(plan_path(path)?);
@@ -87,8 +115,9 @@ pub fn run(args: IngestArgs, clock: &crate::clock::SystemClock) -> anyhow::Resul
         other => other,
     };
     let mut shown = Progress::new(mode, &plan);
-    let report = ingest_plan(store.as_ref(), &plan, &opts, &mut |p| shown.update(p));
+    let report = ingest_plan(store.resources(), &plan, &opts, &mut |p| shown.update(p));
     let report = report?;
+    store.settle()?;
     shown.finish(&report);
     let out = json!({
         "files": report.files,

@@ -22,6 +22,8 @@ pub use bundle::site_code;
 
 /// Largest file ingested.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Files read and prepared ahead of the one being written.
+const PREPARED_AHEAD: usize = 2;
 /// Deepest directory recursion.
 const MAX_DIR_DEPTH: usize = 8;
 
@@ -142,17 +144,33 @@ pub fn ingest_plan(
         errors: plan.skipped.clone(),
         ..IngestReport::default()
     };
-    let mut bytes_done = 0;
-    for (i, (file, len)) in plan.files.iter().enumerate() {
-        ingest_file(store, file, opts, &mut report)?;
-        bytes_done += len;
-        progress(IngestProgress {
-            file,
-            files_done: i + 1,
-            bytes_done,
-            report: &report,
+    // Reading, parsing and preparing the next files (CPU) overlaps writing this one (the
+    // database): a reader thread hands prepared files over in order through a short queue.
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
+        scope.spawn(move || {
+            for (file, len) in &plan.files {
+                let loaded = load_file(file, opts);
+                let failed = loaded.is_err();
+                // A closed queue means the writer stopped on an error: stop too.
+                if sender.send((file, *len, loaded)).is_err() || failed {
+                    break;
+                }
+            }
         });
-    }
+        let mut bytes_done = 0;
+        for (i, (file, len, loaded)) in receiver.into_iter().enumerate() {
+            write_file(store, file, loaded?, &mut report)?;
+            bytes_done += len;
+            progress(IngestProgress {
+                file,
+                files_done: i + 1,
+                bytes_done,
+                report: &report,
+            });
+        }
+        Ok(())
+    })?;
     tracing::info!(
         files = report.files,
         resources = report.resources,
@@ -173,7 +191,16 @@ pub fn ingest_value(
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<(), StoreError> {
-    let prepared = bundle::prepare(doc, site, opts.now);
+    write_prepared(store, bundle::prepare(doc, site, opts.now), site, report)
+}
+
+/// The write half of [`ingest_value`].
+fn write_prepared(
+    store: &dyn ResourceStore,
+    prepared: bundle::Prepared,
+    site: Option<&str>,
+    report: &mut IngestReport,
+) -> Result<(), StoreError> {
     report.errors.extend(prepared.errors);
     if prepared.is_bundle {
         report.bundles += 1;
@@ -240,25 +267,26 @@ fn walk(path: &Path, plan: &mut IngestPlan, depth: usize) -> Result<(), IngestEr
     Ok(())
 }
 
-fn ingest_file(
-    store: &dyn ResourceStore,
-    path: &Path,
-    opts: &IngestOptions,
-    report: &mut IngestReport,
-) -> Result<(), IngestError> {
+/// A file read and prepared on the reader thread, ready to write.
+enum LoadedFile {
+    /// Not JSON: reported, nothing written.
+    NotJson(String),
+    /// A document prepared for its site.
+    Doc {
+        prepared: bundle::Prepared,
+        site: Option<String>,
+    },
+}
+
+/// Reads, parses and prepares one file (everything but the write).
+fn load_file(path: &Path, opts: &IngestOptions) -> Result<LoadedFile, IngestError> {
     let bytes = fs::read(path).map_err(|source| IngestError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    report.files += 1;
     let doc: Value = match serde_json::from_slice(&bytes) {
         Ok(doc) => doc,
-        Err(e) => {
-            report
-                .errors
-                .push(format!("{}: not JSON: {e}", path.display()));
-            return Ok(());
-        }
+        Err(e) => return Ok(LoadedFile::NotJson(e.to_string())),
     };
     let is_bundle = doc.get("resourceType").and_then(Value::as_str) == Some("Bundle");
     let site = match opts.sites {
@@ -267,8 +295,28 @@ fn ingest_file(
         }
         _ => None,
     };
+    let prepared = bundle::prepare(doc, site.as_deref(), opts.now);
+    Ok(LoadedFile::Doc { prepared, site })
+}
+
+fn write_file(
+    store: &dyn ResourceStore,
+    path: &Path,
+    loaded: LoadedFile,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
+    report.files += 1;
+    let (prepared, site) = match loaded {
+        LoadedFile::NotJson(e) => {
+            report
+                .errors
+                .push(format!("{}: not JSON: {e}", path.display()));
+            return Ok(());
+        }
+        LoadedFile::Doc { prepared, site } => (prepared, site),
+    };
     let before = report.errors.len();
-    ingest_value(store, doc, site.as_deref(), opts, report)?;
+    write_prepared(store, prepared, site.as_deref(), report)?;
     for e in &mut report.errors[before..] {
         *e = format!("{}: {e}", path.display());
     }
