@@ -46,7 +46,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let fx = Fixture::create(dir.path(), 20, None).unwrap();
+        let fx = Fixture::create(dir.path(), 20, None, None).unwrap();
         let config = tessera_holder::config::Config::load(&fx.config_path).unwrap();
         let (store, db) = tessera_holder::serve::open_stores(&config).unwrap();
         tessera_holder::serve::ingest_configured(&config, store.as_ref(), now()).unwrap();

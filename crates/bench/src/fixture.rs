@@ -64,13 +64,35 @@ pub fn now() -> i64 {
 impl Fixture {
     /// Generates `patients` synthetic patients under `dir` and writes the configuration, with
     /// the store at `store` (a `postgres://` URL, say) or a SQLite file under `dir`.
-    pub fn create(dir: &Path, patients: u64, store: Option<&str>) -> Result<Fixture, BenchError> {
+    ///
+    /// With `preloaded`, the data is a `tessera synth` output already ingested into `store`:
+    /// nothing is generated or loaded (at 100,000 patients a load per run would take an
+    /// hour), and the tickets name the first [`PRELOADED_SUBJECTS`] Patients found there.
+    pub fn create(
+        dir: &Path,
+        patients: u64,
+        store: Option<&str>,
+        preloaded: Option<&Path>,
+    ) -> Result<Fixture, BenchError> {
         let io = |what: &'static str| move |e: std::io::Error| BenchError::of(what, e);
-        let data = dir.join("data");
-        let mut sink = DirSink::new(&data, Layout::Bundles, false);
-        generate(&Config::new(42, patients.max(1)), &mut sink)
-            .map_err(|e| BenchError::of("synthetic data", e))?;
-        let subjects = subjects(&data.join("bundles"))?;
+        let (data, limit) = match preloaded {
+            Some(d) => (d.to_owned(), PRELOADED_SUBJECTS),
+            None => {
+                let data = dir.join("data");
+                let mut sink = DirSink::new(&data, Layout::Bundles, false);
+                generate(&Config::new(42, patients.max(1)), &mut sink)
+                    .map_err(|e| BenchError::of("synthetic data", e))?;
+                (data, usize::MAX)
+            }
+        };
+        let bundles = data.join("bundles");
+        if !bundles.is_dir() {
+            return Err(BenchError(format!(
+                "{} holds no bundles/ directory (expected `tessera synth` output)",
+                data.display()
+            )));
+        }
+        let subjects = subjects(&bundles, limit)?;
         if subjects.is_empty() {
             return Err(BenchError("the synthetic data holds no Patient".into()));
         }
@@ -84,7 +106,7 @@ impl Fixture {
 listen = "127.0.0.1:0"
 base_url = "{BASE}"
 store = "{store}"
-load = ["{bundles}"]
+{load}
 trust_frameworks = ["https://network.bench.tessera.example"]
 [holder]
 organization = [{{ system = "http://hl7.org/fhir/sid/us-npi", value = "1234567893" }}]
@@ -101,7 +123,10 @@ jwks_file = "{client_keys}"
                 Some(url) => url.to_owned(),
                 None => format!("sqlite://{}", dir.join("holder.db").display()),
             },
-            bundles = data.join("bundles").display(),
+            load = match preloaded {
+                Some(_) => String::new(),
+                None => format!("load = [\"{}\"]", bundles.display()),
+            },
             issuer_keys = dir.join("issuer.json").display(),
             client_keys = dir.join("client.json").display(),
         );
@@ -160,16 +185,26 @@ fn sign(key: &PrivateJwk, payload: &Value) -> Result<String, BenchError> {
     sign_compact(&Map::new(), &body, &signer).map_err(|e| BenchError::of("signing", e))
 }
 
-/// Every Patient of the generated bundles, as a ticket subject (its identifiers make the
-/// match unique to one record).
-fn subjects(dir: &Path) -> Result<Vec<Subject>, BenchError> {
+/// Patients named by tickets when the data is preloaded: enough for distinct tickets, few
+/// enough that reading them takes seconds, not the minutes all 100,000 would.
+pub const PRELOADED_SUBJECTS: usize = 2_000;
+
+/// Every Patient of the generated bundles (up to `limit`), as a ticket subject (its
+/// identifiers make the match unique to one record).
+fn subjects(dir: &Path, limit: usize) -> Result<Vec<Subject>, BenchError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
+        if out.len() >= limit {
+            break;
+        }
         let entries = std::fs::read_dir(&d).map_err(|e| BenchError::of("data directory", e))?;
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for p in paths {
+            if out.len() >= limit {
+                break;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| e == "json") {

@@ -98,6 +98,9 @@ pub struct BenchOptions {
     /// Server processes sharing the store; connection `k` goes to node `k % nodes`. More than
     /// one needs a shared database (`postgres://`).
     pub nodes: usize,
+    /// A `tessera synth` output already ingested into `store`: the run neither generates nor
+    /// loads data (`patients` is then only reported).
+    pub preloaded: Option<PathBuf>,
 }
 
 /// Runs one benchmark end to end and returns its report.
@@ -108,7 +111,17 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
             "more than one node needs a shared store: give --store postgres://…".into(),
         ));
     }
-    let fx = fixture::Fixture::create(dir.path(), opts.patients, opts.store.as_deref())?;
+    if opts.preloaded.is_some() && opts.store.is_none() {
+        return Err(BenchError(
+            "--data needs --store: the store the data was ingested into".into(),
+        ));
+    }
+    let fx = fixture::Fixture::create(
+        dir.path(),
+        opts.patients,
+        opts.store.as_deref(),
+        opts.preloaded.as_deref(),
+    )?;
     let floor = floor::measure(&fx, opts.floor_iterations)?;
     // One after the other: the first ingests, the others find the data unchanged.
     let mut servers = Vec::new();

@@ -30,6 +30,11 @@ pub struct BenchArgs {
     /// `tessera serve` processes sharing the store (more than one needs `--store postgres://…`).
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// A `tessera synth --out DIR` output already ingested into `--store` with `tessera
+    /// ingest`: nothing is generated or loaded, and tickets name its first Patients. For runs
+    /// at 10,000 or 100,000 patients, where loading per run would dominate.
+    #[arg(long, value_name = "DIR", requires = "store")]
+    pub data: Option<std::path::PathBuf>,
 }
 
 /// Runs the command.
@@ -54,6 +59,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         floor_iterations: args.floor_iterations,
         store: args.store,
         nodes: args.nodes,
+        preloaded: args.data,
     };
     let runtime = tokio::runtime::Runtime::new().context("tokio runtime")?;
     let report = runtime.block_on(tessera_bench::run(&opts))?;

@@ -140,6 +140,7 @@ impl HolderState {
             &fetcher,
         )?);
         let metrics = Arc::new(Metrics::new());
+        crate::ops::metrics::register_pool_gauges(&metrics, &store, &db);
         let keys = Arc::new(
             KeyResolver::new(fetcher.clone())
                 .with_cache_observer(metrics.cache_observer("jwks"))

@@ -157,6 +157,16 @@ impl Pool {
     pub fn open_connections(&self) -> usize {
         self.lock().open
     }
+
+    /// Open, checked-out and maximum connections, read together under the lock.
+    pub fn usage(&self) -> tessera_store::PoolUse {
+        let slots = self.lock();
+        tessera_store::PoolUse {
+            open: slots.open,
+            in_use: slots.open.saturating_sub(slots.idle.len()),
+            max: self.options.max,
+        }
+    }
 }
 
 impl Drop for Pool {

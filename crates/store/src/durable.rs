@@ -127,6 +127,11 @@ pub trait TokenStore: RegistrationStore + Send + Sync + std::fmt::Debug {
     /// binary's (`/readyz`). Cheap: one round trip.
     fn ready(&self) -> Result<(), TokenDbError>;
 
+    /// The connection pool's use, where the backend has a pool (metrics only).
+    fn pool_use(&self) -> Option<crate::PoolUse> {
+        None
+    }
+
     /// The token with this hash, if stored and not expired at `now`.
     fn find_token(&self, hash: &[u8], now: i64) -> Result<Option<TokenRecord>, TokenDbError>;
 

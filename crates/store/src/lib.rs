@@ -17,6 +17,7 @@ pub mod group_commit;
 mod ingest;
 pub mod linkage;
 mod model;
+mod pool_use;
 pub mod refresh;
 pub mod registrations;
 pub mod replay;
@@ -38,6 +39,7 @@ pub use model::{
     NewResource, PageEntry, ResourceStore, Scope, SearchPage, SiteAddress, SiteProfile,
     WriteOutcome,
 };
+pub use pool_use::PoolUse;
 pub use sqlite::SqliteStore;
 
 /// Opens a store from a URL: `sqlite:///abs/path/file.db`, `sqlite://relative/file.db`,

@@ -125,6 +125,10 @@ pub trait ResourceStore: Send + Sync {
     /// Whether the store can serve now: its database answers and its schema is this
     /// binary's (`/readyz`). Cheap: one round trip.
     fn ready(&self) -> Result<(), StoreError>;
+    /// The connection pool's use, where the backend has a pool (metrics only).
+    fn pool_use(&self) -> Option<crate::PoolUse> {
+        None
+    }
     /// Resource counts per type (no grant: operator statistics only, never served to clients).
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 

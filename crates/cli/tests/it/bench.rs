@@ -94,3 +94,93 @@ fn bench_refuses_two_nodes_without_a_shared_store() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `tessera synth` output of `patients` patients under `dir/data`.
+fn synth(dir: &std::path::Path, patients: &str) -> String {
+    let data = dir.join("data");
+    ok(&tessera(
+        &[
+            "synth",
+            "--patients",
+            patients,
+            "--out",
+            data.to_str().unwrap(),
+        ],
+        None,
+    ));
+    data.to_str().unwrap().to_owned()
+}
+
+fn bench_over(data: &str, store: &str) -> std::process::Output {
+    tessera(
+        &[
+            "bench",
+            "--op",
+            "mix",
+            "--requests",
+            "12",
+            "--connections",
+            "2",
+            "--floor-iterations",
+            "5",
+            "--store",
+            store,
+            "--data",
+            data,
+        ],
+        None,
+    )
+}
+
+// Issue 12/13, data at scale: the run uses a store ingested beforehand, loading nothing itself.
+#[test]
+fn bench_runs_over_data_ingested_beforehand() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "3");
+    let store = format!("sqlite://{}", dir.path().join("big.db").display());
+    ok(&tessera(
+        &[
+            "ingest",
+            "--store",
+            &store,
+            "--progress",
+            "none",
+            &format!("{data}/bundles"),
+        ],
+        None,
+    ));
+    let report = ok(&bench_over(&data, &store));
+    assert!(report.trim_end().ends_with("errors: 0"), "{report}");
+}
+
+#[test]
+fn bench_over_data_never_ingested_fails_rather_than_loading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "2");
+    let store = format!("sqlite://{}", dir.path().join("empty.db").display());
+    let out = bench_over(&data, &store);
+    // No patient in the store: every ticket's subject is unknown, so the run fails.
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("errors: 0"), "{stderr}");
+}
+
+#[test]
+fn bench_data_must_be_synth_output_and_needs_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("x.db").display());
+    let out = bench_over(dir.path().to_str().unwrap(), &store);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds no bundles/ directory (expected `tessera synth` output)"),
+        "{stderr}"
+    );
+    let out = tessera(&["bench", "--data", dir.path().to_str().unwrap()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses --data without --store"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--store"));
+}

@@ -251,3 +251,51 @@ async fn a_node_killed_under_load_loses_no_answered_audit_row(url: String) {
         }
     }
 }
+
+// Issue 13 part 7: a node on PostgreSQL exports its pools' use, so an operator can size N
+// nodes against the server's `max_connections`.
+#[test]
+fn a_node_on_postgres_exports_its_database_pool_use() {
+    on_postgres(a_node_exports_its_pool_use);
+}
+
+async fn a_node_exports_its_pool_use(url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture::new();
+    let config = f.write_config_with(dir.path(), &url, "[metrics]\nlisten = \"127.0.0.1:0\"");
+    let node = Node::start(&config);
+    let http = http();
+    // One redemption, so the token store's pool has opened a connection.
+    let reply = redeem(&http, &node.addr, &f.ticket("pool-1", true), &f.assertion())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let metrics = node
+        .metrics
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("no metrics listener logged");
+    let body = http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> i64 {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{body}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let max = value("tessera_db_pool_connections_max");
+    let open = value("tessera_db_pool_connections_open");
+    let in_use = value("tessera_db_pool_connections_in_use");
+    assert_eq!(max, 8, "the default pool size");
+    assert!((1..=max).contains(&open), "{open} open of {max}");
+    // Idle between requests: nothing holds a connection while the node waits.
+    assert_eq!(in_use, 0);
+}

@@ -19,6 +19,8 @@ pub struct Node {
     child: Option<Child>,
     /// `host:port` it bound.
     pub addr: String,
+    /// `host:port` of its metrics listener, once it has logged one (`[metrics] listen`).
+    pub metrics: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Node {
@@ -35,6 +37,8 @@ impl Node {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let metrics = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let metrics_seen = metrics.clone();
         // Drains stderr for the server's whole life, so its logging never blocks on a pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -43,6 +47,11 @@ impl Node {
                 {
                     let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
                     let _ = tx.send(Ok(addr));
+                } else if line.contains("metrics listening")
+                    && let Some(rest) = line.split("metrics=").nth(1)
+                {
+                    let addr: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                    *metrics_seen.lock().unwrap() = Some(addr);
                 } else if line.contains("ERROR") || line.starts_with("error") {
                     let _ = tx.send(Err(line));
                 }
@@ -55,6 +64,7 @@ impl Node {
         Node {
             child: Some(child),
             addr,
+            metrics,
         }
     }
 
@@ -134,6 +144,11 @@ impl Fixture {
 
     /// Key files, one patient with one Observation, and a `holder.toml` on `store`.
     pub fn write_config(&self, dir: &Path, store: &str) -> PathBuf {
+        self.write_config_with(dir, store, "")
+    }
+
+    /// [`Fixture::write_config`] with `extra` TOML tables appended.
+    pub fn write_config_with(&self, dir: &Path, store: &str, extra: &str) -> PathBuf {
         let set = |k: &PrivateJwk| json!({ "keys": [k.public().to_value()] }).to_string();
         std::fs::write(dir.join("issuer.json"), set(&self.issuer)).unwrap();
         std::fs::write(dir.join("client.json"), set(&self.client)).unwrap();
@@ -155,6 +170,7 @@ ticket_types = ["{T_SELF}"]
 [[client]]
 client_id = "app1"
 jwks_file = "client.json"
+{extra}
 "#,
             bundle = dir.join("bundle.json").display(),
         );

@@ -373,6 +373,51 @@ pub async fn metrics_handler(State(metrics): State<Arc<Metrics>>) -> Response {
         .into_response()
 }
 
+/// Registers the database pool gauges, read at every scrape, when the stores have a pool
+/// (PostgreSQL): an operator running N nodes against the server's `max_connections` needs to
+/// see how many connections each node holds and how many are busy. Both stores of a node share
+/// one pool (`tessera_store_pg::open`), so one set of gauges describes it; the token store's is
+/// read when both report one.
+pub fn register_pool_gauges(
+    metrics: &Metrics,
+    store: &Arc<dyn tessera_store::ResourceStore>,
+    db: &Arc<dyn tessera_store::durable::TokenStore>,
+) {
+    let read: Arc<dyn Fn() -> Option<tessera_store::PoolUse> + Send + Sync> =
+        if db.pool_use().is_some() {
+            let db = db.clone();
+            Arc::new(move || db.pool_use())
+        } else if store.pool_use().is_some() {
+            let store = store.clone();
+            Arc::new(move || store.pool_use())
+        } else {
+            return;
+        };
+    let gauge = |name, help, pick: fn(tessera_store::PoolUse) -> usize| {
+        let read = read.clone();
+        metrics.register_gauge(name, help, move || read().map_or(0, |u| to_i64(pick(u))));
+    };
+    gauge(
+        "tessera_db_pool_connections_open",
+        "Database connections the node's pool has open (idle or in use)",
+        |u| u.open,
+    );
+    gauge(
+        "tessera_db_pool_connections_in_use",
+        "Database connections checked out of the node's pool now",
+        |u| u.in_use,
+    );
+    gauge(
+        "tessera_db_pool_connections_max",
+        "The most database connections the node's pool opens",
+        |u| u.max,
+    );
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The metrics listener's router: `GET /metrics` only.
 pub fn metrics_router(metrics: Arc<Metrics>) -> axum::Router {
     axum::Router::new()

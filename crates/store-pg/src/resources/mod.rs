@@ -144,6 +144,10 @@ impl ResourceStore for PgStore {
         })
     }
 
+    fn pool_use(&self) -> Option<tessera_store::PoolUse> {
+        Some(self.pool.usage())
+    }
+
     fn ready(&self) -> Result<(), StoreError> {
         crate::blocking::run(|| {
             let mut client = self.pool.get()?;

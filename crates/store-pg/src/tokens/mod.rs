@@ -66,6 +66,10 @@ impl TokenStore for PgTokenStore {
         run(|| reads::is_spent(&self.pool, namespace, key, now)).map_err(Into::into)
     }
 
+    fn pool_use(&self) -> Option<tessera_store::PoolUse> {
+        Some(self.pool.usage())
+    }
+
     fn ready(&self) -> Result<(), TokenDbError> {
         run(|| reads::ready(&self.pool)).map_err(Into::into)
     }
