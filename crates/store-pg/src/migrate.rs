@@ -60,12 +60,42 @@ fn migrate_locked(client: &mut postgres::Client) -> Result<(), PgError> {
     if found > supported {
         return Err(PgError::SchemaTooNew { found, supported });
     }
-    embedded::migrations::runner()
+    let outcome = embedded::migrations::runner()
         .set_abort_divergent(true)
         .set_abort_missing(true)
-        .run(client)
-        .map_err(|e| PgError::Migration(e.to_string()))?;
-    Ok(())
+        .run(client);
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // refinery says only "error applying update", "db error": name the migration
+            // that failed (the one after the last applied) and the server's own message.
+            let failed = applied_version(client).ok().and_then(|v| {
+                embedded::migrations::runner()
+                    .get_migrations()
+                    .iter()
+                    .filter(|m| i64::from(m.version()) > v)
+                    .min_by_key(|m| m.version())
+                    .map(|m| format!("V{}__{}", m.version(), m.name()))
+            });
+            Err(PgError::Migration(describe_refinery(&e, failed.as_deref())))
+        }
+    }
+}
+
+fn describe_refinery(e: &refinery::Error, failed: Option<&str>) -> String {
+    let cause = match e.kind() {
+        refinery::error::Kind::Connection(_, source) => {
+            match source.downcast_ref::<postgres::Error>() {
+                Some(pg) => crate::error::describe(pg),
+                None => source.to_string(),
+            }
+        }
+        other => other.to_string(),
+    };
+    match failed {
+        Some(name) => format!("{name} (rolled back): {cause}"),
+        None => cause,
+    }
 }
 
 /// Whether the database is at exactly this binary's schema version (`/readyz`).

@@ -1,6 +1,7 @@
 //! `tessera serve` and `tessera audit` on a PostgreSQL store that cannot be used: a malformed
 //! or unreachable URL, a schema from a newer Tessera, a session that would acknowledge commits
-//! before they are durable. Each is refused at start-up with one line naming the problem.
+//! before they are durable, a migration that fails half way. Each is refused at start-up with one
+//! line naming the problem.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -101,4 +102,69 @@ fn a_session_without_synchronous_commit_is_refused() {
         &url,
         "PostgreSQL is not durable: synchronous_commit = off; refusing to use it",
     );
+}
+
+// Issue 13, bad input: a migration that fails half way leaves nothing of itself behind, the
+// node refuses to start naming the failure, and once the cause is gone the next start
+// completes the schema.
+#[test]
+fn a_migration_failing_half_way_is_rolled_back_refused_and_completed_later() {
+    let Some(mut db) = TestDb::new() else { return };
+    let schema = db.schema().to_owned();
+    // V2 creates `client_registration` after several other tables: an existing table of that
+    // name makes it fail in the middle.
+    db.admin()
+        .batch_execute(&format!(
+            "CREATE TABLE {schema}.client_registration (squatter INT)"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), db.url());
+    let out = serve(&config);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: config key `store`: migration failed: V2__tokens (rolled back): ERROR: \
+             relation \"client_registration\" already exists"
+        ),
+        "{stderr}"
+    );
+    let exists = |db: &mut TestDb, table: &str| -> bool {
+        db.admin()
+            .query_one(
+                &format!("SELECT to_regclass('{schema}.{table}') IS NOT NULL"),
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let version = |db: &mut TestDb| -> i64 {
+        db.admin()
+            .query_one(
+                &format!(
+                    "SELECT COALESCE(MAX(version), 0)::BIGINT FROM {schema}.refinery_schema_history"
+                ),
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // V1 stands; nothing of V2 does (its first table was created, then rolled back).
+    assert_eq!(version(&mut db), 1);
+    assert!(exists(&mut db, "resource"));
+    assert!(!exists(&mut db, "redemption_audit"));
+
+    db.admin()
+        .batch_execute(&format!("DROP TABLE {schema}.client_registration"))
+        .unwrap();
+    crate::ok(&crate::tessera(
+        &["audit", "--config", config.to_str().unwrap()],
+        None,
+    ));
+    assert_eq!(
+        version(&mut db),
+        tessera_store_pg::migrate::newest_version()
+    );
+    assert!(exists(&mut db, "redemption_audit"));
 }
