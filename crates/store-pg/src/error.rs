@@ -46,6 +46,9 @@ pub enum PgError {
     /// Stored data did not have the expected shape.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// An operator-supplied value was refused (a role or schema name, say).
+    #[error("{0}")]
+    InvalidInput(String),
     /// A storage-neutral failure (e.g. the shared SQL compiler's bounds).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -22,6 +22,7 @@ pub mod issuer;
 pub mod migrate;
 pub mod pool;
 mod resources;
+pub mod roles;
 pub mod testing;
 mod tokens;
 

@@ -60,6 +60,12 @@ fn migrate_locked(client: &mut postgres::Client) -> Result<(), PgError> {
     if found > supported {
         return Err(PgError::SchemaTooNew { found, supported });
     }
+    if found == supported {
+        // Nothing to apply. Not even refinery's `CREATE TABLE IF NOT EXISTS` of its history
+        // table runs, so a node whose role may not create objects (docs/deployment.md
+        // "Database roles") starts on a schema its owner migrated.
+        return Ok(());
+    }
     let outcome = embedded::migrations::runner()
         .set_abort_divergent(true)
         .set_abort_missing(true)

@@ -13,6 +13,7 @@ mod issuer;
 #[allow(dead_code)]
 mod expect;
 mod resources;
+mod roles;
 mod tokens;
 
 #[test]
