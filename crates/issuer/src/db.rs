@@ -139,6 +139,12 @@ impl Db {
 }
 
 impl IssuerStore for Db {
+    fn ready(&self) -> Result<(), DbError> {
+        self.conn()
+            .query_row("SELECT 1", [], |_| Ok(()))
+            .map_err(|e| DbError(e.to_string()))
+    }
+
     fn issue(
         &self,
         list: &str,

@@ -4,7 +4,8 @@
 //!
 //! Routes, all under the issuer URL's path:
 //! `GET /.well-known/jwks.json`, `GET /status/{list}`, `POST /tickets`,
-//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`.
+//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`; and at the root, whatever that path,
+//! the probes `GET /healthz` and `GET /readyz`.
 
 use std::sync::Arc;
 
@@ -55,12 +56,57 @@ pub fn app(state: AppState) -> Router {
         .route("/tickets/{jti}", get(record))
         .route("/tickets/{jti}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state.clone());
+    // The probes sit at the root whatever the issuer URL's path: load balancers probe a
+    // fixed path per backend.
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .with_state(state);
     if prefix.is_empty() {
-        routes
+        routes.merge(probes)
     } else {
-        Router::new().nest(&prefix, routes)
+        Router::new().nest(&prefix, routes).merge(probes)
     }
+}
+
+/// `GET /healthz`: the process answers.
+async fn healthz() -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({"status": "ok"})),
+    )
+        .into_response()
+}
+
+/// `GET /readyz`: 200 when the store answers with the current schema, else 503. The reason
+/// goes to the log only: it can carry a database URL.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let issuer = state.issuer.clone();
+    let ready = tokio::task::spawn_blocking(move || issuer.ready())
+        .await
+        .map_err(|e| crate::DbError(e.to_string()))
+        .and_then(|r| r);
+    let (status, body) = match ready {
+        Ok(()) => (
+            StatusCode::OK,
+            json!({"status": "ready", "checks": {"store": "ok"}}),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "issuer not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "not_ready", "not_ready": ["store"],
+                    "checks": {"store": "not_ready"}}),
+            )
+        }
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 /// Why `serve` stopped.

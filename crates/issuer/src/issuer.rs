@@ -97,6 +97,11 @@ impl Issuer {
         Issuer { config, db }
     }
 
+    /// Whether the store answers and its schema is current (`GET /readyz`).
+    pub fn ready(&self) -> Result<(), crate::DbError> {
+        self.db.ready()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -53,6 +53,10 @@ pub trait IssuerStore: Send + Sync + std::fmt::Debug {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, DbError>;
+
+    /// Whether the store can take writes now: its database answers and its schema is this
+    /// binary's (`GET /readyz`). Cheap: one round trip.
+    fn ready(&self) -> Result<(), DbError>;
 }
 
 /// Where the issuer keeps its records (`database = "file"` or `store = "sqlite://…" |

@@ -325,3 +325,96 @@ async fn check_gives_the_mint_verdict_without_minting() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!((status, &checked), (mint_status, &minted));
 }
+
+/// A store whose database is gone: every call fails.
+#[derive(Debug)]
+struct Unreachable;
+
+fn gone() -> tessera_issuer::DbError {
+    tessera_issuer::DbError("connection refused by postgres://secret@db.internal".into())
+}
+
+impl tessera_issuer::IssuerStore for Unreachable {
+    fn issue(
+        &self,
+        _: &str,
+        _: u64,
+        _: &mut dyn FnMut() -> u64,
+        _: tessera_issuer::MintFn<'_>,
+    ) -> Result<Option<(tessera_issuer::IssuanceRecord, String)>, tessera_issuer::IssueError> {
+        Err(gone().into())
+    }
+    fn get(
+        &self,
+        _: &str,
+    ) -> Result<Option<tessera_issuer::IssuanceRecord>, tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn revoke(&self, _: &str, _: &str, _: i64) -> Result<bool, tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn revoked_indexes(&self, _: &str) -> Result<Vec<u64>, tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn has_unexpired(&self, _: &str, _: i64) -> Result<bool, tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn record_assertion(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<bool, tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn ready(&self) -> Result<(), tessera_issuer::DbError> {
+        Err(gone())
+    }
+}
+
+// Issue 13 part 7, for the issuer: probes at the root even when the issuer URL has a path.
+#[tokio::test]
+async fn probes_answer_at_the_root_and_readiness_follows_the_store() {
+    let at_path = || {
+        let mut c = config(&es256());
+        c.issuer = "https://issuer.example/pt".into();
+        c
+    };
+    let ready = AppState {
+        issuer: Arc::new(Issuer::with_db(at_path(), Db::open_in_memory().unwrap())),
+        clock: fixed_clock(),
+    };
+    let (status, headers, body) = call(&ready, get("/healthz", None)).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let (status, _, body) = call(&ready, get("/readyz", None)).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"status": "ready", "checks": {"store": "ok"}})
+        )
+    );
+    // The API itself stays under the issuer URL's path.
+    let (status, _, _) = call(&ready, get("/pt/.well-known/jwks.json", None)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let down = AppState {
+        issuer: Arc::new(Issuer::with_store(at_path(), Box::new(Unreachable))),
+        clock: fixed_clock(),
+    };
+    let (status, headers, body) = call(&down, get("/readyz", None)).await;
+    assert_eq!(
+        (status, body.clone()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "not_ready", "not_ready": ["store"], "checks": {"store": "not_ready"}})
+        )
+    );
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    // The database URL in the error stays in the log.
+    assert!(!body.to_string().contains("secret"));
+    // Liveness does not depend on the store.
+    assert_eq!(call(&down, get("/healthz", None)).await.0, StatusCode::OK);
+}

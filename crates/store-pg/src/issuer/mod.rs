@@ -104,6 +104,17 @@ impl IssuerStore for PgIssuerStore {
         Ok(Some((record, token)))
     }
 
+    fn ready(&self) -> Result<(), DbError> {
+        let mut client = self.pool.get()?;
+        if crate::migrate::is_current(&mut client)? {
+            Ok(())
+        } else {
+            Err(DbError(
+                "the database schema is not this binary's version".into(),
+            ))
+        }
+    }
+
     fn get(&self, jti: &str) -> Result<Option<IssuanceRecord>, DbError> {
         let mut client = self.pool.get()?;
         let row = client
