@@ -215,6 +215,13 @@ fn stage(entry: Value, code: Option<&str>) -> Result<Staged, String> {
     if resource_def(&rtype).is_none() {
         return Err(format!("unsupported resource type {rtype}"));
     }
+    if has_nul(&resource) {
+        // PostgreSQL text cannot hold U+0000; refusing it on every backend keeps the two
+        // stores' contents identical (and a NUL in clinical text is corruption anyway).
+        return Err(format!(
+            "{rtype} contains a NUL character (U+0000), which no store accepts"
+        ));
+    }
     let mut id = resource
         .get("id")
         .and_then(Value::as_str)
@@ -324,6 +331,15 @@ fn rewrite_refs(v: &mut Value, refs: &HashMap<String, String>) {
         }
         Value::Array(items) => items.iter_mut().for_each(|i| rewrite_refs(i, refs)),
         _ => {}
+    }
+}
+
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Object(m) => m.iter().any(|(k, c)| k.contains('\0') || has_nul(c)),
+        Value::Array(a) => a.iter().any(has_nul),
+        _ => false,
     }
 }
 

@@ -385,3 +385,36 @@ fn two_postgres_nodes_ingesting_one_batch_at_once_write_it_once() {
         200
     );
 }
+
+// PostgreSQL text cannot hold U+0000: such an entry is skipped with its reason on every
+// backend, and the rest of its Bundle is loaded, so both stores hold the same records.
+#[test]
+fn an_entry_with_a_nul_character_is_skipped_alike_on_every_backend() {
+    let mut bad = observation("obs-nul", "1234-5");
+    bad["note"] = json!([{"text": "before\u{0}after"}]);
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": observation("obs-ok", "1234-5")},
+        {"resource": bad},
+    ]});
+    for b in backends::resources() {
+        let name = b.name;
+        let mut report = tessera_store::IngestReport::default();
+        tessera_store::ingest_value(
+            b.store.as_ref(),
+            bundle.clone(),
+            None,
+            &super::opts(),
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(report.created, 1, "{name}: {report:?}");
+        assert_eq!(report.errors.len(), 1, "{name}: {report:?}");
+        assert!(
+            report.errors[0]
+                .contains("Observation contains a NUL character (U+0000), which no store accepts"),
+            "{name}: {:?}",
+            report.errors
+        );
+        assert_eq!(codes(b.store.as_ref(), "1234-5"), vec!["obs-ok"], "{name}");
+    }
+}
