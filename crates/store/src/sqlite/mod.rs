@@ -232,7 +232,7 @@ impl ResourceStore for SqliteStore {
 
     fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError> {
         let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
-        linkage::append_assertion(&conn, assertion)
+        durably(&conn, |c| linkage::append_assertion(c, assertion))
     }
 
     fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError> {
@@ -247,7 +247,10 @@ impl ResourceStore for SqliteStore {
         cause: &str,
     ) -> Result<LinkageSummary, StoreError> {
         let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
-        linkage::rebuild(&mut conn, rules, now, cause)
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = linkage::rebuild(&mut conn, rules, now, cause);
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        result
     }
 
     fn person_of(&self, record: &str) -> Result<PersonOf, StoreError> {
@@ -279,4 +282,18 @@ impl ResourceStore for SqliteStore {
         let guard = self.reader()?;
         linkage::refusals(guard.conn()?, limit)
     }
+}
+
+/// Runs `f` with `synchronous=FULL`. The writer runs `NORMAL` (WAL: a crash can lose the
+/// newest transactions, never corrupt the file), which suits ingest — idempotent, re-run after
+/// a crash, one commit per file — but an operator's link assertion or a linkage version is
+/// acknowledged to someone and must survive power loss once acknowledged.
+fn durably<T>(
+    conn: &rusqlite::Connection,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let result = f(conn);
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    result
 }

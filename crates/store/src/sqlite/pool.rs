@@ -39,6 +39,8 @@ pub fn open_writer(location: &Location) -> Result<Connection, StoreError> {
     configure(&conn)?;
     if matches!(location, Location::File(_)) {
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL for ingest (re-runnable); acknowledged operator writes switch to FULL
+        // (`durably` in sqlite/mod.rs).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
     }
     migrate(&conn)?;
