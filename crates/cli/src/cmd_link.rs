@@ -2,12 +2,13 @@
 //! (issue 14). Thin: validation, storage and the rebuild are `tessera_holder::network::linkage`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use tessera_holder::Config;
 use tessera_holder::config::StoreLocation;
 use tessera_holder::network::linkage::{LinkEntry, apply, rebuild, show};
-use tessera_store::{ResourceStore, SqliteStore};
+use tessera_store::ResourceStore;
 
 /// `tessera link` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -51,22 +52,16 @@ pub struct ShowArgs {
     pub conflicts: bool,
 }
 
-fn open(config: &std::path::Path) -> anyhow::Result<(Config, SqliteStore)> {
+fn open(config: &std::path::Path) -> anyhow::Result<(Config, Arc<dyn ResourceStore>)> {
     let config = Config::load(config)?;
-    let path = match &config.store {
-        StoreLocation::SqliteFile(path) => path,
-        StoreLocation::SqliteMemory => {
-            return Err(anyhow!(
-                "config key `store`: an in-memory store keeps no linkage to edit"
-            ));
-        }
-        StoreLocation::Postgres(_) => {
-            return Err(anyhow!(
-                "config key `store`: `tessera link` edits an SQLite store only"
-            ));
-        }
-    };
-    let store = SqliteStore::open(path)?;
+    if config.store == StoreLocation::SqliteMemory {
+        return Err(anyhow!(
+            "config key `store`: an in-memory store keeps no linkage to edit"
+        ));
+    }
+    // The same stores `tessera serve` opens: an SQLite file, or the PostgreSQL database every
+    // node of the deployment shares (the next rebuild on each node picks the change up).
+    let (store, _) = tessera_holder::serve::open_stores(&config)?;
     Ok((config, store))
 }
 
@@ -75,9 +70,9 @@ fn open(config: &std::path::Path) -> anyhow::Result<(Config, SqliteStore)> {
 fn open_loaded(
     config: &std::path::Path,
     clock: &crate::clock::SystemClock,
-) -> anyhow::Result<(Config, SqliteStore)> {
+) -> anyhow::Result<(Config, Arc<dyn ResourceStore>)> {
     let (config, store) = open(config)?;
-    tessera_holder::serve::ingest_configured(&config, &store, clock.now())?;
+    tessera_holder::serve::ingest_configured(&config, store.as_ref(), clock.now())?;
     Ok((config, store))
 }
 
@@ -87,8 +82,8 @@ pub fn run(cmd: LinkCommand, clock: &crate::clock::SystemClock) -> anyhow::Resul
         LinkCommand::Show(args) => {
             // The linkage as the configuration defines it now (a rebuild writes only changes).
             let (config, store) = open_loaded(&args.config, clock)?;
-            rebuild(&config, &store, clock.now(), "cli show")?;
-            let doc = show(&store as &dyn ResourceStore, args.conflicts)?;
+            rebuild(&config, store.as_ref(), clock.now(), "cli show")?;
+            let doc = show(store.as_ref(), args.conflicts)?;
             return crate::out::line(serde_json::to_string_pretty(&doc)?);
         }
         LinkCommand::Add(args) => (args, true),
@@ -101,7 +96,7 @@ pub fn run(cmd: LinkCommand, clock: &crate::clock::SystemClock) -> anyhow::Resul
         same_as: args.same_as,
         identifier: args.identifier,
     };
-    let summary = apply(&config, &store, &entry, "cli", clock.now())?;
+    let summary = apply(&config, store.as_ref(), &entry, "cli", clock.now())?;
     for c in &summary.conflicts {
         eprintln!(
             "warning: Patient/{} quarantined: claimed by {}",

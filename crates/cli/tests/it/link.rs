@@ -16,7 +16,8 @@ fn patient(id: &str, person: &str) -> Value {
         "birthDate": "1970-01-01", "name": [{"family": "Doe", "given": ["Jo"]}]}})
 }
 
-fn setup() -> (tempfile::TempDir, String) {
+/// The data and a configuration on `store` (`None`: an SQLite file beside the data).
+fn setup(store: Option<&str>) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
@@ -34,9 +35,12 @@ fn setup() -> (tempfile::TempDir, String) {
         &config,
         format!(
             "listen = \"127.0.0.1:0\"\nbase_url = \"https://dh.example/fhir\"\n\
-             store = \"sqlite://{}\"\nload = [\"{}\"]\n\
+             store = \"{}\"\nload = [\"{}\"]\n\
              [linkage]\nenterprise_identifier_systems = [\"urn:person\"]\n",
-            dir.path().join("holder.db").display(),
+            match store {
+                Some(url) => url.to_owned(),
+                None => format!("sqlite://{}", dir.path().join("holder.db").display()),
+            },
             data.display()
         ),
     )
@@ -47,7 +51,20 @@ fn setup() -> (tempfile::TempDir, String) {
 
 #[test]
 fn link_add_remove_show_and_refusals() {
-    let (_dir, config) = setup();
+    link_add_remove_show_and_refusals_on(None);
+}
+
+// The same on PostgreSQL: the operator edits the linkage every node shares.
+#[test]
+fn link_add_remove_show_and_refusals_on_postgres() {
+    let Some(db) = tessera_store_pg::testing::TestDb::new() else {
+        return;
+    };
+    link_add_remove_show_and_refusals_on(Some(db.url()));
+}
+
+fn link_add_remove_show_and_refusals_on(store: Option<&str>) {
+    let (_dir, config) = setup(store);
     let c = config.as_str();
     // Refusals first: they load the data, and name exactly what is wrong.
     fails_with(
