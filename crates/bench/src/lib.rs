@@ -145,10 +145,9 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
         connections: opts.connections,
         patients: opts.patients,
         nodes: opts.nodes.max(1),
-        store: if opts.store.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
+        store: match opts.store.as_deref() {
+            Some(url) if url.starts_with("postgres") => "postgres",
+            _ => "sqlite",
         },
         floor,
         ops,

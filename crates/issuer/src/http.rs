@@ -4,8 +4,8 @@
 //!
 //! Routes, all under the issuer URL's path:
 //! `GET /.well-known/jwks.json`, `GET /status/{list}`, `POST /tickets`,
-//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`; and at the root, whatever that path,
-//! the probes `GET /healthz` and `GET /readyz`.
+//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`; and, served standalone
+//! ([`app_with_probes`]), the probes `GET /healthz` and `GET /readyz` at the root.
 
 use std::sync::Arc;
 
@@ -56,18 +56,24 @@ pub fn app(state: AppState) -> Router {
         .route("/tickets/{jti}", get(record))
         .route("/tickets/{jti}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state.clone());
-    // The probes sit at the root whatever the issuer URL's path: load balancers probe a
-    // fixed path per backend.
+        .with_state(state);
+    if prefix.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&prefix, routes)
+    }
+}
+
+/// The issuer's API ([`app`]) with the probes `GET /healthz` and `GET /readyz` at the root,
+/// whatever the issuer URL's path (load balancers probe a fixed path per backend): what
+/// `tessera issuer serve` listens with. Kept apart from [`app`] so a process serving the
+/// issuer beside a Data Holder on one listener (the demo) has one set of probes.
+pub fn app_with_probes(state: AppState) -> Router {
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(state);
-    if prefix.is_empty() {
-        routes.merge(probes)
-    } else {
-        Router::new().nest(&prefix, routes).merge(probes)
-    }
+        .with_state(state.clone());
+    app(state).merge(probes)
 }
 
 /// `GET /healthz`: the process answers.
@@ -164,7 +170,7 @@ pub async fn serve_issuer(issuer: Issuer, clock: Arc<dyn Clock>) -> Result<(), S
     // the in-flight requests are done every answered ticket is durable.
     tessera_serve::serve(
         listener,
-        app(AppState { issuer, clock }),
+        app_with_probes(AppState { issuer, clock }),
         tls,
         shutdown.wait(),
     )

@@ -32,7 +32,9 @@ pub use auth::{ASSERTION_LEEWAY, MAX_ASSERTION_LIFETIME};
 pub use config::{Config, ConfigError, EXAMPLE_CONFIG, MintingClient, StatusListConfig};
 pub use db::{Db, DbError, IssuanceRecord};
 pub use error::{AuthError, IssueError};
-pub use http::{ApiError, AppState, MAX_BODY, ServeError, app, serve, serve_issuer};
+pub use http::{
+    ApiError, AppState, MAX_BODY, ServeError, app, app_with_probes, serve, serve_issuer,
+};
 pub use issuer::{Caller, Issuer, Minted};
 pub use keys::{KeyRing, KeySpec, KeyStatus, RetiredKey};
 pub use store::{IssuerStore, MintFn, StoreLocation};

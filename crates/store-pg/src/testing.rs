@@ -50,11 +50,14 @@ pub fn required() -> bool {
     std::env::var("TESSERA_REQUIRE_PG").is_ok_and(|v| v == "1")
 }
 
-/// A fresh schema; `url()` selects it through `options=-csearch_path=…`.
+/// A fresh schema; `url()` selects it through `options=-csearch_path=…`. Or, from
+/// [`TestDb::new_database`], a fresh database.
 pub struct TestDb {
     admin: Client,
     schema: String,
     url: String,
+    /// A database of its own, dropped instead of the schema.
+    database: Option<String>,
 }
 
 impl std::fmt::Debug for TestDb {
@@ -93,7 +96,45 @@ impl TestDb {
         }
         let sep = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-        Some(TestDb { admin, schema, url })
+        Some(TestDb {
+            admin,
+            schema,
+            url,
+            database: None,
+        })
+    }
+
+    /// A new empty *database* (schema `public`), for a test whose outcome depends on other
+    /// sessions: VACUUM's horizon and the visibility map, hence the planner's choice between
+    /// index-only and sequential scans, count every open snapshot in the same database, and
+    /// parallel tests in their schemas of the shared one hold such snapshots.
+    ///
+    /// # Panics
+    /// As [`TestDb::new`].
+    #[allow(clippy::panic)]
+    pub fn new_database() -> Option<TestDb> {
+        let mut db = TestDb::new()?;
+        let name = db.schema.clone();
+        if let Err(e) = db.admin.batch_execute(&format!("CREATE DATABASE {name}")) {
+            panic!("cannot create test database {name}: {e}");
+        }
+        let base = admin_url();
+        let (path, query) = match base.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (base.as_str(), None),
+        };
+        // `scheme://authority/dbname`: replace (or add) the last path segment.
+        let authority_end = path.find("://").map_or(0, |i| i + 3);
+        let prefix = match path[authority_end..].find('/') {
+            Some(i) => &path[..authority_end + i],
+            None => path,
+        };
+        db.url = match query {
+            Some(q) => format!("{prefix}/{name}?{q}"),
+            None => format!("{prefix}/{name}"),
+        };
+        db.database = Some(name);
+        Some(db)
     }
 
     /// The URL of this schema (what `store = "…"` would say).
@@ -120,5 +161,10 @@ impl Drop for TestDb {
         let _ = self
             .admin
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        if let Some(name) = &self.database {
+            let _ = self
+                .admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
     }
 }

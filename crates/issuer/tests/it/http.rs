@@ -373,6 +373,25 @@ impl tessera_issuer::IssuerStore for Unreachable {
     }
 }
 
+/// [`call`] through the router `tessera issuer serve` listens with (API + probes).
+async fn call_probed(
+    state: &AppState,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = tessera_issuer::app_with_probes(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 // Issue 13 part 7, for the issuer: probes at the root even when the issuer URL has a path.
 #[tokio::test]
 async fn probes_answer_at_the_root_and_readiness_follows_the_store() {
@@ -385,10 +404,10 @@ async fn probes_answer_at_the_root_and_readiness_follows_the_store() {
         issuer: Arc::new(Issuer::with_db(at_path(), Db::open_in_memory().unwrap())),
         clock: fixed_clock(),
     };
-    let (status, headers, body) = call(&ready, get("/healthz", None)).await;
+    let (status, headers, body) = call_probed(&ready, get("/healthz", None)).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
-    let (status, _, body) = call(&ready, get("/readyz", None)).await;
+    let (status, _, body) = call_probed(&ready, get("/readyz", None)).await;
     assert_eq!(
         (status, body),
         (
@@ -397,14 +416,14 @@ async fn probes_answer_at_the_root_and_readiness_follows_the_store() {
         )
     );
     // The API itself stays under the issuer URL's path.
-    let (status, _, _) = call(&ready, get("/pt/.well-known/jwks.json", None)).await;
+    let (status, _, _) = call_probed(&ready, get("/pt/.well-known/jwks.json", None)).await;
     assert_eq!(status, StatusCode::OK);
 
     let down = AppState {
         issuer: Arc::new(Issuer::with_store(at_path(), Box::new(Unreachable))),
         clock: fixed_clock(),
     };
-    let (status, headers, body) = call(&down, get("/readyz", None)).await;
+    let (status, headers, body) = call_probed(&down, get("/readyz", None)).await;
     assert_eq!(
         (status, body.clone()),
         (
@@ -416,5 +435,8 @@ async fn probes_answer_at_the_root_and_readiness_follows_the_store() {
     // The database URL in the error stays in the log.
     assert!(!body.to_string().contains("secret"));
     // Liveness does not depend on the store.
-    assert_eq!(call(&down, get("/healthz", None)).await.0, StatusCode::OK);
+    assert_eq!(
+        call_probed(&down, get("/healthz", None)).await.0,
+        StatusCode::OK
+    );
 }
