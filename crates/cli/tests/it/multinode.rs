@@ -1,6 +1,7 @@
 //! Two `tessera serve` nodes on different loopback ports sharing one PostgreSQL schema (issue
 //! 13): a token from A works at B; an assertion used at A is refused at B; one assertion raced
-//! at both succeeds once; A killed with SIGKILL under a redemption load loses no answered
+//! at both succeeds once; a client registered at A redeems at B and its deletion at A is
+//! enforced at B; a node exports its pool use; A killed with SIGKILL under a redemption load loses no answered
 //! audit row and the trail's hash chain verifies. Skipped (with a message) when no PostgreSQL answers and `TESSERA_REQUIRE_PG` is
 //! not set.
 //!
@@ -298,4 +299,68 @@ async fn a_node_exports_its_pool_use(url: String) {
     assert!((1..=max).contains(&open), "{open} open of {max}");
     // Idle between requests: nothing holds a connection while the node waits.
     assert_eq!(in_use, 0);
+}
+
+// Issue 13 part 2: a registration made or withdrawn at one node is honoured by every node at
+// once (registrations are read from the shared database at each authentication, never cached).
+#[test]
+fn a_registration_at_one_node_is_honoured_and_its_deletion_enforced_at_the_other() {
+    on_postgres(registration_is_shared_across_nodes);
+}
+
+async fn registration_is_shared_across_nodes(url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture::new();
+    let config = f.write_config_with(dir.path(), &url, "[registration]\nenabled = true");
+    let (a, b) = (Node::start(&config), Node::start(&config));
+    let http = http();
+    let reg: serde_json::Value = {
+        let r = http
+            .post(format!("http://{}/fhir/register", a.addr))
+            .json(&json!({"client_name": "app at A", "grant_types":
+                ["urn:ietf:params:oauth:grant-type:token-exchange"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": {"keys": [f.client_jwk()]}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    };
+    let id = reg["client_id"].as_str().unwrap();
+    let rat = reg["registration_access_token"].as_str().unwrap();
+
+    let at_b = redeem(
+        &http,
+        &b.addr,
+        &f.ticket("reg-1", true),
+        &f.assertion_as(id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(at_b.status, 200, "{}", at_b.body);
+
+    let r = http
+        .delete(format!("http://{}/fhir/register/{id}", a.addr))
+        .bearer_auth(rat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let at_b = redeem(
+        &http,
+        &b.addr,
+        &f.ticket("reg-2", true),
+        &f.assertion_as(id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            at_b.status,
+            &at_b.body["error"],
+            &at_b.body["error_description"]
+        ),
+        (401, &json!("invalid_client"), &json!("Unknown client"))
+    );
 }

@@ -134,12 +134,22 @@ impl Fixture {
 
     /// A client assertion with a fresh `jti`.
     pub fn assertion(&self) -> String {
+        self.assertion_as("app1")
+    }
+
+    /// A client assertion by the same key for another client id (a registered one, say).
+    pub fn assertion_as(&self, client_id: &str) -> String {
         let t = now();
         sign(
             &self.client,
-            &json!({"iss": "app1", "sub": "app1", "aud": format!("{BASE}/token"),
+            &json!({"iss": client_id, "sub": client_id, "aud": format!("{BASE}/token"),
                 "jti": uuid::Uuid::new_v4().to_string(), "iat": t, "exp": t + 60}),
         )
+    }
+
+    /// The client key's public JWK.
+    pub fn client_jwk(&self) -> Value {
+        self.client.public().to_value()
     }
 
     /// Key files, one patient with one Observation, and a `holder.toml` on `store`.
