@@ -6,9 +6,7 @@ use postgres::Client;
 use postgres::types::{ToSql, Type};
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
-use tessera_store::sql::{
-    Dialect, Param, Sql, read_statement, search_statement_combined, search_statements,
-};
+use tessera_store::sql::{Dialect, Param, Sql, read_statement, search_statements};
 use tessera_store::{PageEntry, Scope, SearchPage, SiteAddress, SiteProfile};
 
 use crate::error::PgError;
@@ -38,63 +36,6 @@ pub fn read(
 }
 
 pub fn search(
-    client: &mut Client,
-    scope: Scope<'_>,
-    query: &SearchQuery,
-    grant: &Filter,
-) -> Result<SearchPage, PgError> {
-    if query.summary_count {
-        // One statement: one snapshot, one round trip.
-        let st = search_statements(Dialect::Postgres, scope, query, grant)?;
-        let total: i64 = client
-            .query_typed_one(&st.count.text, &typed(&st.count))?
-            .try_get(0)?;
-        return Ok(SearchPage {
-            total: u64::try_from(total).unwrap_or(0),
-            ..SearchPage::default()
-        });
-    }
-    match search_statement_combined(Dialect::Postgres, scope, query, grant) {
-        Ok(one) => search_in_one_statement(client, &one, query),
-        // The combined statement binds the grant twice; a grant too large for that takes
-        // the two-statement path below.
-        Err(tessera_store::StoreError::TooLarge(_)) => {
-            search_in_a_transaction(client, scope, query, grant)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Total and page from [`search_statement_combined`]: one round trip.
-fn search_in_one_statement(
-    client: &mut Client,
-    sql: &Sql,
-    query: &SearchQuery,
-) -> Result<SearchPage, PgError> {
-    let rows = client.query_typed(&sql.text, &typed(sql))?;
-    let mut page = SearchPage::default();
-    let mut last = None;
-    for row in rows {
-        let total: i64 = row.try_get(0)?;
-        page.total = u64::try_from(total).unwrap_or(0);
-        let Some(rid) = row.try_get::<_, Option<i64>>(1)? else {
-            break; // the empty page's one row
-        };
-        if page.resources.len() == query.count as usize {
-            page.next_cursor = last;
-            break;
-        }
-        last = Some(rid);
-        page.resources.push(PageEntry {
-            id: row.try_get(2)?,
-            json: row.try_get(3)?,
-        });
-    }
-    Ok(page)
-}
-
-/// Total and page as two statements in one read-only repeatable-read transaction.
-fn search_in_a_transaction(
     client: &mut Client,
     scope: Scope<'_>,
     query: &SearchQuery,
@@ -141,9 +82,8 @@ pub fn explain_search(
     grant: &Filter,
 ) -> Result<Vec<String>, PgError> {
     let st = search_statements(Dialect::Postgres, scope, query, grant)?;
-    let one = search_statement_combined(Dialect::Postgres, scope, query, grant)?;
     let mut out = Vec::new();
-    for sql in [&st.count, &st.page, &one] {
+    for sql in [&st.count, &st.page] {
         for row in client.query_typed(&format!("EXPLAIN {}", sql.text), &typed(sql))? {
             out.push(row.try_get(0)?);
         }

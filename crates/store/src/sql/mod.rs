@@ -16,7 +16,7 @@ mod filter;
 mod search;
 
 pub use filter::{push_clause, push_filter};
-pub use search::{SearchStatements, read_statement, search_statement_combined, search_statements};
+pub use search::{SearchStatements, read_statement, search_statements};
 
 use tessera_access::TokenDim;
 

@@ -16,18 +16,6 @@ fn base_query(
     grant: &Filter,
 ) -> Result<Sql, StoreError> {
     let mut sql = Sql::new(dialect);
-    base_query_into(&mut sql, select, scope, rtype, grant)?;
-    Ok(sql)
-}
-
-/// [`base_query`] appended to `sql` (so one statement can hold two of them).
-fn base_query_into(
-    sql: &mut Sql,
-    select: &str,
-    scope: Scope<'_>,
-    rtype: &str,
-    grant: &Filter,
-) -> Result<(), StoreError> {
     sql.push(select)
         .push(" FROM resource r WHERE r.type = ")
         .bind(rtype.to_owned());
@@ -37,7 +25,8 @@ fn base_query_into(
             .push(")");
     }
     sql.push(" AND ");
-    push_filter(sql, grant)
+    push_filter(&mut sql, grant)?;
+    Ok(sql)
 }
 
 /// `SELECT r.json` of `type/id` in `scope` under `grant` (one row or none).
@@ -95,48 +84,4 @@ pub fn search_statements(
     page.push(" ORDER BY r.rid LIMIT ")
         .bind(Param::Int(i64::from(query.count) + 1));
     Ok(SearchStatements { count, page })
-}
-
-/// The total and the page as **one** statement: every row carries the total, and an empty
-/// page is one row whose other columns are NULL. One statement reads one snapshot, so the
-/// total and the page agree without an explicit transaction, and a client/server backend
-/// answers in one round trip instead of four (BEGIN, count, page, COMMIT).
-pub fn search_statement_combined(
-    dialect: Dialect,
-    scope: Scope<'_>,
-    query: &SearchQuery,
-    grant: &Filter,
-) -> Result<Sql, StoreError> {
-    let mut sql = Sql::new(dialect);
-    sql.push("SELECT t.total, p.rid, p.id, p.json FROM (");
-    base_query_into(
-        &mut sql,
-        "SELECT COUNT(*) AS total",
-        scope,
-        query.resource_type,
-        grant,
-    )?;
-    for clause in &query.clauses {
-        sql.push(" AND ");
-        push_clause(&mut sql, clause)?;
-    }
-    sql.push(") t LEFT JOIN LATERAL (");
-    base_query_into(
-        &mut sql,
-        "SELECT r.rid, r.id, r.json",
-        scope,
-        query.resource_type,
-        grant,
-    )?;
-    for clause in &query.clauses {
-        sql.push(" AND ");
-        push_clause(&mut sql, clause)?;
-    }
-    if let Some(cursor) = query.cursor {
-        sql.push(" AND r.rid > ").bind(cursor);
-    }
-    sql.push(" ORDER BY r.rid LIMIT ")
-        .bind(Param::Int(i64::from(query.count) + 1));
-    sql.push(") p ON TRUE ORDER BY p.rid");
-    Ok(sql)
 }

@@ -315,25 +315,3 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
         assert_eq!(sa, sb, "site scope");
     }
 }
-
-// A grant too large to bind twice (PostgreSQL's one-statement search binds it twice) takes
-// the two-statement path and pages the same as a small grant does, on every backend.
-#[test]
-fn a_very_large_grant_pages_like_a_small_one_on_every_backend() {
-    let loaded = loaded();
-    for (name, store) in &loaded.stores {
-        let s = store.as_ref();
-        let mut wanted = ids(&all(s, Scope::Network, "Observation", &[], &Filter::All));
-        wanted.truncate(9);
-        let small = Filter::IdIn(wanted.clone());
-        // 12,000 ids: over half the compiler's bound of 20,000 values per statement.
-        let mut many: Vec<String> = (0..12_000).map(|i| format!("absent-{i}")).collect();
-        many.extend(wanted.iter().cloned());
-        let large = Filter::IdIn(many);
-        let q = query("Observation", &[("_count", "4")]);
-        let (a, ta, na) = pages(s, Scope::Network, q.clone(), &small);
-        let (b, tb, nb) = pages(s, Scope::Network, q, &large);
-        assert_eq!(a.len(), 9, "{name}");
-        assert_eq!((a, ta, na), (b, tb, nb), "{name}");
-    }
-}
