@@ -88,6 +88,9 @@ fn ingest_loads_sqlite_and_postgres_alike_and_reruns_change_nothing() {
     assert_eq!(again["created"], 0, "{again}");
     assert_eq!(again["unchanged"], first["resources"]);
     let store = tessera_store::SqliteStore::open(&db).unwrap();
+    // Distinct sites, not one per file (synth writes a Bundle per patient and site).
+    assert!(first["bundles"].as_u64().unwrap() > first["sites"].as_u64().unwrap());
+    assert_eq!(first["sites"], store.sites().unwrap().len(), "{first}");
     let by_type = counts(&store);
     assert_eq!(
         by_type.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),

@@ -64,7 +64,7 @@ pub struct IngestReport {
     /// Accepted resources per type.
     pub by_type: BTreeMap<String, usize>,
     /// Sites created or refreshed.
-    pub sites: Vec<String>,
+    pub sites: std::collections::BTreeSet<String>,
     /// Skipped entries and files, with reasons (`path: reason`).
     pub errors: Vec<String>,
 }
@@ -207,7 +207,7 @@ fn write_prepared(
     }
     if let Some(site) = site {
         store.put_site(&bundle::site_profile(site, &prepared.resources))?;
-        report.sites.push(site.to_owned());
+        report.sites.insert(site.to_owned());
     }
     let outcomes = store.put_resources(&prepared.resources)?;
     for (res, outcome) in prepared.resources.iter().zip(outcomes) {
