@@ -231,8 +231,8 @@ impl ResourceStore for SqliteStore {
     }
 
     fn add_link_assertion(&self, assertion: &LinkAssertion) -> Result<i64, StoreError> {
-        let conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
-        durably(&conn, |c| linkage::append_assertion(c, assertion))
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        durably(&mut conn, |c| linkage::append_assertion(c, assertion))
     }
 
     fn link_assertions(&self) -> Result<Vec<LinkAssertion>, StoreError> {
@@ -247,10 +247,7 @@ impl ResourceStore for SqliteStore {
         cause: &str,
     ) -> Result<LinkageSummary, StoreError> {
         let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        let result = linkage::rebuild(&mut conn, rules, now, cause);
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        result
+        durably(&mut conn, |c| linkage::rebuild(c, rules, now, cause))
     }
 
     fn person_of(&self, record: &str) -> Result<PersonOf, StoreError> {
@@ -289,8 +286,8 @@ impl ResourceStore for SqliteStore {
 /// a crash, one commit per file — but an operator's link assertion or a linkage version is
 /// acknowledged to someone and must survive power loss once acknowledged.
 fn durably<T>(
-    conn: &rusqlite::Connection,
-    f: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    conn: &mut rusqlite::Connection,
+    f: impl FnOnce(&mut rusqlite::Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     let result = f(conn);
