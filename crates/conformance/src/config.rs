@@ -57,6 +57,13 @@ pub struct KitConfig {
     /// Trust frameworks the target is a member of (framework `aud`), optional.
     #[serde(default)]
     pub target_frameworks: Vec<String>,
+    /// The kit as an identity provider the target trusts for evidence, optional (PT-EVID).
+    #[serde(default)]
+    pub identity_provider: Option<IdpConfig>,
+    /// The kit as a member of its own UDAP community the target trusts, optional (PT-CA-10,
+    /// PT-BIND-06).
+    #[serde(default)]
+    pub udap: Option<UdapConfig>,
 }
 
 fn default_timeout() -> u64 {
@@ -82,6 +89,50 @@ pub struct IssuerConfig {
     /// An advertised ticket type the target does NOT trust this issuer for (PT-VAL-10).
     #[serde(default)]
     pub untrusted_ticket_type: Option<String>,
+}
+
+/// `[identity_provider]`: the kit serves an OpenID provider at `{issuer.url}/idp` (discovery
+/// and JWKS on its issuer host); the target trusts it for identity evidence only.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpConfig {
+    /// The `acr` the kit's ID tokens carry (one the target accepts), optional.
+    #[serde(default)]
+    pub acr: Option<String>,
+    /// An `acr` the target's evidence profile for the baseline ticket type refuses (PT-EVID-12).
+    #[serde(default)]
+    pub unaccepted_acr: Option<String>,
+    /// An OIDC client id the target maps to the kit's issuer (`audience_map`, PT-EVID-05).
+    #[serde(default)]
+    pub mapped_audience: Option<String>,
+}
+
+/// `[udap]`: the community the target trusts the kit's anchor under.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdapConfig {
+    /// The community's trust framework id at the target (`trust_framework` of bindings).
+    pub community: String,
+    /// The registration endpoint; absent: `registration_endpoint` of SMART discovery.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
+    /// The scope the kit registers (a ceiling on its grants).
+    #[serde(default = "default_udap_scope")]
+    pub scope: String,
+}
+
+fn default_udap_scope() -> String {
+    "patient/*.rs".into()
+}
+
+/// Path of the identity provider under the issuer URL.
+pub const IDP_PATH: &str = "/idp";
+
+impl KitConfig {
+    /// The kit's identity provider `iss`.
+    pub fn idp_iss(&self) -> String {
+        format!("{}{IDP_PATH}", self.issuer.url)
+    }
 }
 
 /// `[client]`.

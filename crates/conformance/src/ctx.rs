@@ -65,6 +65,8 @@ pub struct Ctx {
     clock: Arc<dyn Clock>,
     discovery: OnceCell<Result<Value, String>>,
     baseline: OnceCell<Result<Token, String>>,
+    /// The UDAP client id the kit registered this run (checks/udap.rs).
+    pub(crate) udap_client: OnceCell<Result<String, String>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -95,6 +97,7 @@ impl Ctx {
             clock,
             discovery: OnceCell::new(),
             baseline: OnceCell::new(),
+            udap_client: OnceCell::new(),
         })
     }
 

@@ -1,6 +1,6 @@
 //! The kit's issuer host: a small HTTP server on an address the kit binds itself, serving the
-//! issuer JWKS, the client JWKS and status lists whose bits the kit flips, plus deliberately
-//! broken variants (an unavailable JWKS, malformed lists). Every request is logged so checks
+//! issuer JWKS, the client JWKS, the identity provider's OIDC discovery and JWKS, and status
+//! lists whose bits the kit flips, plus deliberately broken variants (an unavailable JWKS, malformed lists). Every request is logged so checks
 //! can assert what the target fetched (PT-REV-01, PT-REV-08, PT-VAL-11).
 
 use std::io::Write;
@@ -17,6 +17,8 @@ use tessera_jose::b64;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::config::IDP_PATH;
+
 /// Bits in the kit's status list.
 pub const LIST_BITS: u64 = 1024;
 /// Bits from here on are never allocated: PT-REV-06 sets them by hand.
@@ -25,10 +27,25 @@ pub const RESERVED_FROM: u64 = 960;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path prefix of an issuer no target should trust (PT-VAL-11).
 pub const UNTRUSTED_PREFIX: &str = "/untrusted";
+/// Path of the identity provider's JWKS under its `iss`.
+pub const IDP_JWKS: &str = "/jwks.json";
+
+/// The public key sets the host serves.
+#[derive(Debug, Clone)]
+pub struct HostJwks {
+    /// The ticket issuer's.
+    pub issuer: Value,
+    /// The client's.
+    pub client: Value,
+    /// The identity provider's.
+    pub idp: Value,
+}
 
 struct Shared {
     issuer_jwks: Value,
     client_jwks: Value,
+    idp_jwks: Value,
+    idp_metadata: Value,
     bits: Mutex<Vec<u8>>,
     jwks_down: AtomicBool,
     next_index: AtomicU64,
@@ -54,10 +71,17 @@ impl std::fmt::Debug for Host {
 
 impl Host {
     /// Serves on `listener`; `url` is the issuer URL (its path, if any, prefixes every route).
-    pub fn start(listener: TcpListener, url: &str, issuer_jwks: Value, client_jwks: Value) -> Host {
+    pub fn start(listener: TcpListener, url: &str, jwks: HostJwks) -> Host {
+        let idp = format!("{url}{IDP_PATH}");
         let shared = Arc::new(Shared {
-            issuer_jwks,
-            client_jwks,
+            issuer_jwks: jwks.issuer,
+            client_jwks: jwks.client,
+            idp_jwks: jwks.idp,
+            idp_metadata: json!({
+                "issuer": idp,
+                "jwks_uri": format!("{idp}{IDP_JWKS}"),
+                "id_token_signing_alg_values_supported": ["ES256"],
+            }),
             bits: Mutex::new(vec![0; (LIST_BITS / 8) as usize]),
             jwks_down: AtomicBool::new(false),
             next_index: AtomicU64::new(0),
@@ -70,7 +94,12 @@ impl Host {
                 &format!("{UNTRUSTED_PREFIX}{JWKS_PATH}"),
                 get(issuer_jwks_handler),
             )
-            .route("/status/{name}", get(status_handler));
+            .route("/status/{name}", get(status_handler))
+            .route(
+                &format!("{IDP_PATH}/.well-known/openid-configuration"),
+                get(idp_metadata_handler),
+            )
+            .route(&format!("{IDP_PATH}{IDP_JWKS}"), get(idp_jwks_handler));
         let prefix = url::Url::parse(url)
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
@@ -194,6 +223,14 @@ async fn issuer_jwks_handler(State(s): State<Arc<Shared>>) -> Response {
 
 async fn client_jwks_handler(State(s): State<Arc<Shared>>) -> Response {
     json_response(&s.client_jwks)
+}
+
+async fn idp_jwks_handler(State(s): State<Arc<Shared>>) -> Response {
+    json_response(&s.idp_jwks)
+}
+
+async fn idp_metadata_handler(State(s): State<Arc<Shared>>) -> Response {
+    json_response(&s.idp_metadata)
 }
 
 async fn status_handler(State(s): State<Arc<Shared>>, Path(name): Path<String>) -> Response {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::config::KitConfig;
 use crate::keys::KitKeys;
+use crate::pki::{UDAP_CLIENT_PATH, UdapKeys};
 
 /// The commented template (`init` writes it as `kit.toml`).
 pub const TEMPLATE: &str = include_str!("../kit.example.toml");
@@ -15,9 +16,15 @@ pub const KEYS_FILE: &str = "kit-keys.json";
 pub const ISSUER_JWKS_FILE: &str = "kit-issuer.jwks.json";
 /// The client's public JWK Set (also served at `{issuer.url}/client/jwks.json`).
 pub const CLIENT_JWKS_FILE: &str = "kit-client.jwks.json";
+/// The identity provider's public JWK Set (also served at `{issuer.url}/idp/jwks.json`).
+pub const IDP_JWKS_FILE: &str = "kit-idp.jwks.json";
 
-/// Writes keys, JWK Sets and `kit.toml` into `dir` (refusing to overwrite a `kit.toml`).
-pub fn init(dir: &Path) -> Result<String, String> {
+/// The kit's UDAP community anchor (register it as the community's trust anchor).
+pub const UDAP_ANCHOR_FILE: &str = "kit-udap-anchor.pem";
+
+/// Writes keys, JWK Sets, the UDAP anchor and `kit.toml` into `dir` (refusing to overwrite a
+/// `kit.toml`); `now` dates the UDAP certificates.
+pub fn init(dir: &Path, now: i64) -> Result<String, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let config = dir.join("kit.toml");
     if config.exists() {
@@ -26,7 +33,11 @@ pub fn init(dir: &Path) -> Result<String, String> {
             config.display()
         ));
     }
-    let keys = KitKeys::generate()?;
+    let parsed = KitConfig::parse(TEMPLATE).map_err(|e| format!("template: {e}"))?;
+    let mut keys = KitKeys::generate()?;
+    // The client certificate's SAN lives under the issuer URL of the template: editing
+    // issuer.url later means running init again.
+    keys.udap = Some(UdapKeys::generate(&parsed.issuer.url, now)?);
     keys.save(&dir.join(KEYS_FILE)).map_err(|e| e.to_string())?;
     let write = |name: &str, text: String| {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{name}: {e}"))
@@ -39,19 +50,24 @@ pub fn init(dir: &Path) -> Result<String, String> {
         CLIENT_JWKS_FILE,
         format!("{:#}\n", keys.client_jwks().to_value()),
     )?;
+    write(IDP_JWKS_FILE, format!("{:#}\n", keys.idp_jwks().to_value()))?;
+    if let Some(u) = &keys.udap {
+        write(UDAP_ANCHOR_FILE, u.anchor_pem.clone())?;
+    }
     write("kit.toml", TEMPLATE.to_owned())?;
-    let parsed = KitConfig::parse(TEMPLATE).map_err(|e| format!("template: {e}"))?;
     Ok(instructions(&parsed, dir))
 }
 
 /// What the operator registers at the target.
 pub fn instructions(c: &KitConfig, dir: &Path) -> String {
     format!(
-        "Wrote kit.toml, {KEYS_FILE} (private: keep it), {ISSUER_JWKS_FILE} and {CLIENT_JWKS_FILE} in {dir}.\n\n\
+        "Wrote kit.toml, {KEYS_FILE} (private: keep it), {ISSUER_JWKS_FILE}, {CLIENT_JWKS_FILE},\n{IDP_JWKS_FILE} and {UDAP_ANCHOR_FILE} in {dir}.\n\n\
          Register at the Data Holder under test ({base}):\n\
          1. A trusted ticket issuer\n   iss          = {iss}\n   keys         = {iss}/.well-known/jwks.json (served by the kit while it runs), or {ISSUER_JWKS_FILE}\n   ticket types = {types}\n   (its status lists are {iss}/status/...; the kit serves them over plain HTTP on {listen})\n\
          2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
-         3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\n\
+         3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
+         4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
+         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {udap_client} at the start of a run)\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -60,15 +76,21 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
         types = c.issuer.ticket_types.join(", "),
         listen = c.issuer.listen,
         client = c.client.client_id,
-        snippet = tessera_snippet(c, CLIENT_JWKS_FILE),
+        idp = c.idp_iss(),
+        baseline = c.baseline_type(),
+        udap_client = format!("{}{UDAP_CLIENT_PATH}", c.issuer.url),
+        snippet = tessera_snippet(c, Path::new("")),
     )
 }
 
-/// The `[[issuer]]` and `[[client]]` entries registering the kit at a Tessera Data Holder.
-pub fn tessera_snippet(c: &KitConfig, client_jwks_file: &str) -> String {
+/// The `[[issuer]]` and `[[client]]` entries registering the kit at a Tessera Data Holder, its
+/// identity provider and its UDAP community (each commented out while kit.toml lacks its
+/// section). `files` is where the kit's public files are, as the Data Holder will read them.
+pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
     let s = |v: &str| serde_json::Value::String(v.to_owned()).to_string();
+    let file = |name: &str| s(&files.join(name).display().to_string());
     let types: Vec<String> = c.issuer.ticket_types.iter().map(|t| s(t)).collect();
-    format!(
+    let mut out = format!(
         "# The kit's JWKS and status lists are plain HTTP on loopback.\n\
          insecure_allow_loopback_http = true\n\n\
          [[issuer]]\niss = {iss}\njwks_uri = {jwks}\nticket_types = [{types}]\n\n\
@@ -77,6 +99,60 @@ pub fn tessera_snippet(c: &KitConfig, client_jwks_file: &str) -> String {
         jwks = s(&format!("{}/.well-known/jwks.json", c.issuer.url)),
         types = types.join(", "),
         client = s(&c.client.client_id),
-        file = s(client_jwks_file),
-    )
+        file = file(CLIENT_JWKS_FILE),
+    );
+    let i = c.identity_provider.clone().unwrap_or_default();
+    let mut idp = format!(
+        "[[identity_provider]]\niss = {}\noidc_discovery = true\n",
+        s(&c.idp_iss())
+    );
+    if let Some(m) = &i.mapped_audience {
+        idp.push_str(&format!(
+            "audience_map = {{ {} = {} }}\n",
+            s(m),
+            s(&c.issuer.url)
+        ));
+    }
+    if let Some(acr) = &i.acr {
+        idp.push_str(&format!(
+            "\n[[evidence_profile]]\nticket_type = {}\nacr_values = [{}]\n",
+            s(c.baseline_type()),
+            s(acr)
+        ));
+    }
+    section(
+        &mut out,
+        "The kit's identity provider: trusted for evidence only.",
+        &idp,
+        c.identity_provider.is_some(),
+    );
+    let community = c
+        .udap
+        .as_ref()
+        .map_or("https://udap.conformance.invalid", |u| u.community.as_str());
+    let udap = format!(
+        "[registration]\nenabled = true\n\n[[trust_framework]]\nid = {}\n\
+         framework_type = \"udap\"\nanchors_file = {}\n",
+        s(community),
+        file(UDAP_ANCHOR_FILE),
+    );
+    section(
+        &mut out,
+        "The kit's UDAP community: its clients register by UDAP DCR.",
+        &udap,
+        c.udap.is_some(),
+    );
+    out
+}
+
+/// Appends a titled excerpt, commented out unless `on`.
+fn section(out: &mut String, title: &str, body: &str, on: bool) {
+    out.push_str(&format!("\n# {title}\n"));
+    for l in body.lines() {
+        match (on, l.is_empty()) {
+            (_, true) => out.push('\n'),
+            (true, false) => out.push_str(&format!("{l}\n")),
+            (false, false) => out.push_str(&format!("# {l}\n")),
+        }
+    }
 }

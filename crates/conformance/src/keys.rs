@@ -1,11 +1,14 @@
-//! The kit's own keys: two issuer keys (ES256, and RS256 for PT-VAL-04) and the client key,
-//! kept in one private file so the registration at the target survives kit runs.
+//! The kit's own keys: two issuer keys (ES256, and RS256 for PT-VAL-04), the client key and the
+//! identity provider's key, kept in one private file so the registration at the target survives
+//! kit runs.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 use tessera_client::ClientKey;
 use tessera_jose::{Alg, JwkSet, JwkSigner, PrivateJwk};
+
+use crate::pki::UdapKeys;
 
 /// The kit's keys.
 pub struct KitKeys {
@@ -15,6 +18,12 @@ pub struct KitKeys {
     pub issuer_rs256: PrivateJwk,
     /// The client's key (`private_key_jwt`, and the `jkt` of bound tickets).
     pub client: ClientKey,
+    /// The identity provider's ES256 key (signs the ID tokens embedded as evidence). Absent in
+    /// key files written before the kit modelled an identity provider.
+    pub idp: Option<PrivateJwk>,
+    /// The kit's UDAP community and client certificate (made by `init`, which knows the
+    /// issuer URL the certificate's SAN lives under).
+    pub udap: Option<UdapKeys>,
 }
 
 impl std::fmt::Debug for KitKeys {
@@ -56,6 +65,8 @@ impl KitKeys {
             issuer_es256: gen_(Alg::Es256)?,
             issuer_rs256: gen_(Alg::Rs256)?,
             client,
+            idp: Some(gen_(Alg::Es256)?),
+            udap: None,
         })
     }
 
@@ -78,16 +89,30 @@ impl KitKeys {
             issuer_es256: key("issuer_es256")?,
             issuer_rs256: key("issuer_rs256")?,
             client: ClientKey::new(key("client")?).map_err(|e| invalid(e.to_string()))?,
+            idp: match v.get("idp") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(key("idp")?),
+            },
+            udap: match v.get("udap") {
+                None | Some(Value::Null) => None,
+                Some(u) => Some(UdapKeys::from_value(u).map_err(|e| invalid(format!("udap: {e}")))?),
+            },
         })
     }
 
     /// Writes the private key file (and nothing else).
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        let v = json!({
+        let mut v = json!({
             "issuer_es256": self.issuer_es256.to_value(),
             "issuer_rs256": self.issuer_rs256.to_value(),
             "client": self.client.jwk().to_value(),
         });
+        if let Some(idp) = &self.idp {
+            v["idp"] = idp.to_value();
+        }
+        if let Some(u) = &self.udap {
+            v["udap"] = u.to_value();
+        }
         std::fs::write(path, format!("{v:#}\n")).map_err(|source| KeyError::Io {
             path: path.display().to_string(),
             source,
@@ -105,6 +130,11 @@ impl KitKeys {
     /// The client's public JWK Set.
     pub fn client_jwks(&self) -> JwkSet {
         JwkSet::new(vec![self.client.jwk().public().clone()])
+    }
+
+    /// The identity provider's public JWK Set (empty without its key).
+    pub fn idp_jwks(&self) -> JwkSet {
+        JwkSet::new(self.idp.iter().map(|k| k.public().clone()).collect())
     }
 
     /// A signer for one of the issuer keys.

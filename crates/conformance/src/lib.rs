@@ -25,6 +25,7 @@ mod fhir;
 pub mod host;
 pub mod init;
 pub mod keys;
+pub mod pki;
 pub mod probe;
 pub mod report;
 mod runner;

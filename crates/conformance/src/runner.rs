@@ -13,7 +13,7 @@ use crate::checklist::{parse_skips, requirements, section_of};
 use crate::checks::{self, Check};
 use crate::config::KitConfig;
 use crate::ctx::{Ctx, Stop};
-use crate::host::Host;
+use crate::host::{Host, HostJwks};
 use crate::keys::KitKeys;
 use crate::report::{NotTested, Outcome, Report, Status};
 
@@ -67,8 +67,11 @@ pub async fn run(
     let host = Host::start(
         listener,
         &config.issuer.url,
-        keys.issuer_jwks().to_value(),
-        keys.client_jwks().to_value(),
+        HostJwks {
+            issuer: keys.issuer_jwks().to_value(),
+            client: keys.client_jwks().to_value(),
+            idp: keys.idp_jwks().to_value(),
+        },
     );
     let per_check = Duration::from_secs(config.timeout_seconds.saturating_mul(8));
     let target = config.fhir_base.clone();

@@ -24,6 +24,12 @@ enum Fault {
     NoWwwAuthenticate,
     /// A FHIR read outside the grant (404) returns a resource.
     LeaksOutOfGrant,
+    /// `Invalid identity evidence` becomes a token when the subject evidence's signature does
+    /// not verify with its provider's keys (a holder that skips the evidence signature).
+    AcceptsForgedEvidence,
+    /// `invalid_client` for an `x5c` client assertion becomes a token (a holder that does not
+    /// validate UDAP chains or their signatures).
+    AcceptsAnyX5c,
 }
 
 /// The proxy listens where the Data Holder's `base_url` points, so discovery, paging links,
@@ -86,6 +92,15 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
         .unwrap_or_default();
     let fault = *p.fault.lock().unwrap();
     match fault {
+        Some(Fault::AcceptsForgedEvidence)
+            if description == "Invalid identity evidence"
+                && forged_evidence(&p.http, &bytes).await =>
+        {
+            return fake_token();
+        }
+        Some(Fault::AcceptsAnyX5c) if status == StatusCode::UNAUTHORIZED && has_x5c(&bytes) => {
+            return fake_token();
+        }
         Some(Fault::AcceptsExpired) if description == "Ticket expired" => return fake_token(),
         Some(Fault::IgnoresAud) if description == "Ticket not valid for this server" => {
             return fake_token();
@@ -119,6 +134,48 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     *r.status_mut() = status;
     *r.headers_mut() = headers;
     r
+}
+
+/// The form parameter `name` of a token request.
+fn form_param(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn jws_part(token: &str, i: usize) -> Option<Value> {
+    let part = token.split('.').nth(i)?;
+    serde_json::from_slice(&tessera_jose::b64::decode(part).ok()?).ok()
+}
+
+/// The subject evidence of the request's ticket fails to verify with the keys at its
+/// provider's `{iss}/jwks.json` (the kit's layout). Unreachable keys are not a forgery.
+async fn forged_evidence(http: &reqwest::Client, body: &[u8]) -> bool {
+    let Some(ticket) = form_param(body, "subject_token") else {
+        return false;
+    };
+    let Some(jwt) = jws_part(&ticket, 1)
+        .and_then(|p| p["subject_identity_evidence"]["jwt"].as_str().map(str::to_owned))
+    else {
+        return false;
+    };
+    let Some(iss) = jws_part(&jwt, 1).and_then(|c| c["iss"].as_str().map(str::to_owned)) else {
+        return false;
+    };
+    let Ok(r) = http.get(format!("{iss}/jwks.json")).send().await else {
+        return false;
+    };
+    let Ok(set) = tessera_jose::JwkSet::from_json(&r.bytes().await.unwrap_or_default()) else {
+        return false;
+    };
+    tessera_jose::decode(&jwt, &tessera_jose::Limits::id_token())
+        .is_ok_and(|j| j.verify_with_set(&set).is_err())
+}
+
+fn has_x5c(body: &[u8]) -> bool {
+    form_param(body, "client_assertion")
+        .and_then(|a| jws_part(&a, 0))
+        .is_some_and(|h| h.get("x5c").is_some())
 }
 
 /// Starts the proxy on `port`, passing everything through until a fault is set.
@@ -155,7 +212,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
     let fx = Fixture::start(Some(&behind));
     let proxy = proxy_slot.lock().unwrap().clone().unwrap();
     // Each fault, and the IDs whose required answer it changes. Every other test passes.
-    let cases: [(Fault, &[&str]); 4] = [
+    let cases: [(Fault, &[&str]); 6] = [
         // Expired tickets: PT-VAL-12, its PT-LIFE-02 restatement, and the pair expired+revoked.
         (
             Fault::AcceptsExpired,
@@ -178,6 +235,10 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
             Fault::LeaksOutOfGrant,
             &["PT-DP-02", "PT-RS-02", "PT-RS-04", "PT-SCOPE-04"],
         ),
+        // Forged evidence: a changed ID token and one signed by a key the provider lacks.
+        (Fault::AcceptsForgedEvidence, &["PT-EVID-01"]),
+        // A chain to another anchor, and a signature by a key the leaf does not certify.
+        (Fault::AcceptsAnyX5c, &["PT-CA-10"]),
     ];
     for (fault, want) in cases {
         *proxy.fault.lock().unwrap() = Some(fault);

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_conformance::init::tessera_snippet;
+use tessera_conformance::init::{UDAP_ANCHOR_FILE, tessera_snippet};
+use tessera_conformance::pki::UdapKeys;
 use tessera_conformance::report::{Style, markdown, terminal};
 use tessera_conformance::{KitConfig, KitKeys, RunOptions, Status};
 
@@ -94,7 +95,7 @@ fn start_holder(dir: &Path, kit: &KitConfig, listen: u16, base: &str) -> Server 
         "listen = \"127.0.0.1:{listen}\"\nbase_url = \"{base}\"\nstore = \"sqlite://{}\"\nload = [\"{}\"]\n{}",
         dir.join("holder.db").display(),
         dir.join("data/bundles").display(),
-        tessera_snippet(kit, path_str(&dir.join("kit-client.jwks.json"))),
+        tessera_snippet(kit, dir),
     );
     // Quality gap is advertised (another issuer is trusted for it) but not trusted for the
     // kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type.
@@ -168,17 +169,20 @@ impl Fixture {
             serde_json::from_slice(&std::fs::read(dir.join("data/manifest.json")).unwrap())
                 .unwrap();
         let (patient, ambiguous, other) = cast(&manifest);
-        let keys = KitKeys::generate().unwrap();
+        let kit_addr = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut keys = KitKeys::generate().unwrap();
+        let udap = UdapKeys::generate(&format!("http://{kit_addr}"), wall_clock()).unwrap();
+        std::fs::write(dir.join(UDAP_ANCHOR_FILE), &udap.anchor_pem).unwrap();
+        keys.udap = Some(udap);
         keys.save(&dir.join("kit-keys.json")).unwrap();
         std::fs::write(
             dir.join("kit-client.jwks.json"),
             keys.client_jwks().to_value().to_string(),
         )
         .unwrap();
-        let kit_addr = StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
         let kit_toml = |base: &str| {
             format!(
                 "fhir_base = \"{base}\"\nkeys = \"kit-keys.json\"\n\
@@ -187,6 +191,9 @@ impl Fixture {
                  \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n\
                  untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"\n\
                  [client]\nclient_id = \"tessera-conformance-kit\"\n\
+                 [identity_provider]\nacr = \"urn:kit:acr:strong\"\nunaccepted_acr = \"urn:kit:acr:weak\"\n\
+                 mapped_audience = \"kit-issuer-app\"\n\
+                 [udap]\ncommunity = \"https://udap.conformance.invalid\"\n\
                  [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )
         };
@@ -331,17 +338,33 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
         out.contains("[[issuer]]") && out.contains("[[client]]"),
         "{out}"
     );
+    // The optional parties, commented out until kit.toml names them.
+    assert!(
+        out.contains("# [[identity_provider]]\n# iss = \"http://127.0.0.1:8765/idp\"")
+            && out.contains("# framework_type = \"udap\"")
+            && out.contains("http://127.0.0.1:8765/udap-client"),
+        "{out}"
+    );
     for f in [
         "kit.toml",
         "kit-keys.json",
         "kit-issuer.jwks.json",
         "kit-client.jwks.json",
+        "kit-idp.jwks.json",
+        "kit-udap-anchor.pem",
     ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     // The template parses and names the generated keys.
     let config = KitConfig::load(&dir.path().join("kit.toml")).unwrap();
-    KitKeys::load(&config.keys).unwrap();
+    let keys = KitKeys::load(&config.keys).unwrap();
+    assert!(keys.idp.is_some());
+    let udap = keys.udap.expect("init makes the UDAP community");
+    assert_eq!(udap.client.san, "http://127.0.0.1:8765/udap-client");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("kit-udap-anchor.pem")).unwrap(),
+        udap.anchor_pem
+    );
     // A second init refuses to overwrite the configuration.
     let again = tessera(
         &["conformance", "init", "--dir", path_str(dir.path())],

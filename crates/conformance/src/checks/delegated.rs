@@ -72,7 +72,7 @@ pub(super) const CHECKS: &[Check] = &[
 ];
 
 /// Makes the ticket delegated access, optionally with other relationship codings.
-fn delegated(c: &Ctx, m: &mut Map<String, Value>, codings: Option<Value>) -> R {
+pub(super) fn delegated(c: &Ctx, m: &mut Map<String, Value>, codings: Option<Value>) -> R {
     if !c
         .config
         .issuer

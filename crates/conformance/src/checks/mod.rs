@@ -15,6 +15,7 @@ mod bind;
 mod client;
 mod delegated;
 mod discovery;
+mod evidence;
 mod fhir;
 mod lifetime;
 mod request;
@@ -22,6 +23,7 @@ mod revocation;
 mod scope;
 mod server;
 mod subject;
+mod udap;
 mod validation;
 
 /// A check's future.
@@ -154,6 +156,8 @@ pub fn all() -> Vec<Check> {
         subject::CHECKS,
         scope::CHECKS,
         delegated::CHECKS,
+        evidence::CHECKS,
+        udap::CHECKS,
         lifetime::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
