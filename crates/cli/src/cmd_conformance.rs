@@ -50,7 +50,8 @@ enum ConformanceCommand {
 pub fn run(args: ConformanceArgs) -> anyhow::Result<()> {
     match args.command {
         Some(ConformanceCommand::Init { dir }) => {
-            let text = tessera_conformance::init::init(&dir, crate::clock::SystemClock.now()).map_err(anyhow::Error::msg)?;
+            let text = tessera_conformance::init::init(&dir, crate::clock::SystemClock.now())
+                .map_err(anyhow::Error::msg)?;
             crate::out::line(text.trim_end())
         }
         Some(ConformanceCommand::Skips) => {

@@ -67,7 +67,7 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
          3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
-         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {udap_client} at the start of a run)\n\n\
+         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -78,7 +78,6 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
         client = c.client.client_id,
         idp = c.idp_iss(),
         baseline = c.baseline_type(),
-        udap_client = format!("{}{UDAP_CLIENT_PATH}", c.issuer.url),
         snippet = tessera_snippet(c, Path::new("")),
     )
 }

@@ -95,7 +95,9 @@ impl KitKeys {
             },
             udap: match v.get("udap") {
                 None | Some(Value::Null) => None,
-                Some(u) => Some(UdapKeys::from_value(u).map_err(|e| invalid(format!("udap: {e}")))?),
+                Some(u) => {
+                    Some(UdapKeys::from_value(u).map_err(|e| invalid(format!("udap: {e}")))?)
+                }
             },
         })
     }

@@ -154,9 +154,11 @@ async fn forged_evidence(http: &reqwest::Client, body: &[u8]) -> bool {
     let Some(ticket) = form_param(body, "subject_token") else {
         return false;
     };
-    let Some(jwt) = jws_part(&ticket, 1)
-        .and_then(|p| p["subject_identity_evidence"]["jwt"].as_str().map(str::to_owned))
-    else {
+    let Some(jwt) = jws_part(&ticket, 1).and_then(|p| {
+        p["subject_identity_evidence"]["jwt"]
+            .as_str()
+            .map(str::to_owned)
+    }) else {
         return false;
     };
     let Some(iss) = jws_part(&jwt, 1).and_then(|c| c["iss"].as_str().map(str::to_owned)) else {

@@ -105,10 +105,18 @@ fn redeem(c: &Ctx, binding: Binding, chain: Chain, want: Expect) -> Fut<'_> {
 
 /// An `x5c` client assertion (UDAP JWT client authentication): `iss` = `sub` = the
 /// registered client id, `aud` the token endpoint, five minutes.
-fn assertion(c: &Ctx, client_id: &str, aud: &str, leaf: &LeafKeys, chain: Chain) -> Result<String, Stop> {
+fn assertion(
+    c: &Ctx,
+    client_id: &str,
+    aud: &str,
+    leaf: &LeafKeys,
+    chain: Chain,
+) -> Result<String, Stop> {
     let now = c.now();
-    let claims = obj(json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now,
-        "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string()}));
+    let claims = obj(
+        json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now,
+        "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string()}),
+    );
     match chain {
         Chain::Kit => sign(&claims, &leaf.chain, &leaf.key_pem),
         Chain::Untrusted | Chain::WrongKey => {
@@ -165,14 +173,20 @@ async fn register(c: &Ctx) -> Result<String, Stop> {
         Some(e) => e.clone(),
         None => match c.discovery().await?.get("registration_endpoint") {
             Some(Value::String(s)) => s.clone(),
-            _ => return fail("discovery has no registration_endpoint (set udap.registration_endpoint)"),
+            _ => {
+                return fail(
+                    "discovery has no registration_endpoint (set udap.registration_endpoint)",
+                );
+            }
         },
     };
     let now = c.now();
-    let statement = obj(json!({"iss": leaf.san, "sub": leaf.san, "aud": endpoint, "iat": now,
+    let statement = obj(
+        json!({"iss": leaf.san, "sub": leaf.san, "aud": endpoint, "iat": now,
         "exp": now + 300, "jti": uuid::Uuid::new_v4().to_string(),
         "client_name": "Tessera conformance kit", "grant_types": [tessera_client::TOKEN_EXCHANGE_GRANT],
-        "token_endpoint_auth_method": "private_key_jwt", "scope": u.scope}));
+        "token_endpoint_auth_method": "private_key_jwt", "scope": u.scope}),
+    );
     let signed = sign(&statement, &leaf.chain, &leaf.key_pem)?;
     let body = json!({"software_statement": signed, "udap": "1"}).to_string();
     let ex = c
@@ -192,7 +206,10 @@ async fn register(c: &Ctx) -> Result<String, Stop> {
     match (ex.code(), ex.json()) {
         (200 | 201, Some(v)) => match v.get("client_id") {
             Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-            _ => fail(format!("{}: no client_id in the registration response", ex.summary())),
+            _ => fail(format!(
+                "{}: no client_id in the registration response",
+                ex.summary()
+            )),
         },
         _ => fail(format!("{}: expected 201 with a client_id", ex.summary())),
     }
