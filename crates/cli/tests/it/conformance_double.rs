@@ -232,15 +232,15 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
             ],
         ),
         (Fault::NoWwwAuthenticate, &["PT-RS-01"]),
+        // Forged evidence: a changed ID token and one signed by a key the provider lacks.
+        (Fault::AcceptsForgedEvidence, &["PT-EVID-01"]),
+        // A chain to another anchor, and a signature by a key the leaf does not certify.
+        (Fault::AcceptsAnyX5c, &["PT-CA-10"]),
         // Reads outside the grant: narrowing, data_period, read/search parity, other patient.
         (
             Fault::LeaksOutOfGrant,
             &["PT-DP-02", "PT-RS-02", "PT-RS-04", "PT-SCOPE-04"],
         ),
-        // Forged evidence: a changed ID token and one signed by a key the provider lacks.
-        (Fault::AcceptsForgedEvidence, &["PT-EVID-01"]),
-        // A chain to another anchor, and a signature by a key the leaf does not certify.
-        (Fault::AcceptsAnyX5c, &["PT-CA-10"]),
     ];
     for (fault, want) in cases {
         *proxy.fault.lock().unwrap() = Some(fault);
