@@ -64,6 +64,9 @@ pub struct KitConfig {
     /// PT-BIND-06).
     #[serde(default)]
     pub udap: Option<UdapConfig>,
+    /// The kit as a Proposal 006 well-known client, optional (PT-CA-09, PT-BIND-07).
+    #[serde(default)]
+    pub well_known: Option<WellKnownConfig>,
 }
 
 fn default_timeout() -> u64 {
@@ -105,6 +108,14 @@ pub struct IdpConfig {
     /// An OIDC client id the target maps to the kit's issuer (`audience_map`, PT-EVID-05).
     #[serde(default)]
     pub mapped_audience: Option<String>,
+}
+
+/// `[well_known]`: the framework whose entity list names `{issuer.url}/well-known-client`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WellKnownConfig {
+    /// The framework id at the target (`trust_framework` of bindings).
+    pub framework: String,
 }
 
 /// `[udap]`: the community the target trusts the kit's anchor under.

@@ -27,6 +27,10 @@ pub const RESERVED_FROM: u64 = 960;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path prefix of an issuer no target should trust (PT-VAL-11).
 pub const UNTRUSTED_PREFIX: &str = "/untrusted";
+/// Path of the kit's well-known client entity (Proposal 006) under the issuer URL.
+pub const WELL_KNOWN_CLIENT_PATH: &str = "/well-known-client";
+/// An entity with the same keys that no framework lists (PT-CA-09).
+pub const UNLISTED_CLIENT_PATH: &str = "/unlisted-client";
 /// Path of the identity provider's JWKS under its `iss`.
 pub const IDP_JWKS: &str = "/jwks.json";
 
@@ -99,7 +103,15 @@ impl Host {
                 &format!("{IDP_PATH}/.well-known/openid-configuration"),
                 get(idp_metadata_handler),
             )
-            .route(&format!("{IDP_PATH}{IDP_JWKS}"), get(idp_jwks_handler));
+            .route(&format!("{IDP_PATH}{IDP_JWKS}"), get(idp_jwks_handler))
+            .route(
+                &format!("{WELL_KNOWN_CLIENT_PATH}{JWKS_PATH}"),
+                get(client_jwks_handler),
+            )
+            .route(
+                &format!("{UNLISTED_CLIENT_PATH}{JWKS_PATH}"),
+                get(client_jwks_handler),
+            );
         let prefix = url::Url::parse(url)
             .map(|u| u.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();

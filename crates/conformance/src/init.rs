@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::KitConfig;
+use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
 use crate::pki::{UDAP_CLIENT_PATH, UdapKeys};
 
@@ -67,7 +68,8 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
          3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
-         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n\n\
+         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n\
+         6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -140,6 +142,23 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         "The kit's UDAP community: its clients register by UDAP DCR.",
         &udap,
         c.udap.is_some(),
+    );
+    let framework = c
+        .well_known
+        .as_ref()
+        .map_or("https://well-known.conformance.invalid", |w| {
+            w.framework.as_str()
+        });
+    let well_known = format!(
+        "[[trust_framework]]\nid = {}\nframework_type = \"well-known\"\nentities = [{}]\n",
+        s(framework),
+        s(&format!("{}{WELL_KNOWN_CLIENT_PATH}", c.issuer.url)),
+    );
+    section(
+        &mut out,
+        "The kit's well-known client entity (Proposal 006).",
+        &well_known,
+        c.well_known.is_some(),
     );
     out
 }

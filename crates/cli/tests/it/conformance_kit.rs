@@ -194,6 +194,7 @@ impl Fixture {
                  [identity_provider]\nacr = \"urn:kit:acr:strong\"\nunaccepted_acr = \"urn:kit:acr:weak\"\n\
                  mapped_audience = \"kit-issuer-app\"\n\
                  [udap]\ncommunity = \"https://udap.conformance.invalid\"\n\
+                 [well_known]\nframework = \"https://well-known.conformance.invalid\"\n\
                  [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )
         };
@@ -342,7 +343,8 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
     assert!(
         out.contains("# [[identity_provider]]\n# iss = \"http://127.0.0.1:8765/idp\"")
             && out.contains("# framework_type = \"udap\"")
-            && out.contains("http://127.0.0.1:8765/udap-client"),
+            && out.contains("http://127.0.0.1:8765/udap-client")
+            && out.contains("# framework_type = \"well-known\""),
         "{out}"
     );
     for f in [

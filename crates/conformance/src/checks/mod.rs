@@ -17,6 +17,7 @@ mod delegated;
 mod discovery;
 mod evidence;
 mod fhir;
+mod framework;
 mod lifetime;
 mod request;
 mod revocation;
@@ -25,6 +26,7 @@ mod server;
 mod subject;
 mod udap;
 mod validation;
+mod well_known;
 
 /// A check's future.
 pub type Fut<'a> = Pin<Box<dyn Future<Output = R> + 'a>>;
@@ -158,6 +160,7 @@ pub fn all() -> Vec<Check> {
         delegated::CHECKS,
         evidence::CHECKS,
         udap::CHECKS,
+        well_known::CHECKS,
         lifetime::CHECKS,
         server::CHECKS,
         fhir::CHECKS,

@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use tessera_udap::pki::{LeafSpec, Pki};
 use tessera_udap::{Pkcs8Signer, sign_x5c};
 
-use super::{Check, Fut, custom, replace};
+use super::framework::{self, OTHER_FRAMEWORK, redeem_as};
+use super::{Check, Fut, custom};
 use crate::config::UdapConfig;
 use crate::ctx::{Ctx, Stop, fail, skip};
 use crate::expect::{self, CLIENT, Expect, grant};
@@ -84,21 +85,17 @@ fn redeem(c: &Ctx, binding: Binding, chain: Chain, want: Expect) -> Fut<'_> {
             _ => leaf.san.clone(),
         };
         let framework = match binding {
-            Binding::OtherFramework => "https://other-framework.conformance.invalid".to_owned(),
-            _ => u.community.clone(),
+            Binding::OtherFramework => OTHER_FRAMEWORK,
+            _ => u.community.as_str(),
         };
-        let mut m = c.base_payload();
-        m.insert(
-            "presenter_binding".into(),
-            json!({"method": "trust_framework_client", "trust_framework": framework,
-                   "framework_type": "udap", "entity_uri": entity}),
-        );
-        let ticket = c.mint(m)?;
         let aud = c.token_endpoint().await?;
         let assertion = assertion(c, &client_id, &aud, leaf, chain)?;
-        let mut form = c.form(&ticket).await?;
-        replace(&mut form, "client_assertion", &assertion);
-        let ex = c.post_form(&form, None).await?;
+        let ex = redeem_as(
+            c,
+            framework::binding(framework, "udap", &entity),
+            &assertion,
+        )
+        .await?;
         expect::check(&ex, want)
     })
 }
