@@ -67,6 +67,10 @@ pub struct KitConfig {
     /// The kit as a Proposal 006 well-known client, optional (PT-CA-09, PT-BIND-07).
     #[serde(default)]
     pub well_known: Option<WellKnownConfig>,
+    /// The kit as an OpenID Federation client and issuer, optional (PT-BIND-08,
+    /// PT-TRUST-02/03).
+    #[serde(default)]
+    pub federation: Option<FederationConfig>,
 }
 
 fn default_timeout() -> u64 {
@@ -117,6 +121,13 @@ pub struct WellKnownConfig {
     /// The framework id at the target (`trust_framework` of bindings).
     pub framework: String,
 }
+
+/// `[federation]`: the target trusts the kit's anchor `{issuer.url}/federation/anchor` and its
+/// issuer entity `{issuer.url}/federation/issuer`. Nothing to set: the entities live under the
+/// issuer URL.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {}
 
 /// `[udap]`: the community the target trusts the kit's anchor under.
 #[derive(Debug, Clone, Deserialize)]

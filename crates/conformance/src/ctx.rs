@@ -9,6 +9,7 @@ use tessera_client::Clock;
 use tokio::sync::OnceCell;
 
 use crate::config::{DELEGATED_ACCESS, KitConfig, SELF_ACCESS};
+use crate::federation::Federation;
 use crate::host::Host;
 use crate::keys::KitKeys;
 use crate::probe::{Exchange, Probe, Request};
@@ -62,6 +63,8 @@ pub struct Ctx {
     pub host: Host,
     /// HTTP toward the target.
     pub probe: Probe,
+    /// The kit's federation this run (absent without an anchor key).
+    pub federation: Option<Federation>,
     clock: Arc<dyn Clock>,
     discovery: OnceCell<Result<Value, String>>,
     baseline: OnceCell<Result<Token, String>>,
@@ -94,6 +97,7 @@ impl Ctx {
             keys,
             host,
             probe,
+            federation: None,
             clock,
             discovery: OnceCell::new(),
             baseline: OnceCell::new(),

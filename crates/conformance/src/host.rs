@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::IDP_PATH;
+use crate::federation::{Docs, ENTITY_STATEMENT, FEDERATION_PATH};
 
 /// Bits in the kit's status list.
 pub const LIST_BITS: u64 = 1024;
@@ -34,15 +35,17 @@ pub const UNLISTED_CLIENT_PATH: &str = "/unlisted-client";
 /// Path of the identity provider's JWKS under its `iss`.
 pub const IDP_JWKS: &str = "/jwks.json";
 
-/// The public key sets the host serves.
+/// What the host publishes besides status lists.
 #[derive(Debug, Clone)]
-pub struct HostJwks {
-    /// The ticket issuer's.
+pub struct Published {
+    /// The ticket issuer's JWK Set.
     pub issuer: Value,
-    /// The client's.
+    /// The client's JWK Set.
     pub client: Value,
-    /// The identity provider's.
+    /// The identity provider's JWK Set.
     pub idp: Value,
+    /// The federation's entity statements.
+    pub federation: Docs,
 }
 
 struct Shared {
@@ -50,6 +53,7 @@ struct Shared {
     client_jwks: Value,
     idp_jwks: Value,
     idp_metadata: Value,
+    federation: Docs,
     bits: Mutex<Vec<u8>>,
     jwks_down: AtomicBool,
     next_index: AtomicU64,
@@ -75,12 +79,13 @@ impl std::fmt::Debug for Host {
 
 impl Host {
     /// Serves on `listener`; `url` is the issuer URL (its path, if any, prefixes every route).
-    pub fn start(listener: TcpListener, url: &str, jwks: HostJwks) -> Host {
+    pub fn start(listener: TcpListener, url: &str, jwks: Published) -> Host {
         let idp = format!("{url}{IDP_PATH}");
         let shared = Arc::new(Shared {
             issuer_jwks: jwks.issuer,
             client_jwks: jwks.client,
             idp_jwks: jwks.idp,
+            federation: jwks.federation,
             idp_metadata: json!({
                 "issuer": idp,
                 "jwks_uri": format!("{idp}{IDP_JWKS}"),
@@ -104,6 +109,10 @@ impl Host {
                 get(idp_metadata_handler),
             )
             .route(&format!("{IDP_PATH}{IDP_JWKS}"), get(idp_jwks_handler))
+            .route(
+                &format!("{FEDERATION_PATH}/{{*rest}}"),
+                get(federation_handler),
+            )
             .route(
                 &format!("{WELL_KNOWN_CLIENT_PATH}{JWKS_PATH}"),
                 get(client_jwks_handler),
@@ -235,6 +244,18 @@ async fn issuer_jwks_handler(State(s): State<Arc<Shared>>) -> Response {
 
 async fn client_jwks_handler(State(s): State<Arc<Shared>>) -> Response {
     json_response(&s.client_jwks)
+}
+
+async fn federation_handler(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> Response {
+    let sub = uri.query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "sub")
+            .map(|(_, v)| v.into_owned())
+    });
+    match s.federation.get(&(uri.path().to_owned(), sub)) {
+        Some(body) => no_store(StatusCode::OK, ENTITY_STATEMENT, body.clone().into_bytes()),
+        None => no_store(StatusCode::NOT_FOUND, "text/plain", Vec::new()),
+    }
 }
 
 async fn idp_jwks_handler(State(s): State<Arc<Shared>>) -> Response {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::config::KitConfig;
+use crate::federation::FEDERATION_PATH;
 use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
 use crate::pki::{UDAP_CLIENT_PATH, UdapKeys};
@@ -20,6 +21,8 @@ pub const CLIENT_JWKS_FILE: &str = "kit-client.jwks.json";
 /// The identity provider's public JWK Set (also served at `{issuer.url}/idp/jwks.json`).
 pub const IDP_JWKS_FILE: &str = "kit-idp.jwks.json";
 
+/// The kit's federation trust anchor JWK Set (register it as the federation's anchor keys).
+pub const FEDERATION_ANCHOR_FILE: &str = "kit-federation-anchor.jwks.json";
 /// The kit's UDAP community anchor (register it as the community's trust anchor).
 pub const UDAP_ANCHOR_FILE: &str = "kit-udap-anchor.pem";
 
@@ -52,6 +55,10 @@ pub fn init(dir: &Path, now: i64) -> Result<String, String> {
         format!("{:#}\n", keys.client_jwks().to_value()),
     )?;
     write(IDP_JWKS_FILE, format!("{:#}\n", keys.idp_jwks().to_value()))?;
+    write(
+        FEDERATION_ANCHOR_FILE,
+        format!("{:#}\n", keys.federation_anchor_jwks().to_value()),
+    )?;
     if let Some(u) = &keys.udap {
         write(UDAP_ANCHOR_FILE, u.anchor_pem.clone())?;
     }
@@ -62,14 +69,15 @@ pub fn init(dir: &Path, now: i64) -> Result<String, String> {
 /// What the operator registers at the target.
 pub fn instructions(c: &KitConfig, dir: &Path) -> String {
     format!(
-        "Wrote kit.toml, {KEYS_FILE} (private: keep it), {ISSUER_JWKS_FILE}, {CLIENT_JWKS_FILE},\n{IDP_JWKS_FILE} and {UDAP_ANCHOR_FILE} in {dir}.\n\n\
+        "Wrote kit.toml, {KEYS_FILE} (private: keep it), {ISSUER_JWKS_FILE}, {CLIENT_JWKS_FILE},\n{IDP_JWKS_FILE}, {FEDERATION_ANCHOR_FILE} and {UDAP_ANCHOR_FILE} in {dir}.\n\n\
          Register at the Data Holder under test ({base}):\n\
          1. A trusted ticket issuer\n   iss          = {iss}\n   keys         = {iss}/.well-known/jwks.json (served by the kit while it runs), or {ISSUER_JWKS_FILE}\n   ticket types = {types}\n   (its status lists are {iss}/status/...; the kit serves them over plain HTTP on {listen})\n\
          2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
          3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
          5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n\
-         6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\n\
+         6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\
+         7. Optional, with [federation] in kit.toml: an OpenID Federation\n   anchor       = {iss}{FEDERATION_PATH}/anchor, keys {FEDERATION_ANCHOR_FILE}\n   issuer       = {iss}{FEDERATION_PATH}/issuer, trusted through that anchor for {types}\n   (the client {iss}{FEDERATION_PATH}/client sends its trust chain; nothing to register)\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -159,6 +167,20 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         "The kit's well-known client entity (Proposal 006).",
         &well_known,
         c.well_known.is_some(),
+    );
+    let anchor = s(&format!("{}{FEDERATION_PATH}/anchor", c.issuer.url));
+    let federation = format!(
+        "[[trust_framework]]\nid = {anchor}\nframework_type = \"oidf\"\nanchor_jwks_file = {}\n\n\
+         [[issuer]]\niss = {}\ntrust_framework = {anchor}\nticket_types = [{}]\n",
+        file(FEDERATION_ANCHOR_FILE),
+        s(&format!("{}{FEDERATION_PATH}/issuer", c.issuer.url)),
+        types.join(", "),
+    );
+    section(
+        &mut out,
+        "The kit's OpenID Federation: its client entity and its ticket issuer entity.",
+        &federation,
+        c.federation.is_some(),
     );
     out
 }

@@ -24,6 +24,8 @@ pub struct KitKeys {
     /// The kit's UDAP community and client certificate (made by `init`, which knows the
     /// issuer URL the certificate's SAN lives under).
     pub udap: Option<UdapKeys>,
+    /// The kit's OpenID Federation trust anchor key (its leaves' keys are made per run).
+    pub federation_anchor: Option<PrivateJwk>,
 }
 
 impl std::fmt::Debug for KitKeys {
@@ -67,6 +69,7 @@ impl KitKeys {
             client,
             idp: Some(gen_(Alg::Es256)?),
             udap: None,
+            federation_anchor: Some(gen_(Alg::Es256)?),
         })
     }
 
@@ -93,6 +96,10 @@ impl KitKeys {
                 None | Some(Value::Null) => None,
                 Some(_) => Some(key("idp")?),
             },
+            federation_anchor: match v.get("federation_anchor") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(key("federation_anchor")?),
+            },
             udap: match v.get("udap") {
                 None | Some(Value::Null) => None,
                 Some(u) => {
@@ -111,6 +118,9 @@ impl KitKeys {
         });
         if let Some(idp) = &self.idp {
             v["idp"] = idp.to_value();
+        }
+        if let Some(a) = &self.federation_anchor {
+            v["federation_anchor"] = a.to_value();
         }
         if let Some(u) = &self.udap {
             v["udap"] = u.to_value();
@@ -137,6 +147,16 @@ impl KitKeys {
     /// The identity provider's public JWK Set (empty without its key).
     pub fn idp_jwks(&self) -> JwkSet {
         JwkSet::new(self.idp.iter().map(|k| k.public().clone()).collect())
+    }
+
+    /// The federation trust anchor's public JWK Set (empty without its key).
+    pub fn federation_anchor_jwks(&self) -> JwkSet {
+        JwkSet::new(
+            self.federation_anchor
+                .iter()
+                .map(|k| k.public().clone())
+                .collect(),
+        )
     }
 
     /// A signer for one of the issuer keys.

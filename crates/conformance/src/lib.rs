@@ -21,6 +21,7 @@ mod checks;
 pub mod config;
 mod ctx;
 mod expect;
+pub mod federation;
 mod fhir;
 pub mod host;
 pub mod init;

@@ -13,7 +13,8 @@ use crate::checklist::{parse_skips, requirements, section_of};
 use crate::checks::{self, Check};
 use crate::config::KitConfig;
 use crate::ctx::{Ctx, Stop};
-use crate::host::{Host, HostJwks};
+use crate::federation::Federation;
+use crate::host::{Host, Published};
 use crate::keys::KitKeys;
 use crate::report::{NotTested, Outcome, Report, Status};
 
@@ -64,18 +65,33 @@ pub async fn run(
             )
         })?,
     };
+    let federation = match &keys.federation_anchor {
+        Some(anchor) => Some(Federation::build(
+            &config.issuer.url,
+            anchor,
+            keys.client.jwk().public(),
+            keys.issuer_es256.public(),
+            clock.now(),
+        )?),
+        None => None,
+    };
     let host = Host::start(
         listener,
         &config.issuer.url,
-        HostJwks {
+        Published {
             issuer: keys.issuer_jwks().to_value(),
             client: keys.client_jwks().to_value(),
             idp: keys.idp_jwks().to_value(),
+            federation: federation
+                .as_ref()
+                .map(|f| f.docs.clone())
+                .unwrap_or_default(),
         },
     );
     let per_check = Duration::from_secs(config.timeout_seconds.saturating_mul(8));
     let target = config.fhir_base.clone();
-    let ctx = Ctx::new(config, keys, host, clock)?;
+    let mut ctx = Ctx::new(config, keys, host, clock)?;
+    ctx.federation = federation;
     let selection: Vec<Check> = checks::all()
         .into_iter()
         .filter(|c| selected(&opts.only, c.id))

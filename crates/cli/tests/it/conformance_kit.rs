@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_conformance::init::{UDAP_ANCHOR_FILE, tessera_snippet};
+use tessera_conformance::init::{FEDERATION_ANCHOR_FILE, UDAP_ANCHOR_FILE, tessera_snippet};
 use tessera_conformance::pki::UdapKeys;
 use tessera_conformance::report::{Style, markdown, terminal};
 use tessera_conformance::{KitConfig, KitKeys, RunOptions, Status};
@@ -176,6 +176,11 @@ impl Fixture {
         let mut keys = KitKeys::generate().unwrap();
         let udap = UdapKeys::generate(&format!("http://{kit_addr}"), wall_clock()).unwrap();
         std::fs::write(dir.join(UDAP_ANCHOR_FILE), &udap.anchor_pem).unwrap();
+        std::fs::write(
+            dir.join(FEDERATION_ANCHOR_FILE),
+            keys.federation_anchor_jwks().to_value().to_string(),
+        )
+        .unwrap();
         keys.udap = Some(udap);
         keys.save(&dir.join("kit-keys.json")).unwrap();
         std::fs::write(
@@ -195,6 +200,7 @@ impl Fixture {
                  mapped_audience = \"kit-issuer-app\"\n\
                  [udap]\ncommunity = \"https://udap.conformance.invalid\"\n\
                  [well_known]\nframework = \"https://well-known.conformance.invalid\"\n\
+                 [federation]\n\
                  [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )
         };
@@ -344,7 +350,8 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
         out.contains("# [[identity_provider]]\n# iss = \"http://127.0.0.1:8765/idp\"")
             && out.contains("# framework_type = \"udap\"")
             && out.contains("http://127.0.0.1:8765/udap-client")
-            && out.contains("# framework_type = \"well-known\""),
+            && out.contains("# framework_type = \"well-known\"")
+            && out.contains("# framework_type = \"oidf\""),
         "{out}"
     );
     for f in [
@@ -354,6 +361,7 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
         "kit-client.jwks.json",
         "kit-idp.jwks.json",
         "kit-udap-anchor.pem",
+        "kit-federation-anchor.jwks.json",
     ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }

@@ -16,6 +16,7 @@ mod client;
 mod delegated;
 mod discovery;
 mod evidence;
+mod federation;
 mod fhir;
 mod framework;
 mod lifetime;
@@ -161,6 +162,7 @@ pub fn all() -> Vec<Check> {
         evidence::CHECKS,
         udap::CHECKS,
         well_known::CHECKS,
+        federation::CHECKS,
         lifetime::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
