@@ -30,6 +30,12 @@ enum Fault {
     /// `invalid_client` for an `x5c` client assertion becomes a token (a holder that does not
     /// validate UDAP chains or their signatures).
     AcceptsAnyX5c,
+    /// `invalid_client` for a `well-known:` client becomes a token (a holder that neither
+    /// checks framework recognition nor the entity's keys).
+    AcceptsAnyWellKnown,
+    /// An `invalid_grant` for a ticket of the kit's federation issuer becomes a token (a
+    /// holder that verifies tickets with any key of the issuer's federation statements).
+    TrustsFederationKeys,
 }
 
 /// The proxy listens where the Data Holder's `base_url` points, so discovery, paging links,
@@ -99,6 +105,30 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             return fake_token();
         }
         Some(Fault::AcceptsAnyX5c) if status == StatusCode::UNAUTHORIZED && has_x5c(&bytes) => {
+            return fake_token();
+        }
+        Some(Fault::AcceptsAnyWellKnown)
+            if status == StatusCode::UNAUTHORIZED
+                && form_param(&bytes, "client_assertion")
+                    .and_then(|a| jws_part(&a, 1))
+                    .is_some_and(|c| {
+                        c["iss"]
+                            .as_str()
+                            .is_some_and(|i| i.starts_with("well-known:"))
+                    }) =>
+        {
+            return fake_token();
+        }
+        Some(Fault::TrustsFederationKeys)
+            if status == StatusCode::BAD_REQUEST
+                && form_param(&bytes, "subject_token")
+                    .and_then(|t| jws_part(&t, 1))
+                    .is_some_and(|t| {
+                        t["iss"]
+                            .as_str()
+                            .is_some_and(|i| i.ends_with("/federation/issuer"))
+                    }) =>
+        {
             return fake_token();
         }
         Some(Fault::AcceptsExpired) if description == "Ticket expired" => return fake_token(),
@@ -214,7 +244,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
     let fx = Fixture::start(Some(&behind));
     let proxy = proxy_slot.lock().unwrap().clone().unwrap();
     // Each fault, and the IDs whose required answer it changes. Every other test passes.
-    let cases: [(Fault, &[&str]); 6] = [
+    let cases: [(Fault, &[&str]); 8] = [
         // Expired tickets: PT-VAL-12, its PT-LIFE-02 restatement, and the pair expired+revoked.
         (
             Fault::AcceptsExpired,
@@ -236,6 +266,9 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         (Fault::AcceptsForgedEvidence, &["PT-EVID-01"]),
         // A chain to another anchor, and a signature by a key the leaf does not certify.
         (Fault::AcceptsAnyX5c, &["PT-CA-10"]),
+        // An unlisted entity, and a signature by a key the entity's JWKS lacks.
+        (Fault::AcceptsAnyWellKnown, &["PT-CA-09"]),
+        (Fault::TrustsFederationKeys, &["PT-TRUST-03"]),
         // Reads outside the grant: narrowing, data_period, read/search parity, other patient.
         (
             Fault::LeaksOutOfGrant,
