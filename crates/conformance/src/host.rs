@@ -1,7 +1,9 @@
 //! The kit's issuer host: a small HTTP server on an address the kit binds itself, serving the
-//! issuer JWKS, the client JWKS, the identity provider's OIDC discovery and JWKS, and status
-//! lists whose bits the kit flips, plus deliberately broken variants (an unavailable JWKS, malformed lists). Every request is logged so checks
-//! can assert what the target fetched (PT-REV-01, PT-REV-08, PT-VAL-11).
+//! issuer JWKS, the client JWKS, the identity provider's OIDC discovery and JWKS, the
+//! federation's statements, the UDAP issuer's signed metadata, and status lists whose bits the
+//! kit flips, plus deliberately broken variants (an unavailable JWKS, malformed lists). Every
+//! request is logged so checks can assert what the target fetched (PT-REV-01, PT-REV-08,
+//! PT-VAL-11).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::config::IDP_PATH;
 use crate::federation::{Docs, ENTITY_STATEMENT, FEDERATION_PATH};
+use crate::pki::UDAP_ISSUER_PATH;
 
 /// Bits in the kit's status list.
 pub const LIST_BITS: u64 = 1024;
@@ -46,6 +49,8 @@ pub struct Published {
     pub idp: Value,
     /// The federation's entity statements.
     pub federation: Docs,
+    /// The UDAP ticket issuer's `/.well-known/udap` (with `signed_metadata`).
+    pub udap_issuer: Option<Value>,
 }
 
 struct Shared {
@@ -54,6 +59,7 @@ struct Shared {
     idp_jwks: Value,
     idp_metadata: Value,
     federation: Docs,
+    udap_issuer: Option<Value>,
     bits: Mutex<Vec<u8>>,
     jwks_down: AtomicBool,
     next_index: AtomicU64,
@@ -86,6 +92,7 @@ impl Host {
             client_jwks: jwks.client,
             idp_jwks: jwks.idp,
             federation: jwks.federation,
+            udap_issuer: jwks.udap_issuer,
             idp_metadata: json!({
                 "issuer": idp,
                 "jwks_uri": format!("{idp}{IDP_JWKS}"),
@@ -109,6 +116,10 @@ impl Host {
                 get(idp_metadata_handler),
             )
             .route(&format!("{IDP_PATH}{IDP_JWKS}"), get(idp_jwks_handler))
+            .route(
+                &format!("{UDAP_ISSUER_PATH}/.well-known/udap"),
+                get(udap_issuer_handler),
+            )
             .route(
                 &format!("{FEDERATION_PATH}/{{*rest}}"),
                 get(federation_handler),
@@ -254,6 +265,13 @@ async fn federation_handler(State(s): State<Arc<Shared>>, uri: axum::http::Uri) 
     });
     match s.federation.get(&(uri.path().to_owned(), sub)) {
         Some(body) => no_store(StatusCode::OK, ENTITY_STATEMENT, body.clone().into_bytes()),
+        None => no_store(StatusCode::NOT_FOUND, "text/plain", Vec::new()),
+    }
+}
+
+async fn udap_issuer_handler(State(s): State<Arc<Shared>>) -> Response {
+    match &s.udap_issuer {
+        Some(doc) => json_response(doc),
         None => no_store(StatusCode::NOT_FOUND, "text/plain", Vec::new()),
     }
 }

@@ -7,7 +7,7 @@ use crate::config::KitConfig;
 use crate::federation::FEDERATION_PATH;
 use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
-use crate::pki::{UDAP_CLIENT_PATH, UdapKeys};
+use crate::pki::{UDAP_CLIENT_PATH, UDAP_ISSUER_PATH, UdapKeys};
 
 /// The commented template (`init` writes it as `kit.toml`).
 pub const TEMPLATE: &str = include_str!("../kit.example.toml");
@@ -75,7 +75,7 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
          3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
-         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n\
+         5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n   issuer       = {iss}{UDAP_ISSUER_PATH}, trusted through that community for {types}\n                  (keys from its /.well-known/udap signed_metadata)\n\
          6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\
          7. Optional, with [federation] in kit.toml: an OpenID Federation\n   anchor       = {iss}{FEDERATION_PATH}/anchor, keys {FEDERATION_ANCHOR_FILE}\n   issuer       = {iss}{FEDERATION_PATH}/issuer, trusted through that anchor for {types}\n   (the client {iss}{FEDERATION_PATH}/client sends its trust chain; nothing to register)\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
@@ -141,13 +141,17 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         .map_or("https://udap.conformance.invalid", |u| u.community.as_str());
     let udap = format!(
         "[registration]\nenabled = true\n\n[[trust_framework]]\nid = {}\n\
-         framework_type = \"udap\"\nanchors_file = {}\n",
+         framework_type = \"udap\"\nanchors_file = {}\n\n\
+         [[issuer]]\niss = {}\ntrust_framework = {}\nticket_types = [{}]\n",
         s(community),
         file(UDAP_ANCHOR_FILE),
+        s(&format!("{}{UDAP_ISSUER_PATH}", c.issuer.url)),
+        s(community),
+        types.join(", "),
     );
     section(
         &mut out,
-        "The kit's UDAP community: its clients register by UDAP DCR.",
+        "The kit's UDAP community: its client registers by UDAP DCR; its issuer's keys are in its signed metadata.",
         &udap,
         c.udap.is_some(),
     );

@@ -75,6 +75,10 @@ pub async fn run(
         )?),
         None => None,
     };
+    let udap_issuer = match &keys.udap {
+        Some(u) => Some(u.issuer.udap_metadata(clock.now())?),
+        None => None,
+    };
     let host = Host::start(
         listener,
         &config.issuer.url,
@@ -86,6 +90,7 @@ pub async fn run(
                 .as_ref()
                 .map(|f| f.docs.clone())
                 .unwrap_or_default(),
+            udap_issuer,
         },
     );
     let per_check = Duration::from_secs(config.timeout_seconds.saturating_mul(8));

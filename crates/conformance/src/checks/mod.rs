@@ -26,6 +26,7 @@ mod scope;
 mod server;
 mod subject;
 mod udap;
+mod udap_issuer;
 mod validation;
 mod well_known;
 
@@ -161,6 +162,7 @@ pub fn all() -> Vec<Check> {
         delegated::CHECKS,
         evidence::CHECKS,
         udap::CHECKS,
+        udap_issuer::CHECKS,
         well_known::CHECKS,
         federation::CHECKS,
         lifetime::CHECKS,
