@@ -85,6 +85,8 @@ impl KitKeys {
             reason,
         };
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        // Members added after the first key files: absent means the kit predates them.
+        let optional = |name: &str| v.get(name).filter(|m| !m.is_null());
         let key = |name: &str| {
             PrivateJwk::from_value(&v[name]).map_err(|e| invalid(format!("{name}: {e}")))
         };
@@ -92,14 +94,10 @@ impl KitKeys {
             issuer_es256: key("issuer_es256")?,
             issuer_rs256: key("issuer_rs256")?,
             client: ClientKey::new(key("client")?).map_err(|e| invalid(e.to_string()))?,
-            idp: match v.get("idp") {
-                None | Some(Value::Null) => None,
-                Some(_) => Some(key("idp")?),
-            },
-            federation_anchor: match v.get("federation_anchor") {
-                None | Some(Value::Null) => None,
-                Some(_) => Some(key("federation_anchor")?),
-            },
+            idp: optional("idp").map(|_| key("idp")).transpose()?,
+            federation_anchor: optional("federation_anchor")
+                .map(|_| key("federation_anchor"))
+                .transpose()?,
             udap: match v.get("udap") {
                 None | Some(Value::Null) => None,
                 Some(u) => {

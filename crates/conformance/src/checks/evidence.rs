@@ -5,13 +5,14 @@
 //! defect, not about evidence in general.
 
 use serde_json::{Map, Value, json};
-use tessera_jose::{Alg, PrivateJwk, sign_compact};
+use tessera_jose::{Alg, PrivateJwk};
 
 use super::delegated::delegated;
 use super::{Check, Fut, custom, ticket};
 use crate::config::IdpConfig;
 use crate::ctx::{Ctx, R, Stop, skip};
 use crate::expect::{self, Expect, GRANT, grant};
+use crate::tickets::{sign_claims, tamper};
 
 const INVALID: Expect = grant("Invalid identity evidence");
 
@@ -374,24 +375,7 @@ fn sign_with(key: &PrivateJwk, claims: &Map<String, Value>) -> Result<String, St
         .map_err(|e| Stop::Fail(format!("kit cannot sign an ID token: {e}")))?;
     let mut header = Map::new();
     header.insert("typ".into(), "JWT".into());
-    let bytes = serde_json::to_vec(&claims).map_err(|e| Stop::Fail(e.to_string()))?;
-    sign_compact(&header, &bytes, &signer)
-        .map_err(|e| Stop::Fail(format!("kit cannot sign an ID token: {e}")))
-}
-
-/// Changes the ID token's `sub` after signing, keeping the signature.
-fn tamper(jwt: &str) -> Result<String, Stop> {
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let [h, p, s] = parts.as_slice() else {
-        return Err(Stop::Fail("kit produced a non-compact JWS".into()));
-    };
-    let bytes = tessera_jose::b64::decode(p).map_err(|e| Stop::Fail(e.to_string()))?;
-    let mut v: Value = serde_json::from_slice(&bytes).map_err(|e| Stop::Fail(e.to_string()))?;
-    v["sub"] = "kit-subject-tampered".into();
-    Ok(format!(
-        "{h}.{}.{s}",
-        tessera_jose::b64::encode(v.to_string())
-    ))
+    sign_claims(&header, &claims, &signer)
 }
 
 fn set_aud(t: &mut Map<String, Value>, aud: &str) -> R {

@@ -4,7 +4,7 @@
 //! `trust_chain` header; the issuer's ticket keys are its `smart_permission_ticket_issuer`
 //! metadata, never its federation key.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use tessera_client::ClientKey;
 
 use super::framework::{self, OTHER_FRAMEWORK, redeem_as};
@@ -12,6 +12,7 @@ use super::{Check, Fut, custom};
 use crate::ctx::{Ctx, Stop, skip};
 use crate::expect::{self, CLIENT, Expect, GRANT, grant};
 use crate::federation::Federation;
+use crate::tickets::sign_claims;
 
 const MISMATCH: Expect = grant("Ticket presenter binding mismatch");
 
@@ -116,10 +117,7 @@ fn issuer(c: &Ctx, federation_key: bool, want: Expect) -> Fut<'_> {
                 .key
                 .signer()
                 .map_err(|e| Stop::Fail(e.to_string()))?;
-            let bytes =
-                serde_json::to_vec(&Value::Object(m)).map_err(|e| Stop::Fail(e.to_string()))?;
-            tessera_jose::sign_compact(&Map::new(), &bytes, &signer)
-                .map_err(|e| Stop::Fail(format!("kit cannot sign: {e}")))?
+            sign_claims(&Map::new(), &m, &signer)?
         } else {
             c.mint(m)?
         };

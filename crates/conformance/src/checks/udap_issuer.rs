@@ -3,13 +3,13 @@
 //! community anchor, URI SAN = the issuer URL); its tickets are signed with that certificate's
 //! key, `kid` = the key's RFC 7638 thumbprint.
 
-use serde_json::{Map, Value};
-use tessera_jose::sign_compact;
+use serde_json::Map;
 
 use super::{Check, Fut, custom};
 use crate::ctx::{Ctx, Stop, skip};
 use crate::expect::{self, Expect, GRANT};
 use crate::pki::UDAP_ISSUER_PATH;
+use crate::tickets::sign_claims;
 
 pub(super) const CHECKS: &[Check] = &[
     custom(
@@ -61,18 +61,16 @@ fn run(c: &Ctx, case: Case, want: Expect) -> Fut<'_> {
                 _ => thumbprint.into(),
             },
         );
-        let bytes = serde_json::to_vec(&Value::Object(m)).map_err(|e| Stop::Fail(e.to_string()))?;
         let ticket = match case {
             Case::OtherKey => {
                 let signer = c
                     .keys
                     .issuer_signer(tessera_jose::Alg::Es256)
                     .map_err(Stop::Fail)?;
-                sign_compact(&header, &bytes, &signer)
+                sign_claims(&header, &m, &signer)?
             }
-            _ => sign_compact(&header, &bytes, &keys.issuer.signer().map_err(Stop::Fail)?),
-        }
-        .map_err(|e| Stop::Fail(format!("kit cannot sign: {e}")))?;
+            _ => sign_claims(&header, &m, &keys.issuer.signer().map_err(Stop::Fail)?)?,
+        };
         let ex = c.redeem(&ticket).await?;
         expect::check(&ex, want)
     })
