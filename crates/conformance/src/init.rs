@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::config::KitConfig;
+use crate::config::{IdpConfig, KitConfig};
 use crate::federation::FEDERATION_PATH;
 use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
@@ -110,7 +110,12 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         client = s(&c.client.client_id),
         file = file(CLIENT_JWKS_FILE),
     );
-    let i = c.identity_provider.clone().unwrap_or_default();
+    // Commented out, the excerpt shows the values of kit.example.toml's commented section.
+    let i = c.identity_provider.clone().unwrap_or_else(|| IdpConfig {
+        acr: Some("http://idmanagement.gov/ns/assurance/ial/2".into()),
+        unaccepted_acr: None,
+        mapped_audience: Some("kit-issuer-app".into()),
+    });
     let mut idp = format!(
         "[[identity_provider]]\niss = {}\noidc_discovery = true\n",
         s(&c.idp_iss())

@@ -1,0 +1,121 @@
+//! The trust-framework parties are optional: without their `kit.toml` section, or with a key
+//! file from before the kit modelled them, their tests are SKIP "needs setup" naming what to
+//! set up, and never reach the target (here a closed port).
+
+use std::sync::Arc;
+
+use tessera_conformance::{KitConfig, KitKeys, Report, RunOptions, Status};
+
+#[allow(clippy::disallowed_methods)] // The kit runs on real time, like its operator.
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+const PARTY_IDS: [&str; 10] = [
+    "PT-EVID",
+    "PT-TRUST-06",
+    "PT-CA-10",
+    "PT-BIND-06",
+    "PT-TRUST-04",
+    "PT-CA-09",
+    "PT-BIND-07",
+    "PT-BIND-08",
+    "PT-TRUST-02",
+    "PT-TRUST-03",
+];
+
+async fn run(dir: &std::path::Path, sections: &str, keys: &KitKeys, only: &[&str]) -> Report {
+    keys.save(&dir.join("keys.json")).unwrap();
+    let toml = format!(
+        "fhir_base = \"http://127.0.0.1:1/fhir\"\nkeys = \"keys.json\"\ntimeout_seconds = 1\n\
+         [issuer]\nlisten = \"127.0.0.1:0\"\nurl = \"http://127.0.0.1:1\"\n\
+         ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\", \
+         \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n\
+         [client]\nclient_id = \"kit\"\n[patient]\nfamily = \"A\"\ngiven = [\"B\"]\nbirth_date = \"2000-01-01\"\n\
+         [other_patient]\nfamily = \"C\"\ngiven = [\"D\"]\nbirth_date = \"2001-01-01\"\n\
+         identifier = [{{ system = \"urn:mrn\", value = \"1\" }}]\n{sections}"
+    );
+    std::fs::write(dir.join("kit.toml"), toml).unwrap();
+    let config = KitConfig::load(&dir.join("kit.toml")).unwrap();
+    let keys = KitKeys::load(&config.keys).unwrap();
+    let opts = RunOptions {
+        only: only.iter().map(|s| (*s).to_owned()).collect(),
+        progress: false,
+    };
+    tessera_conformance::run(config, keys, None, Arc::new(wall_clock), &opts)
+        .await
+        .unwrap()
+}
+
+/// Every outcome is a skip whose reason starts "needs setup:" and contains `names`.
+fn all_skip(report: &Report, names: &str) {
+    assert!(!report.outcomes.is_empty());
+    for o in &report.outcomes {
+        assert_eq!(o.status, Status::Skip, "{}/{}: {}", o.id, o.case, o.detail);
+        assert!(
+            o.detail.starts_with("needs setup:") && o.detail.contains(names),
+            "{}/{}: {}",
+            o.id,
+            o.case,
+            o.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_their_sections_the_parties_tests_skip_naming_the_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KitKeys::generate().unwrap();
+    let report = run(dir.path(), "", &keys, &PARTY_IDS).await;
+    // Every case of the selected IDs ran, and each skipped naming its section.
+    assert_eq!(
+        report.outcomes.len(),
+        tessera_conformance::check_ids()
+            .iter()
+            .filter(|(id, _)| tessera_conformance::selected(&PARTY_IDS.map(String::from), id))
+            .count()
+    );
+    for o in &report.outcomes {
+        let section = match o.id.as_str() {
+            id if id.starts_with("PT-EVID") || id == "PT-TRUST-06" => "[identity_provider]",
+            "PT-CA-10" | "PT-BIND-06" | "PT-TRUST-04" => "[udap]",
+            "PT-CA-09" | "PT-BIND-07" => "[well_known]",
+            _ => "[federation]",
+        };
+        assert_eq!(o.status, Status::Skip, "{}/{}", o.id, o.case);
+        assert!(
+            o.detail.starts_with("needs setup:") && o.detail.contains(section),
+            "{}/{}: {}",
+            o.id,
+            o.case,
+            o.detail
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_file_without_the_parties_keys_skips_asking_for_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = KitKeys::generate().unwrap();
+    keys.idp = None;
+    keys.udap = None;
+    keys.federation_anchor = None;
+    let sections =
+        "[identity_provider]\n[udap]\ncommunity = \"https://udap.example\"\n[federation]\n";
+    // The well-known client needs no key of its own, so it is not among these.
+    let only = [
+        "PT-EVID",
+        "PT-TRUST-06",
+        "PT-CA-10",
+        "PT-BIND-06",
+        "PT-TRUST-04",
+        "PT-BIND-08",
+        "PT-TRUST-02",
+        "PT-TRUST-03",
+    ];
+    let report = run(dir.path(), sections, &keys, &only).await;
+    all_skip(&report, "init");
+}
