@@ -102,6 +102,7 @@ impl TokenDb {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        crate::sqlite::stable_plans(&reader)?;
         db.reader = Some(Mutex::new(reader));
         Ok(db)
     }
@@ -112,6 +113,7 @@ impl TokenDb {
     }
 
     fn init(mut conn: Connection) -> Result<TokenDb, TokenDbError> {
+        crate::sqlite::stable_plans(&conn)?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::registrations::SCHEMA)?;
         conn.execute_batch(crate::refresh::SCHEMA)?;

@@ -6,6 +6,7 @@
 
 mod linkage;
 mod pool;
+pub(crate) use pool::stable_plans;
 mod write;
 
 use std::path::Path;

@@ -65,6 +65,21 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    stable_plans(conn)?;
+    Ok(())
+}
+
+/// Turns on SQLite's query-planner stability guarantee. Without it, a statement whose plan
+/// looked at a bound value (`LIMIT ?1`, a `LIKE ?1` prefix) is marked for re-preparation on
+/// every rebind, and rusqlite clears the bindings of every cached statement it hands back: so
+/// each cached search and linkage lookup was parsed and planned again on every execution
+/// (about a tenth of a redemption's CPU in a `perf` profile, docs/BENCHMARKS.md). Our
+/// plans come from the indexes, never from the bound values (EXPLAIN tests check them).
+pub fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
@@ -161,5 +176,44 @@ impl ReadConn<'_> {
             ReadConn::Pooled(p) => p.conn().ok_or(StoreError::Poisoned),
             ReadConn::Writer(g) => Ok(g),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+
+    use super::stable_plans;
+
+    /// How often the cached statement was prepared again over `runs` executions with
+    /// different bound values.
+    fn reprepares(conn: &Connection, runs: i64) -> i32 {
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT); CREATE INDEX t_b ON t (b);",
+        )
+        .unwrap();
+        let sql = "SELECT a FROM t WHERE b = ?1 ORDER BY a LIMIT ?2";
+        for n in 0..runs {
+            let mut stmt = conn.prepare_cached(sql).unwrap();
+            let _: Vec<i64> = stmt
+                .query_map(rusqlite::params![format!("v{n}"), n + 2], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        }
+        let stmt = conn.prepare_cached(sql).unwrap();
+        stmt.get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn cached_statements_with_bound_limits_are_not_prepared_again() {
+        let plain = Connection::open_in_memory().unwrap();
+        assert!(
+            reprepares(&plain, 5) > 0,
+            "the default re-prepares on rebind"
+        );
+        let stable = Connection::open_in_memory().unwrap();
+        stable_plans(&stable).unwrap();
+        assert_eq!(reprepares(&stable, 5), 0);
     }
 }
