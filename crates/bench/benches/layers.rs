@@ -9,16 +9,19 @@ use std::sync::{Arc, OnceLock};
 
 use divan::Bencher;
 use serde_json::{Map, json};
-use tessera_access::Filter;
 use tessera_access::scope::{Syntax, parse_scope};
+use tessera_access::{Filter, GrantRequest, HolderProfile, Interaction, LocalPolicy};
 use tessera_bench::fixture::{BASE, Fixture, SCOPES, now};
 use tessera_bench::load::exchange_form;
+use tessera_holder::subject::matching_records;
+use tessera_holder::subject::store_records::StoreRecords;
 use tessera_holder::token::access_token::{new_token_string, token_hash};
 use tessera_holder::token::dpop::{ProofExpectation, verify_proof};
 use tessera_holder::token::request::FormParams;
 use tessera_holder::{Clock, HolderState};
 use tessera_jose::{Alg, JwkSet, Limits, PrivateJwk, decode, sign_compact};
 use tessera_store::Scope;
+use tessera_store::sql::{Dialect, search_statements};
 use tessera_ticket::UnverifiedTicket;
 
 fn main() {
@@ -179,4 +182,70 @@ fn redemption_in_process(b: Bencher) {
             ))
             .unwrap()
     });
+}
+
+const SELF_ACCESS: &str = "https://smarthealthit.org/permission-ticket-type/patient-self-access-v1";
+
+/// The benchmark ticket's access object: the scopes every `tessera bench` ticket carries.
+fn bench_access() -> tessera_ticket::claims::Access {
+    serde_json::from_value(json!({"smart_scopes": SCOPES})).unwrap()
+}
+
+fn grant_for(
+    access: &tessera_ticket::claims::Access,
+    holder: &HolderProfile,
+    policy: &LocalPolicy,
+) -> tessera_access::Grant {
+    tessera_access::compute_grant(&GrantRequest {
+        ticket_type: SELF_ACCESS,
+        access,
+        release_authorized: None,
+        reportable_condition: None,
+        measure: None,
+        requested_scope: None,
+        client_scopes: None,
+        patient_id: "p1",
+        claim_encounters: &[],
+        holder,
+        policy,
+    })
+    .unwrap()
+}
+
+/// Access calculation alone: ticket ∩ requested ∩ client ∩ local policy → Grant.
+#[divan::bench]
+fn compute_grant(b: Bencher) {
+    let access = bench_access();
+    let holder = HolderProfile::default();
+    let policy = LocalPolicy::reference_defaults();
+    b.bench(|| grant_for(&access, &holder, &policy));
+}
+
+/// The Grant's filter for one type compiled, with a search, into SQL (count and page).
+#[divan::bench]
+fn filter_to_sql(b: Bencher) {
+    let grant = grant_for(
+        &bench_access(),
+        &HolderProfile::default(),
+        &LocalPolicy::reference_defaults(),
+    );
+    let filter = grant.to_filter("Observation", Interaction::Search).unwrap();
+    let pairs = vec![
+        ("_count".to_owned(), "50".to_owned()),
+        ("code".to_owned(), "http://loinc.org|4548-4".to_owned()),
+    ];
+    let q = tessera_fhir::parse_search("Observation", &pairs).unwrap();
+    b.bench(|| search_statements(Dialect::Sqlite, Scope::Network, &q, &filter).unwrap());
+}
+
+/// Step 14's matching: the ticket's `subject.patient` against the store (identifier
+/// lookups, then the consistency check), without the linkage lookup.
+#[divan::bench]
+fn subject_matching(b: Bencher) {
+    let w = world();
+    let records = StoreRecords(w.state.store().clone());
+    let subject: tessera_ticket::claims::Subject =
+        serde_json::from_value(json!({"patient": w.fx.subjects[0].patient})).unwrap();
+    let bases = [BASE.to_owned()];
+    b.bench(|| matching_records(&records, &subject, None, &bases).unwrap());
 }
