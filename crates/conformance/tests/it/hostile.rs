@@ -5,19 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::wall_clock;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tessera_conformance::{KitConfig, KitKeys, RunOptions, Status};
-
-#[allow(clippy::disallowed_methods)] // The kit runs on real time, like its operator.
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Misbehaviour {

@@ -4,15 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::wall_clock;
 use tessera_conformance::{KitConfig, KitKeys, Report, RunOptions, Status};
-
-#[allow(clippy::disallowed_methods)] // The kit runs on real time, like its operator.
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 const PARTY_IDS: [&str; 10] = [
     "PT-EVID",
