@@ -90,6 +90,8 @@ const GRANTED = [
   { preset: "payer-claims", types: null },
   { preset: "quality-gap", types: ["Observation"] },
   { preset: "public-health", types: ["Condition", "Observation", "DiagnosticReport"] },
+  { preset: "oidf-payer", types: ["Observation"] },
+  { preset: "well-known-app", types: ["Observation"] },
 ];
 
 for (const c of GRANTED) {
@@ -179,7 +181,7 @@ test("an edit the issuer refuses is explained before minting", async () => {
 test("the binding and an organization filter are composed, and the CLI command is shown", async () => {
   // Bound to the family app's key instead of the patient app's: the family app may redeem.
   await compose("self-access", async () => {
-    await page.selectOption("#binding", "family-app");
+    await page.selectOption("#binding", "jkt:family-app");
     await page.check("#holder-org-0");
   });
   assert.match(await page.textContent("#verdict"), /issuer would mint/);
@@ -193,6 +195,72 @@ test("the binding and an organization filter are composed, and the CLI command i
   const verdict = await redeem("family-app");
   assert.match(verdict, /Granted/, verdict);
   assert.match(await page.textContent("#tessera-command"), /^tessera redeem (--dpop )?--ticket .* --client-id family-app --client-key /);
+});
+
+test("bound to a framework client's identity: that client redeems, another framework client is refused", async () => {
+  await compose("quality-gap", async () => {
+    await page.selectOption("#binding", "framework:well-known-app");
+  });
+  assert.match(await page.textContent("#verdict"), /issuer would mint/);
+  const claims = JSON.parse(await page.textContent("#composed-claims"));
+  assert.equal(claims.presenter_binding.method, "trust_framework_client");
+  assert.equal(claims.presenter_binding.framework_type, "well-known");
+  await mint();
+  const wrong = await redeem("udap:payer-quality");
+  assert.match(wrong, /Refused \(HTTP 400\): invalid_grant: Ticket presenter binding mismatch/, wrong);
+  assert.match(await page.textContent("#client-auth"), /UDAP/);
+  const right = await redeem("well-known-app");
+  assert.match(right, /Granted/, right);
+  assert.match(await page.textContent("#client-auth"), /well-known/);
+  await shot("framework");
+  const released = await browse();
+  assert.ok(released.Observation && released.Observation.released > 0, JSON.stringify(released));
+});
+
+test("a person known at two sites: the network Data Holder releases the combined record", async () => {
+  const person = await page.evaluate(() => window.__world().persons[0]);
+  assert.ok(person && person.records.length >= 2, JSON.stringify(person));
+  await compose("self-access", async () => {
+    await page.selectOption("#patient", person.key);
+  });
+  assert.match(await page.textContent("#verdict"), /issuer would mint/);
+  const claims = JSON.parse(await page.textContent("#composed-claims"));
+  assert.equal(claims.subject.patient.identifier, undefined, "the person, not one site's MRN");
+  await mint();
+  assert.equal(await page.inputValue("#holder"), "network");
+  const since = await traceLength();
+  const verdict = await redeem();
+  assert.match(verdict, /Granted by the network Data Holder/, verdict);
+  const released = await browse();
+  assert.equal(Number(await page.getAttribute("#site-records", "data-count")), person.records.length);
+  // Independent of the table: the Observations that came over the wire name every linked record.
+  const subjects = await page.evaluate((since) => {
+    const out = new Set();
+    for (const x of window.__trace().slice(since)) {
+      if (x.method !== "GET" || !/\/Observation\?/.test(x.url)) continue;
+      try {
+        for (const e of JSON.parse(x.response_body).entry || []) {
+          if (e.resource && e.resource.subject) out.add(e.resource.subject.reference);
+        }
+      } catch { /* not JSON */ }
+    }
+    return [...out].sort();
+  }, since);
+  const want = person.records.map((r) => `Patient/${r.patient_id}`).sort();
+  assert.deepEqual(subjects, want);
+  const fromWire = await totalsFromTrace(since);
+  for (const [type, r] of Object.entries(released)) {
+    if (r.released > 0 || fromWire[type] !== undefined) assert.equal(r.released, fromWire[type] ?? 0, `network: ${type} released`);
+  }
+  const disagreements = await page.$$(".verdict.bad");
+  assert.equal(disagreements.length, 0, "the API and the Grant agree");
+  await shot("network");
+  // The same ticket at the site Data Holder (no linkage): a record at each site matches.
+  await tab("redeem");
+  await page.selectOption("#holder", "site");
+  const site = await redeem();
+  assert.match(site, /Refused \(HTTP 400\): invalid_grant: Ambiguous ticket subject match/, site);
+  assert.match(await page.textContent("#redeem-result"), /What would fix it: .*network Data Holder/);
 });
 
 test("the trace shows every exchange with decoded JWTs and a curl command", async () => {

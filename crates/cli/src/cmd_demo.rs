@@ -73,6 +73,10 @@ pub fn run(args: DemoArgs, clock: &SystemClock) -> anyhow::Result<()> {
                 format!("cannot serve the workbench on {}", args.workbench_addr)
             })?;
             println!("\n{}", demo.instructions(&program));
+            println!(
+                "Network Data Holder (the workbench's, records linked per person): {}",
+                workbench.network_base_url
+            );
             println!("Workbench: {}", workbench.url);
             use std::io::Write as _;
             let _ = std::io::stdout().flush();

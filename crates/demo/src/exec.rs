@@ -105,7 +105,19 @@ impl DemoEnv {
         client_id: &str,
         dpop: bool,
     ) -> Result<TokenResponse, ClientError> {
-        let endpoint = Url::parse(&self.token_url())
+        self.redeem_at(&self.base_url, ticket, client_id, dpop)
+            .await
+    }
+
+    /// Token exchange at the Data Holder whose FHIR base is `base` (`[base]/token`).
+    pub async fn redeem_at(
+        &self,
+        base: &str,
+        ticket: &str,
+        client_id: &str,
+        dpop: bool,
+    ) -> Result<TokenResponse, ClientError> {
+        let endpoint = Url::parse(&format!("{base}/token"))
             .map_err(|e| ClientError::Input(format!("token endpoint: {e}")))?;
         // Trust-framework clients present another id (and maybe a trust_chain header); the
         // UDAP payer authenticates with its certificate.
@@ -153,6 +165,17 @@ impl DemoEnv {
         token: &TokenResponse,
         client_id: &str,
     ) -> Result<(Vec<Value>, Vec<String>), ClientError> {
+        self.fetch_granted_at(&self.base_url, token, client_id)
+            .await
+    }
+
+    /// [`DemoEnv::fetch_granted`] at the Data Holder whose FHIR base is `base`.
+    pub async fn fetch_granted_at(
+        &self,
+        base: &str,
+        token: &TokenResponse,
+        client_id: &str,
+    ) -> Result<(Vec<Value>, Vec<String>), ClientError> {
         let auth = if token.token_type.eq_ignore_ascii_case("dpop") {
             Authorization::Dpop {
                 token: &token.access_token,
@@ -168,7 +191,7 @@ impl DemoEnv {
         let mut pages = Vec::new();
         let mut notes = Vec::new();
         for t in scope_types(token.scope.as_deref().unwrap_or_default()) {
-            let url = Url::parse(&format!("{}/{t}?_count=50", self.base_url))
+            let url = Url::parse(&format!("{base}/{t}?_count=50"))
                 .map_err(|e| ClientError::Input(format!("search URL: {e}")))?;
             let fetched = match self.client.fetch(&url, auth, options).await {
                 Ok(f) => f,
@@ -197,15 +220,23 @@ impl DemoEnv {
 
     /// The Grant the Data Holder stored with an access token (the operator's view).
     pub fn grant_of(&self, access_token: &str) -> Result<Grant, String> {
-        let hash = tessera_holder::token::access_token::token_hash(access_token);
-        let record = self
-            .holder
-            .token_db()
-            .find_token(&hash, (self.now)())
-            .map_err(|e| format!("token lookup: {e}"))?
-            .ok_or("the access token is not in the Data Holder's token table")?;
-        serde_json::from_str(&record.grant_json).map_err(|e| format!("stored grant: {e}"))
+        grant_in(&self.holder, access_token, (self.now)())
     }
+}
+
+/// The Grant a Data Holder stored with `access_token`.
+pub fn grant_in(
+    holder: &tessera_holder::HolderState,
+    access_token: &str,
+    now: i64,
+) -> Result<Grant, String> {
+    let hash = tessera_holder::token::access_token::token_hash(access_token);
+    let record = holder
+        .token_db()
+        .find_token(&hash, now)
+        .map_err(|e| format!("token lookup: {e}"))?
+        .ok_or("the access token is not in the Data Holder's token table")?;
+    serde_json::from_str(&record.grant_json).map_err(|e| format!("stored grant: {e}"))
 }
 
 /// Distinct resource types of a scope string, in order.

@@ -16,6 +16,7 @@ use tessera_holder::HolderState;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::cast::Record;
 use crate::clock::HolderClock;
 use crate::env::{DemoEnv, HolderToml, NPI_SYSTEM, holder_toml, load, spawn_server};
 use crate::error::DemoError;
@@ -45,31 +46,69 @@ impl NetworkOutcome {
     }
 }
 
-/// Runs the network part against its own Data Holder (started and stopped here).
-pub async fn run(env: &DemoEnv) -> NetworkOutcome {
-    let mut out = NetworkOutcome::default();
-    let (stop, rx) = watch::channel(false);
-    let result = async {
+/// A running network Data Holder: the demo's sites in one store, each person's records
+/// linked by the data's enterprise identifier, served on loopback until stopped.
+pub struct NetworkHolder {
+    /// Its FHIR base.
+    pub base_url: String,
+    /// Its state (the store and token tables the demo explains from).
+    pub state: HolderState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for NetworkHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkHolder")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NetworkHolder {
+    /// Starts one whose store is `name`.db in the run directory (replaced if present, so a
+    /// reused run directory starts from the bundles again).
+    pub async fn start(env: &DemoEnv, name: &str) -> Result<NetworkHolder, DemoError> {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| DemoError::Holder(format!("bind network holder: {e}")))?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}/fhir");
-        out.base_url = base.clone();
-        let state = start_holder(env, addr, &base).await?;
+        let state = start_holder(env, addr, &base, name).await?;
+        let (stop, rx) = watch::channel(false);
         let task = spawn_server(
             listener,
-            tessera_holder::app(state).map_err(DemoError::Holder)?,
+            tessera_holder::app(state.clone()).map_err(DemoError::Holder)?,
             rx,
         );
-        let shown = show(env, &base, &mut out).await;
-        let _ = stop.send(true);
-        let _ = task.await;
-        shown
+        Ok(NetworkHolder {
+            base_url: base,
+            state,
+            stop,
+            task,
+        })
     }
-    .await;
-    if let Err(e) = result {
-        out.error = Some(e.to_string());
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Runs the network part against its own Data Holder (started and stopped here).
+pub async fn run(env: &DemoEnv) -> NetworkOutcome {
+    let mut out = NetworkOutcome::default();
+    match NetworkHolder::start(env, "network-holder").await {
+        Ok(holder) => {
+            out.base_url = holder.base_url.clone();
+            let shown = show(env, &holder.base_url, &mut out).await;
+            holder.stop().await;
+            if let Err(e) = shown {
+                out.error = Some(e.to_string());
+            }
+        }
+        Err(e) => out.error = Some(e.to_string()),
     }
     out
 }
@@ -78,11 +117,20 @@ async fn start_holder(
     env: &DemoEnv,
     listen: std::net::SocketAddr,
     base: &str,
+    name: &str,
 ) -> Result<HolderState, DemoError> {
+    let db = env.dir.join(format!("{name}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
     let mut toml = holder_toml(&HolderToml {
         listen,
         base_url: base,
-        store: &env.dir.join("network-holder.db"),
+        store: &db,
         admin_token: &env.admin_token,
         cast: &env.cast,
         network_iss: &env.network_iss,
@@ -94,7 +142,7 @@ async fn start_holder(
          [linkage]\nenterprise_identifier_systems = [{}]\n",
         json!(tessera_synth::PERSON_ID_SYSTEM)
     ));
-    let path = env.dir.join("network-holder.toml");
+    let path = env.dir.join(format!("{name}.toml"));
     std::fs::write(&path, toml)?;
     let config = tessera_holder::config::Config::load(&path)
         .map_err(|e| DemoError::Holder(e.to_string()))?;
@@ -118,8 +166,49 @@ struct Person {
     observations: BTreeMap<String, usize>,
 }
 
+/// The site records linked to `r` by the enterprise identifier (`r` itself included), by
+/// site, each with that site's bundle: what a network Data Holder combines for the person.
+pub(crate) fn linked_records(env: &DemoEnv, r: &Record) -> Vec<Record> {
+    let Some(person) = person_of(env, r) else {
+        return vec![r.clone()];
+    };
+    let mut out = Vec::new();
+    for (site, patient_id) in &person.records {
+        let Some((_, bundle)) = env.cast.bundles.iter().find(|(s, _)| s == site) else {
+            continue;
+        };
+        let info = env.cast.site(site);
+        let mrn = crate::cast::resources(bundle)
+            .find(|x| x["resourceType"] == "Patient" && x["id"] == patient_id.as_str())
+            .and_then(|x| {
+                let system = info.map(|i| i.mrn_system.as_str()).unwrap_or_default();
+                x["identifier"]
+                    .as_array()?
+                    .iter()
+                    .find(|i| i["system"] == system)?
+                    .get("value")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        out.push(Record {
+            site: site.clone(),
+            site_name: info.map_or_else(|| site.clone(), |i| i.name.clone()),
+            mrn_system: info.map(|i| i.mrn_system.clone()).unwrap_or_default(),
+            mrn,
+            patient_id: patient_id.clone(),
+            bundle: bundle.clone(),
+            ..r.clone()
+        });
+    }
+    out
+}
+
 fn person_of_patient(env: &DemoEnv) -> Option<Person> {
-    let p = &env.cast.patient;
+    person_of(env, &env.cast.patient)
+}
+
+fn person_of(env: &DemoEnv, p: &Record) -> Option<Person> {
     let mut person_id = None;
     let mut records = BTreeMap::new();
     let patients = env.cast.bundles.iter().flat_map(|(site, b)| {

@@ -18,7 +18,7 @@ use super::compose::{self, Composed, Composition};
 use super::words::{self, Explained, HOLDER_STEPS};
 use crate::cast::Record;
 use crate::env::DemoEnv;
-use crate::exec::Which;
+use crate::exec::{Which, grant_in};
 use crate::explain::{in_store, reason_text, released, tally};
 use crate::keys::{BILLING_MINTER, HOLDER_CLIENTS, NETWORK_MINTER};
 use crate::tickets::mint_request;
@@ -31,14 +31,38 @@ const MAX_SESSIONS: usize = 64;
 struct Session {
     token: TokenResponse,
     client: String,
-    record: Record,
+    /// Whose records the release is explained against: one site's record, or at the network
+    /// Data Holder every site record linked to the person.
+    records: Vec<Record>,
     jti: Option<String>,
+    holder: HolderTarget,
+}
+
+/// A Data Holder the workbench redeems at and explains from.
+#[derive(Clone)]
+pub struct HolderTarget {
+    /// `site` or `network`.
+    pub key: &'static str,
+    /// Its FHIR base.
+    pub base_url: String,
+    /// Its state (store and token tables).
+    pub state: tessera_holder::HolderState,
+}
+
+impl std::fmt::Debug for HolderTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HolderTarget")
+            .field("key", &self.key)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The workbench over one demo world.
 #[derive(Clone)]
 pub struct Workbench {
     env: Arc<DemoEnv>,
+    network: Option<HolderTarget>,
     sessions: Arc<Mutex<VecDeque<(String, Session)>>>,
 }
 
@@ -61,11 +85,34 @@ fn problem(error: impl Into<String>) -> Problem {
 }
 
 impl Workbench {
-    /// A workbench over `env`.
-    pub fn new(env: Arc<DemoEnv>) -> Workbench {
+    /// A workbench over `env`, redeeming at its Data Holder and, when given, at a network
+    /// Data Holder of the same sites (for a person's combined record).
+    pub fn new(env: Arc<DemoEnv>, network: Option<HolderTarget>) -> Workbench {
         Workbench {
             env,
+            network,
             sessions: Arc::default(),
+        }
+    }
+
+    fn site(&self) -> HolderTarget {
+        HolderTarget {
+            key: "site",
+            base_url: self.env.base_url.clone(),
+            state: self.env.holder.clone(),
+        }
+    }
+
+    fn target(&self, key: &str) -> Answer<HolderTarget> {
+        match key {
+            "site" => Ok(self.site()),
+            "network" => self
+                .network
+                .clone()
+                .ok_or_else(|| problem("no network Data Holder is running in this workbench")),
+            other => Err(problem(format!(
+                "unknown Data Holder {other:?}: use site or network"
+            ))),
         }
     }
 
@@ -82,11 +129,28 @@ impl Workbench {
                 })
             })
             .collect();
+        let persons: Vec<Value> = compose::persons(env)
+            .into_iter()
+            .map(|(key, r, linked)| {
+                let records: Vec<Value> = linked
+                    .iter()
+                    .map(|l| json!({ "site": l.site_name, "patient_id": l.patient_id, "mrn": l.mrn }))
+                    .collect();
+                json!({
+                    "key": key, "name": r.display(), "birth_date": r.birth_date,
+                    "gender": r.gender, "records": records,
+                })
+            })
+            .collect();
         let clients: Vec<Value> = known_clients(env)
             .iter()
             .map(|id| {
                 let jkt = env.keys.client(id).ok().map(|k| k.thumbprint());
-                json!({ "client_id": id, "jkt": jkt })
+                json!({
+                    "client_id": id, "jkt": jkt,
+                    "framework": compose::framework_binding(env, id),
+                    "authenticates": authenticates(id),
+                })
             })
             .collect();
         let presets: Vec<Value> = compose::presets(env)
@@ -115,6 +179,8 @@ impl Workbench {
             "holder_issuer": env.holder_iss,
             "state": env.cast.state,
             "patients": patients,
+            "persons": persons,
+            "network_base_url": self.network.as_ref().map(|n| n.base_url.clone()),
             "clients": clients,
             "presets": presets,
             "holder_steps": HOLDER_STEPS,
@@ -186,6 +252,7 @@ impl Workbench {
         inspected["issuer"] = composed.issuer.into();
         inspected["client"] = composed.client.into();
         inspected["dpop"] = composed.dpop.into();
+        inspected["holder"] = composed.holder.into();
         inspected["record"] = composed.record.patient_id.clone().into();
         inspected["trace"] = serde_json::to_value(&trace).unwrap_or(Value::Null);
         Ok(inspected)
@@ -268,14 +335,23 @@ impl Workbench {
         Ok(json!({ "revoked": jti, "trace": [exchange] }))
     }
 
-    /// Token exchange as `client` (of the demo's registered clients).
-    pub async fn redeem(&self, ticket: &str, client: &str, dpop: bool) -> Answer<Value> {
+    /// Token exchange as `client` (of the demo's registered clients) at `holder` (`site` or
+    /// `network`).
+    pub async fn redeem(
+        &self,
+        ticket: &str,
+        client: &str,
+        dpop: bool,
+        holder: &str,
+    ) -> Answer<Value> {
         if !known_clients(&self.env).iter().any(|c| c == client) {
             return Err(problem(format!("unknown client {client:?}")));
         }
+        let target = self.target(holder)?;
         let env = &self.env;
         let ticket = ticket.trim().to_owned();
-        let (result, mut trace) = tap::record(env.redeem(&ticket, client, dpop)).await;
+        let (result, mut trace) =
+            tap::record(env.redeem_at(&target.base_url, &ticket, client, dpop)).await;
         let jti = tessera_ticket::danger::decode_unverified(&ticket)
             .ok()
             .and_then(|p| {
@@ -286,7 +362,7 @@ impl Workbench {
             });
         let audit = match &jti {
             Some(j) => {
-                let (audit, exchange) = self.audit(j).await;
+                let (audit, exchange) = self.audit(&target.base_url, j).await;
                 trace.extend(exchange);
                 audit
             }
@@ -299,20 +375,17 @@ impl Workbench {
                     .get("patient")
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let record = compose::patients(env)
-                    .into_iter()
-                    .map(|(_, r)| r)
-                    .find(|r| r.patient_id == patient)
-                    .cloned()
-                    .unwrap_or_else(|| env.cast.patient.clone());
+                let records = records_of(env, target.key, patient);
                 let session = uuid::Uuid::new_v4().simple().to_string();
-                let command = self.tessera_command(&ticket, client, dpop);
+                let command = self.tessera_command(&target.base_url, &ticket, client, dpop);
                 let summary = json!({
                     "ok": true,
                     "session": session,
                     "token_type": token.token_type,
                     "scope": token.scope,
                     "patient": patient,
+                    "holder": target.key,
+                    "base_url": target.base_url,
                     "expires_in": token.expires_in,
                     "audit": audit,
                     "tessera_command": command,
@@ -323,8 +396,9 @@ impl Workbench {
                     Session {
                         token,
                         client: client.to_owned(),
-                        record,
+                        records,
                         jti,
+                        holder: target.clone(),
                     },
                 );
                 Ok(summary)
@@ -348,9 +422,10 @@ impl Workbench {
                     .rev()
                     .find_map(|r| r.get("step").and_then(Value::as_str))
                     .map(str::to_owned);
-                let command = self.tessera_command(&ticket, client, dpop);
+                let command = self.tessera_command(&target.base_url, &ticket, client, dpop);
                 Ok(json!({
                     "ok": false,
+                    "holder": target.key,
                     "tessera_command": command,
                     "status": status,
                     "error": error,
@@ -370,18 +445,26 @@ impl Workbench {
             .session(session)
             .ok_or_else(|| problem("no such redemption (the workbench keeps the last 64)"))?;
         let env = &self.env;
-        let (fetched, trace) = tap::record(env.fetch_granted(&s.token, &s.client)).await;
+        let base = &s.holder.base_url;
+        let (fetched, trace) = tap::record(env.fetch_granted_at(base, &s.token, &s.client)).await;
         let (pages, notes) = fetched.map_err(|e| Problem {
             error: format!("FHIR fetch: {e}"),
             trace: trace.clone(),
         })?;
-        let grant = env.grant_of(&s.token.access_token).map_err(problem)?;
-        let store = env.holder.store().clone();
-        let record = s.record.clone();
-        let stored = tokio::task::spawn_blocking(move || in_store(store.as_ref(), &record))
-            .await
-            .map_err(|e| problem(e.to_string()))?
-            .map_err(problem)?;
+        let grant =
+            grant_in(&s.holder.state, &s.token.access_token, (env.now)()).map_err(problem)?;
+        let store = s.holder.state.store().clone();
+        let records = s.records.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            for r in &records {
+                all.extend(in_store(store.as_ref(), r)?);
+            }
+            Ok::<_, String>(all)
+        })
+        .await
+        .map_err(|e| problem(e.to_string()))?
+        .map_err(problem)?;
         let released = released(&pages);
         let (types, problems) = tally(&stored, &released, &grant);
         let released_ids: std::collections::BTreeSet<(&str, &str)> = released
@@ -411,11 +494,20 @@ impl Workbench {
             })
             .collect();
         let audit = match &s.jti {
-            Some(j) => self.audit(j).await.0,
+            Some(j) => self.audit(base, j).await.0,
             None => Vec::new(),
         };
+        let site_records: Vec<Value> = s
+            .records
+            .iter()
+            .map(|r| json!({ "site": r.site_name, "patient_id": r.patient_id }))
+            .collect();
+        let who = s.records.first().map(Record::display).unwrap_or_default();
         Ok(json!({
-            "patient": s.record.display(),
+            "patient": who,
+            "holder": s.holder.key,
+            "base_url": base,
+            "records": site_records,
             "types": types,
             "released": records,
             "held_back": held,
@@ -428,7 +520,13 @@ impl Workbench {
 
     /// The same redemption with the `tessera` CLI, when the client is a JWK client of the demo
     /// (its key file is in the run directory); the ticket is saved beside the demo's own.
-    fn tessera_command(&self, ticket: &str, client: &str, dpop: bool) -> Option<String> {
+    fn tessera_command(
+        &self,
+        base: &str,
+        ticket: &str,
+        client: &str,
+        dpop: bool,
+    ) -> Option<String> {
         let env = &self.env;
         env.keys.client(client).ok()?;
         let jti = tessera_ticket::danger::decode_unverified(ticket)
@@ -447,7 +545,7 @@ impl Workbench {
             "tessera redeem{} --ticket {} --fhir-base {} --client-id {client} --client-key {}",
             if dpop { " --dpop" } else { "" },
             file.display(),
-            env.base_url,
+            base,
             env.keys.private_file(client).display()
         ))
     }
@@ -468,9 +566,9 @@ impl Workbench {
             .map(|(_, s)| s.clone())
     }
 
-    /// The Data Holder's audit rows for `jti` (`GET [base]/admin/audit`).
-    async fn audit(&self, jti: &str) -> (Vec<Value>, Option<Exchange>) {
-        let url = format!("{}/admin/audit?jti={}", self.env.base_url, urlencode(jti));
+    /// A Data Holder's audit rows for `jti` (`GET [base]/admin/audit`).
+    async fn audit(&self, base: &str, jti: &str) -> (Vec<Value>, Option<Exchange>) {
+        let url = format!("{base}/admin/audit?jti={}", urlencode(jti));
         let auth = format!("Bearer {}", self.env.admin_token);
         match http_json(
             &self.env.http,
@@ -558,6 +656,41 @@ fn known_clients(env: &DemoEnv) -> Vec<String> {
         }
     }
     out
+}
+
+/// How a client authenticates at the token endpoint, in words.
+fn authenticates(client: &str) -> &'static str {
+    match client {
+        crate::udap::UDAP_PAYER => {
+            "UDAP: registered by DCR; signs with its certificate's key, the chain in x5c"
+        }
+        crate::federation::FED_PAYER => {
+            "OpenID Federation: private_key_jwt, its trust chain in the assertion header"
+        }
+        crate::federation::WELL_KNOWN_APP => {
+            "well-known client: private_key_jwt, keys from its /.well-known/jwks.json"
+        }
+        _ => "private_key_jwt with its registered demo key",
+    }
+}
+
+/// Whose records a token for `patient` is explained against: at the network Data Holder the
+/// person's linked site records, else the one demo record with that id.
+fn records_of(env: &DemoEnv, holder: &str, patient: &str) -> Vec<Record> {
+    if holder == "network"
+        && let Some((_, _, linked)) = compose::persons(env)
+            .into_iter()
+            .find(|(_, _, linked)| linked.iter().any(|r| r.patient_id == patient))
+    {
+        return linked;
+    }
+    let one = compose::patients(env)
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.patient_id == patient)
+        .cloned()
+        .unwrap_or_else(|| env.cast.patient.clone());
+    vec![one]
 }
 
 /// One JSON call over plain HTTP, recorded as an [`Exchange`].
@@ -648,6 +781,9 @@ fn fix_for_refusal(description: &str) -> &'static str {
     } else if d.contains("binding") {
         "Redeem as the client the ticket is bound to (its presenter_binding names the key or \
          framework identity), or mint a ticket bound to this client."
+    } else if d.contains("ambiguous") {
+        "More than one local record matches the subject: name a patient at one site (with its \
+         MRN), or redeem a person's ticket at the network Data Holder, which links their records."
     } else if d.contains("subject") || d.contains("patient") {
         "Make the subject's demographics and identifiers match exactly one local patient."
     } else if d.contains("scope") {
@@ -691,6 +827,7 @@ mod tests {
         assert!(fix_for_refusal("Ticket expired").contains("new ticket"));
         assert!(fix_for_refusal("Ticket presenter binding mismatch").contains("bound"));
         assert!(fix_for_refusal("Ticket has been revoked").contains("revoked"));
+        assert!(fix_for_refusal("Ambiguous ticket subject match").contains("network Data Holder"));
     }
 
     #[test]

@@ -12,6 +12,14 @@ use crate::exec::Which;
 use crate::scenarios::{self, Flow, Scenario};
 use crate::tickets;
 
+/// The clients [`framework_binding`] knows.
+pub const FRAMEWORK_CLIENTS: [&str; 4] = [
+    crate::udap::UDAP_PAYER,
+    crate::federation::FED_PAYER,
+    crate::federation::WELL_KNOWN_APP,
+    crate::keys::PHA,
+];
+
 /// V3 ActCode, the system of the sensitivity labels offered for withholding.
 const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
@@ -21,8 +29,10 @@ const V3_ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 pub struct Composition {
     /// The scenario the claims start from (its key).
     pub preset: String,
-    /// Whose ticket: `patient`, `elder` or `case` (for types whose subject is a patient the
-    /// demo knows); absent: the preset's.
+    /// Whose ticket: `patient`, `elder` or `case` (one site's record: demographics and MRN),
+    /// or `person:patient` (and so on) for the person known at several sites (demographics
+    /// only, redeemed at the network Data Holder, which combines the linked records); for types
+    /// whose subject is a patient the demo knows; absent: the preset's.
     #[serde(default)]
     pub patient: Option<String>,
     /// `access.smart_scopes`, one per entry; absent: the preset's.
@@ -47,6 +57,11 @@ pub struct Composition {
     /// Bind to this demo client's key (`presenter_binding` `jkt`); absent: the preset's.
     #[serde(default)]
     pub binding_client: Option<String>,
+    /// Bind to this client's trust-framework identity (`presenter_binding` method
+    /// `trust_framework_client`): the UDAP, OpenID Federation and well-known clients, or a
+    /// registered client with a configured framework identity; absent: the preset's.
+    #[serde(default)]
+    pub binding_framework: Option<String>,
     /// Requested lifetime in seconds (`exp` = now + this); absent: the issuer's default.
     #[serde(default)]
     pub lifetime_seconds: Option<i64>,
@@ -66,6 +81,9 @@ pub struct Composed {
     pub client: &'static str,
     /// Whether the preset binds its token with DPoP.
     pub dpop: bool,
+    /// Where it is meant to be redeemed: `site` (the demo's Data Holder) or `network` (the
+    /// network Data Holder, for a person's combined record).
+    pub holder: &'static str,
     /// Mint in the past by this many seconds.
     #[serde(skip)]
     pub minted_seconds_ago: Option<i64>,
@@ -103,6 +121,50 @@ pub fn patients(env: &DemoEnv) -> Vec<(&'static str, &Record)> {
     ]
 }
 
+/// The people known at more than one site: form key (`person:` + the patient key), the
+/// record the demographics come from, and the site records a network Data Holder links.
+pub fn persons(env: &DemoEnv) -> Vec<(String, Record, Vec<Record>)> {
+    patients(env)
+        .into_iter()
+        .filter_map(|(key, r)| {
+            let linked = crate::network::linked_records(env, r);
+            (linked.len() >= 2).then(|| (format!("person:{key}"), r.clone(), linked))
+        })
+        .collect()
+}
+
+/// A client's framework identity as a `trust_framework_client` presenter binding: the
+/// framework clients the demo's Data Holder recognizes, and the registered client whose
+/// identity its configuration asserts.
+pub fn framework_binding(env: &DemoEnv, client: &str) -> Option<Value> {
+    let fed = &env.federation;
+    let (framework, framework_type, entity) = match client {
+        crate::udap::UDAP_PAYER => (
+            crate::udap::UDAP_COMMUNITY.to_owned(),
+            "udap",
+            crate::env::QUALITY_ENTITY.to_owned(),
+        ),
+        crate::federation::FED_PAYER => (fed.anchor.id.clone(), "oidf", fed.payer.id.clone()),
+        crate::federation::WELL_KNOWN_APP => (
+            crate::federation::WELL_KNOWN_FRAMEWORK.to_owned(),
+            "well-known",
+            fed.app.clone(),
+        ),
+        crate::keys::PHA => (
+            crate::env::FRAMEWORK.to_owned(),
+            "udap",
+            crate::env::PHA_ENTITY.to_owned(),
+        ),
+        _ => return None,
+    };
+    Some(json!({
+        "method": "trust_framework_client",
+        "trust_framework": framework,
+        "framework_type": framework_type,
+        "entity_uri": entity,
+    }))
+}
+
 /// Applies `c` to its preset.
 pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
     let presets = presets(env)?;
@@ -112,13 +174,35 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
         .ok_or_else(|| format!("unknown preset {:?}", c.preset))?;
     let mut claims = sc.claims.clone();
     let mut record = sc.record.clone();
+    let mut holder = "site";
     if let Some(key) = &c.patient {
-        let (_, r) = patients(env)
-            .into_iter()
-            .find(|(k, _)| k == key)
-            .ok_or_else(|| format!("unknown patient {key:?}: use patient, elder or case"))?;
-        record = r.clone();
-        set_patient(env, &mut claims, r)?;
+        if let Some((_, r, _)) = persons(env).into_iter().find(|(k, _, _)| k == key) {
+            set_patient(env, &mut claims, &r)?;
+            // The person, not one site's record: no MRN, so each Data Holder matches the
+            // demographics (a network Data Holder then adds the linked records).
+            if let Some(p) = claims
+                .pointer_mut("/subject/patient")
+                .and_then(Value::as_object_mut)
+            {
+                p.remove("identifier");
+            }
+            record = r;
+            holder = "network";
+        } else {
+            let (_, r) = patients(env)
+                .into_iter()
+                .find(|(k, _)| k == key)
+                .ok_or_else(|| {
+                    let people: Vec<String> = persons(env).into_iter().map(|p| p.0).collect();
+                    format!(
+                        "unknown patient {key:?}: use patient, elder or case, or a person known \
+                         at several sites ({})",
+                        people.join(", ")
+                    )
+                })?;
+            record = r.clone();
+            set_patient(env, &mut claims, r)?;
+        }
     }
     let access = claims
         .get_mut("access")
@@ -194,12 +278,23 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
             access.insert("data_holder_filter".into(), Value::Array(entries));
         }
     }
+    if c.binding_client.is_some() && c.binding_framework.is_some() {
+        return Err("bind to a client's key or to a framework identity, not both".into());
+    }
     if let Some(client) = &c.binding_client {
         let key = env
             .keys
             .client(client)
             .map_err(|_| format!("{client:?} has no key of the demo to bind to"))?;
         claims["presenter_binding"] = json!({ "method": "jkt", "jkt": key.thumbprint() });
+    }
+    if let Some(client) = &c.binding_framework {
+        claims["presenter_binding"] = framework_binding(env, client).ok_or_else(|| {
+            format!(
+                "{client:?} has no trust-framework identity at the Data Holder: use {}",
+                FRAMEWORK_CLIENTS.join(", ")
+            )
+        })?;
     }
     if let Some(seconds) = c.lifetime_seconds {
         if seconds <= 0 {
@@ -219,6 +314,7 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
         claims,
         client: sc.client,
         dpop: sc.dpop,
+        holder,
         minted_seconds_ago: c.minted_seconds_ago.filter(|s| *s > 0),
         record,
     })

@@ -26,10 +26,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use api::Workbench;
+pub use api::{HolderTarget, Workbench};
 pub use compose::Composition;
 
 use crate::env::DemoEnv;
+use crate::network::NetworkHolder;
 
 /// Largest request body the workbench reads.
 const MAX_BODY: usize = 256 * 1024;
@@ -38,8 +39,8 @@ const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
-/// The workbench's router.
-pub fn router(env: Arc<DemoEnv>) -> Router {
+/// The workbench's router; `network`: the network Data Holder it may also redeem at.
+pub fn router(env: Arc<DemoEnv>, network: Option<HolderTarget>) -> Router {
     Router::new()
         .route(
             "/",
@@ -61,7 +62,7 @@ pub fn router(env: Arc<DemoEnv>) -> Router {
         .route("/api/redeem", post(redeem))
         .route("/api/browse", post(browse))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Workbench::new(env))
+        .with_state(Workbench::new(env, network))
 }
 
 /// A running workbench server.
@@ -69,24 +70,37 @@ pub fn router(env: Arc<DemoEnv>) -> Router {
 pub struct Running {
     /// Its URL (`http://127.0.0.1:PORT/`).
     pub url: String,
+    /// The network Data Holder's FHIR base (the same sites, records linked per person).
+    pub network_base_url: String,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    network: NetworkHolder,
 }
 
 impl Running {
-    /// Stops the server and waits for it.
+    /// Stops the server and the network Data Holder, and waits for them.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        self.network.stop().await;
     }
 }
 
-/// Serves the workbench on `addr` (port 0: any free port).
+/// Serves the workbench on `addr` (port 0: any free port), with a network Data Holder of the
+/// demo's sites beside it (its own store, `workbench-network.db` in the run directory).
 pub async fn serve(env: Arc<DemoEnv>, addr: SocketAddr) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let url = format!("http://{}/", listener.local_addr()?);
+    let network = NetworkHolder::start(&env, "workbench-network")
+        .await
+        .map_err(|e| std::io::Error::other(format!("network Data Holder: {e}")))?;
+    let target = HolderTarget {
+        key: "network",
+        base_url: network.base_url.clone(),
+        state: network.state.clone(),
+    };
     let (shutdown, mut rx) = watch::channel(false);
-    let app = router(env);
+    let app = router(env, Some(target));
     let task = tokio::spawn(async move {
         let stop = async move {
             let _ = rx.wait_for(|v| *v).await;
@@ -100,8 +114,10 @@ pub async fn serve(env: Arc<DemoEnv>, addr: SocketAddr) -> std::io::Result<Runni
     });
     Ok(Running {
         url,
+        network_base_url: network.base_url.clone(),
         shutdown,
         task,
+        network,
     })
 }
 
@@ -191,11 +207,22 @@ struct RedeemRequest {
     client: String,
     #[serde(default)]
     dpop: bool,
+    /// `site` (default) or `network`.
+    #[serde(default)]
+    holder: Option<String>,
 }
 
 async fn redeem(State(w): State<Workbench>, body: Bytes) -> Response {
     match parse::<RedeemRequest>(&body) {
-        Ok(r) => answer(w.redeem(&r.ticket, &r.client, r.dpop).await),
+        Ok(r) => answer(
+            w.redeem(
+                &r.ticket,
+                &r.client,
+                r.dpop,
+                r.holder.as_deref().unwrap_or("site"),
+            )
+            .await,
+        ),
         Err(e) => bad_request(e),
     }
 }

@@ -211,3 +211,177 @@ async fn compose_mint_redeem_browse_and_refusals() {
     wb.stop().await;
     demo.stop().await;
 }
+
+/// Framework clients in the form and at the token endpoint, and a person known at two sites
+/// redeemed at the network Data Holder beside the workbench (issue 15).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_bindings_and_a_person_at_the_network_data_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        dir: Some(dir.path().to_owned()),
+    };
+    let demo = Demo::start(&options, Arc::new(|| NOW)).await.unwrap();
+    let wb = demo.workbench(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let http = reqwest::Client::new();
+    let api = |path: &str| format!("{}api/{path}", wb.url);
+    let world: Value = http
+        .get(api("world"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(world["network_base_url"], wb.network_base_url.as_str());
+    let framework_of = |id: &str| {
+        world["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client_id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not offered: {world}"))["framework"]
+            .clone()
+    };
+    for (id, kind) in [
+        ("udap:payer-quality", "udap"),
+        ("federated-payer", "oidf"),
+        ("well-known-app", "well-known"),
+        ("state-epi-unit", "udap"),
+    ] {
+        assert_eq!(framework_of(id)["framework_type"], kind, "{id}");
+    }
+    assert_eq!(framework_of("patient-app"), Value::Null);
+
+    // Binding to a framework identity, and the two ways to get it wrong.
+    let (status, checked) = post(
+        &http,
+        &api("check"),
+        json!({ "preset": "quality-gap", "binding_framework": "federated-payer" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["verdict"]["ok"], true, "{checked}");
+    assert_eq!(
+        checked["composed"]["claims"]["presenter_binding"],
+        framework_of("federated-payer")
+    );
+    let (status, refused) = post(
+        &http,
+        &api("check"),
+        json!({ "preset": "quality-gap", "binding_framework": "patient-app" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("has no trust-framework identity"),
+        "{refused}"
+    );
+    let (status, both) = post(
+        &http,
+        &api("check"),
+        json!({ "preset": "quality-gap", "binding_framework": "federated-payer", "binding_client": "patient-app" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        both["error"].as_str().unwrap().contains("not both"),
+        "{both}"
+    );
+
+    // Bound to the well-known app: another framework client is refused, the app is granted.
+    let (_, minted) = post(
+        &http,
+        &api("mint"),
+        json!({ "preset": "quality-gap", "binding_framework": "well-known-app" }),
+    )
+    .await;
+    assert_eq!(minted["verification"]["ok"], true, "{minted}");
+    let ticket = minted["ticket"].as_str().unwrap();
+    let redeem = |client: &str, holder: &str| json!({ "ticket": ticket, "client": client, "holder": holder });
+    let (_, wrong) = post(&http, &api("redeem"), redeem("udap:payer-quality", "site")).await;
+    assert_eq!(wrong["ok"], false, "{wrong}");
+    assert_eq!(
+        wrong["error_description"],
+        "Ticket presenter binding mismatch"
+    );
+    let (_, right) = post(&http, &api("redeem"), redeem("well-known-app", "site")).await;
+    assert_eq!(right["ok"], true, "{right}");
+    let (status, _) = post(&http, &api("redeem"), redeem("well-known-app", "moon")).await;
+    assert_eq!(status, 422, "an unknown Data Holder");
+
+    // The person: demographics only, redeemed at the network Data Holder.
+    let person = &world["persons"][0];
+    let linked: Vec<String> = person["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("Patient/{}", r["patient_id"].as_str().unwrap()))
+        .collect();
+    assert!(linked.len() >= 2, "{person}");
+    let (_, minted) = post(
+        &http,
+        &api("mint"),
+        json!({ "preset": "self-access", "patient": person["key"] }),
+    )
+    .await;
+    assert_eq!(minted["holder"], "network", "{minted}");
+    assert_eq!(
+        minted["payload"]["subject"]["patient"]["identifier"],
+        Value::Null
+    );
+    let ticket = minted["ticket"].as_str().unwrap();
+    let body = |holder: &str| json!({ "ticket": ticket, "client": minted["client"], "dpop": minted["dpop"], "holder": holder });
+    let (_, redeemed) = post(&http, &api("redeem"), body("network")).await;
+    assert_eq!(redeemed["ok"], true, "{redeemed}");
+    assert_eq!(redeemed["holder"], "network");
+    assert!(
+        redeemed["trace"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&wb.network_base_url)
+    );
+    let (status, browsed) = post(
+        &http,
+        &api("browse"),
+        json!({ "session": redeemed["session"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{browsed}");
+    assert_eq!(browsed["disagreements"], json!([]), "{browsed}");
+    assert_eq!(browsed["records"].as_array().unwrap().len(), linked.len());
+    let mut subjects: Vec<String> = browsed["released"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "Observation")
+        .filter_map(|r| r["resource"]["subject"]["reference"].as_str())
+        .map(str::to_owned)
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    let mut want = linked.clone();
+    want.sort();
+    assert_eq!(subjects, want, "Observations of every linked site record");
+
+    // At the site Data Holder (no linkage) the demographics match a record at each site.
+    let (_, at_site) = post(&http, &api("redeem"), body("site")).await;
+    assert_eq!(at_site["ok"], false, "{at_site}");
+    assert_eq!(at_site["error"], "invalid_grant");
+    assert_eq!(
+        at_site["error_description"],
+        "Ambiguous ticket subject match"
+    );
+    assert!(
+        at_site["fix"]
+            .as_str()
+            .unwrap()
+            .contains("network Data Holder"),
+        "{at_site}"
+    );
+
+    wb.stop().await;
+    demo.stop().await;
+}

@@ -88,7 +88,9 @@ function composition() {
     holder_states: $("#holder-states").value.split(",").map((s) => s.trim()).filter(Boolean),
     holder_organizations: [...document.querySelectorAll('input[name="holder_org"]:checked')].map((b) => b.value),
   };
-  if ($("#binding").value) c.binding_client = $("#binding").value;
+  const binding = $("#binding").value;
+  if (binding.startsWith("jkt:")) c.binding_client = binding.slice(4);
+  if (binding.startsWith("framework:")) c.binding_framework = binding.slice(10);
   if ($("#patient").value && !$("#patient").disabled) c.patient = $("#patient").value;
   const life = parseInt($("#lifetime").value, 10);
   if (!Number.isNaN(life)) c.lifetime_seconds = life;
@@ -133,6 +135,9 @@ async function mint(e) {
     $("#ticket-text").value = r.ticket;
     $("#client").value = r.client;
     $("#dpop").checked = !!r.dpop;
+    $("#holder").value = r.holder || "site";
+    showHolder();
+    showClient();
     renderInspect(r);
     selectTab("inspect");
     $("#tab-inspect").focus();
@@ -190,12 +195,12 @@ async function redeem(e) {
   if (!ticket) { out.replaceChildren(el("p", { class: "verdict bad", text: "Mint or paste a ticket first." })); return; }
   try {
     const before = state.trace.length;
-    const r = await api("/api/redeem", { ticket, client: $("#client").value, dpop: $("#dpop").checked });
+    const r = await api("/api/redeem", { ticket, client: $("#client").value, dpop: $("#dpop").checked, holder: $("#holder").value });
     for (const x of state.trace.slice(before)) if (x.step === "token exchange" && r.tessera_command) x.tessera = r.tessera_command;
     if (r.ok) {
       state.session = r.session;
       out.replaceChildren(
-        el("p", { class: "verdict ok", id: "redeem-verdict", text: `✓ Granted: ${r.token_type} token for patient ${r.patient}, ${r.expires_in} s.` }),
+        el("p", { class: "verdict ok", id: "redeem-verdict", text: `✓ Granted by the ${r.holder} Data Holder: ${r.token_type} token for patient ${r.patient}, ${r.expires_in} s.` }),
         el("p", {}, "Scope: ", el("code", { text: r.scope || "" })),
         commandBlock(r.tessera_command),
         el("div", { class: "actions" }, el("button", { type: "button", class: "primary", id: "to-browse", onclick: browse, text: "Browse the released records →" })));
@@ -260,7 +265,10 @@ async function browse() {
     const timeline = [...r.released].sort((a, b) => String(b.date || "").localeCompare(String(a.date || "")));
     const viewer = el("pre", { class: "json", id: "record-json", tabindex: "0", text: "Select a record to see its JSON." });
     out.replaceChildren(...[
-      el("p", {}, `Released to the client for ${r.patient}: `, el("strong", { id: "released-total", text: String(r.released.length) }), " resources."),
+      el("p", {}, `Released to the client for ${r.patient} by the ${r.holder} Data Holder: `, el("strong", { id: "released-total", text: String(r.released.length) }), " resources."),
+      el("p", { id: "site-records", "data-count": String(r.records.length) }, r.records.length > 1
+        ? `The combined record of ${r.records.length} site records, linked by the enterprise identifier: ${r.records.map((x) => `${x.site} (Patient/${x.patient_id})`).join(", ")}.`
+        : `The record at ${r.records.map((x) => `${x.site} (Patient/${x.patient_id})`).join("")}.`),
       r.disagreements.length ? el("p", { class: "verdict bad", text: `API and Grant disagree: ${r.disagreements.join("; ")}` }) : null,
       el("table", { class: "types", id: "type-table" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Type" }), el("th", { scope: "col", text: "In the store" }), el("th", { scope: "col", text: "Released" }), el("th", { scope: "col", text: "Held back, and why" }))),
@@ -330,6 +338,17 @@ function showExchange(i) {
   $("#exchange-title").focus();
 }
 
+// ---- the Data Holder and client shown beside the redeem form ----
+function showHolder() {
+  const w = state.world;
+  const base = $("#holder").value === "network" ? w.network_base_url : w.base_url;
+  $("#holder-base").textContent = base ? `Token endpoint ${base}/token; FHIR API ${base}.` : "Not running in this workbench.";
+}
+function showClient() {
+  const c = state.world.clients.find((x) => x.client_id === $("#client").value);
+  $("#client-auth").textContent = c ? `Authenticates as ${c.client_id}: ${c.authenticates}.` : "";
+}
+
 // The browser tests read the trace as it came over the wire.
 window.__trace = () => state.trace;
 window.__world = () => state.world;
@@ -344,13 +363,24 @@ async function start() {
     return;
   }
   const w = state.world;
-  $("#world-status").textContent = `Data Holder ${w.base_url} · network issuer ${w.network_issuer} · self-issuing issuer ${w.holder_issuer}`;
+  $("#world-status").textContent = `Data Holder ${w.base_url}${w.network_base_url ? ` · network Data Holder ${w.network_base_url}` : ""} · network issuer ${w.network_issuer} · self-issuing issuer ${w.holder_issuer}`;
   $("#preset").replaceChildren(...w.presets.map((p) => el("option", { value: p.key, text: p.title })));
   $("#patient").replaceChildren(el("option", { value: "", text: "(the one this ticket type's example names)" }),
-    ...w.patients.map((p) => el("option", { value: p.key, text: `${p.name} (${p.gender}, born ${p.birth_date}, ${p.site})` })));
+    el("optgroup", { label: "A patient at one site" },
+      ...w.patients.map((p) => el("option", { value: p.key, text: `${p.name} (${p.gender}, born ${p.birth_date}, ${p.site})` }))),
+    el("optgroup", { label: "A person known at several sites (network Data Holder)" },
+      ...w.persons.map((p) => el("option", { value: p.key, text: `${p.name}, the person: records at ${p.records.map((r) => r.site).join(" and ")}` }))));
   $("#client").replaceChildren(...w.clients.map((c) => el("option", { value: c.client_id, text: c.client_id })));
   $("#binding").replaceChildren(el("option", { value: "", text: "(the example's binding)" }),
-    ...w.clients.filter((c) => c.jkt).map((c) => el("option", { value: c.client_id, text: `key of ${c.client_id} (jkt ${c.jkt.slice(0, 10)}…)` })));
+    el("optgroup", { label: "A demo client's key (jkt)" },
+      ...w.clients.filter((c) => c.jkt).map((c) => el("option", { value: `jkt:${c.client_id}`, text: `key of ${c.client_id} (jkt ${c.jkt.slice(0, 10)}…)` }))),
+    el("optgroup", { label: "A client's trust-framework identity" },
+      ...w.clients.filter((c) => c.framework).map((c) => el("option", { value: `framework:${c.client_id}`, text: `${c.client_id}: ${c.framework.framework_type} entity ${c.framework.entity_uri}` }))));
+  $("#holder").addEventListener("change", showHolder);
+  $("#client").addEventListener("change", showClient);
+  if (!w.network_base_url) $("#holder option[value=network]").disabled = true;
+  showHolder();
+  showClient();
   $("#holder-orgs").append(...w.sites.map((s, i) => el("label", {},
     el("input", { type: "checkbox", name: "holder_org", value: s.npi, id: `holder-org-${i}` }), ` ${s.name} (${s.city}, ${s.state}; NPI ${s.npi})`)));
   $("#preset").addEventListener("change", fillFromPreset);
