@@ -277,6 +277,47 @@ test("the trace shows every exchange with decoded JWTs and a curl command", asyn
   await shot("trace");
 });
 
+test("the Data Holder's operator workbench: a ticket's verdict without spending it, then its audit rows", async () => {
+  const w = await page.evaluate(() => window.__world());
+  // A redeemed ticket, and an expired one.
+  await compose("self-access");
+  await mint();
+  const redeemed = await page.inputValue("#ticket-text");
+  assert.match(await redeem(), /Granted/);
+  await compose("self-access", async () => {
+    await page.fill("#lifetime", "3600");
+    await page.fill("#minted-ago", "7200");
+  });
+  await mint();
+  const expired = await page.inputValue("#ticket-text");
+  const op = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  op.on("pageerror", (e) => { throw e; });
+  try {
+    await op.goto(w.holder_workbench);
+    // Without the secret: refused.
+    await op.fill("#ticket", redeemed);
+    await op.click("#inspect-button");
+    await op.waitForSelector("#verdict");
+    assert.match(await op.textContent("#verdict"), /admin secret was not accepted/);
+    await op.fill("#admin-token", w.admin_token);
+    await op.fill("#ticket", expired);
+    await op.click("#inspect-button");
+    await op.waitForFunction(() => /step/.test(document.querySelector("#verdict")?.textContent || ""));
+    assert.match(await op.textContent("#verdict"), /would refuse it at step envelope \(HTTP 400\): invalid_grant: Ticket expired/);
+    await op.fill("#ticket", redeemed);
+    await op.click("#inspect-button");
+    await op.waitForFunction(() => /accepts the ticket itself/.test(document.querySelector("#verdict")?.textContent || ""));
+    assert.ok((await op.$$("#claims tbody tr")).length >= 6, "every claim explained");
+    await op.click("#audit-button");
+    await op.waitForSelector("#audit-table");
+    const outcomes = await op.$$eval("#audit-table tbody tr", (trs) => trs.map((tr) => tr.children[2].textContent));
+    assert.deepEqual(outcomes, ["accepted"], "one redemption, and the dry runs left no row");
+    await op.screenshot({ path: `${shots}/operator.png`, fullPage: false });
+  } finally {
+    await op.close();
+  }
+});
+
 test("keyboard only: tabs and the compose form", async () => {
   await page.goto(url);
   await page.waitForFunction(() => document.querySelector("#preset option") !== null);

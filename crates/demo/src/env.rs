@@ -342,6 +342,8 @@ pub(crate) fn holder_toml(h: &HolderToml<'_>) -> String {
          admin_token = {admin}\n\
          # The issuers' JWKS and status lists are served over http on loopback.\n\
          insecure_allow_loopback_http = true\n\n\
+         # The operator's workbench at [base]/workbench (admin secret required).\n\
+         [workbench]\nenabled = true\n\n\
          [holder]\n\
          organization = [{orgs}]\n\
          address = {{ country = \"US\", state = {state} }}\n\n\

@@ -93,6 +93,11 @@ pub fn render(env: &DemoEnv, program: &str) -> String {
         "  curl -s -H 'Authorization: Bearer {}' '{base}/admin/audit'",
         env.admin_token
     );
+    let _ = writeln!(
+        out,
+        "The Data Holder's operator workbench (paste a ticket, see its verdict; the admin secret \
+         above): {base}/workbench"
+    );
     out
 }
 

@@ -64,8 +64,13 @@ pub fn app(state: HolderState) -> Result<Router, String> {
             },
         )
         // Room for an oversized registration body to reach its own size check (PT-REQ-07).
-        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES))
-        .with_state(state.clone());
+        .layer(DefaultBodyLimit::max(2 * MAX_BODY_BYTES));
+    let own = if state.config().workbench.enabled {
+        own.merge(crate::workbench::routes())
+    } else {
+        own
+    }
+    .with_state(state.clone());
     // Latency per route template: layered before nesting, so the template is the full path.
     let inner = own
         .merge(fhir)

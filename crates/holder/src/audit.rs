@@ -26,14 +26,12 @@ pub fn query_audit(
     }
 }
 
-/// The admin endpoint. 404 when no admin secret is configured (the endpoint does not exist).
-pub async fn admin_audit_handler(
-    State(state): State<HolderState>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+/// The refusal for a request without the admin secret (`Authorization: Bearer`, compared in
+/// constant time), or `None` when it carries it: 404 when no secret is configured (admin
+/// endpoints do not exist then), else 401 with a `WWW-Authenticate` challenge.
+pub fn admin_refusal(state: &HolderState, headers: &HeaderMap) -> Option<Response> {
     let Some(secret) = state.config().admin_token.as_deref() else {
-        return StatusCode::NOT_FOUND.into_response();
+        return Some(StatusCode::NOT_FOUND.into_response());
     };
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -42,14 +40,25 @@ pub async fn admin_audit_handler(
         .unwrap_or("");
     // Length differences still take the constant-time path over the shorter input; the
     // secret's length is not what protects it.
-    let ok = bool::from(presented.as_bytes().ct_eq(secret.as_bytes()));
-    if !ok {
-        let mut r = StatusCode::UNAUTHORIZED.into_response();
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"tessera-admin\""),
-        );
-        return r;
+    if bool::from(presented.as_bytes().ct_eq(secret.as_bytes())) {
+        return None;
+    }
+    let mut r = StatusCode::UNAUTHORIZED.into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer realm=\"tessera-admin\""),
+    );
+    Some(r)
+}
+
+/// The admin endpoint. 404 when no admin secret is configured (the endpoint does not exist).
+pub async fn admin_audit_handler(
+    State(state): State<HolderState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admin_refusal(&state, &headers) {
+        return refused;
     }
     let db = state.token_db().clone();
     let jti = q.get("jti").cloned();

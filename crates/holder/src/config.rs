@@ -38,7 +38,7 @@ use continuation::validate_continuation;
 pub use continuation::{ContinuationConfig, FileContinuation};
 use linkage::validate_linkage;
 pub use linkage::{FileLinkage, LinkageConfig};
-pub use ops::{FileMetrics, MetricsConfig};
+pub use ops::{FileMetrics, FileWorkbench, MetricsConfig, WorkbenchConfig};
 pub use trust_framework::{
     FileRegistration, FileTrustFramework, OidfFrameworkConfig, RegistrationConfig,
     TrustFrameworkConfig, TrustFrameworkKind, UdapFrameworkConfig, WellKnownFrameworkConfig,
@@ -166,6 +166,9 @@ pub struct FileConfig {
     /// The Prometheus endpoint (off by default).
     #[serde(default)]
     pub metrics: FileMetrics,
+    /// The operator's workbench (off by default).
+    #[serde(default)]
+    pub workbench: FileWorkbench,
     /// Inbound TLS (certificate and key PEM files); absent: plain HTTP.
     #[serde(default)]
     pub tls: Option<tessera_serve::FileTls>,
@@ -392,6 +395,8 @@ pub struct Config {
     pub linkage: LinkageConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// The operator's workbench.
+    pub workbench: WorkbenchConfig,
     /// Inbound TLS files, if any.
     pub tls: Option<tessera_serve::TlsFiles>,
 }
@@ -567,6 +572,7 @@ impl Config {
         }
         refuse_configured_udap_membership(&file.trust_frameworks, &trust_framework_configs)?;
         let registration = validate_registration(file.registration)?;
+        let workbench = ops::validate_workbench(file.workbench, file.admin_token.as_deref())?;
         let continuation = validate_continuation(file.continuation)?;
         let issuers = validate_issuers(file.issuer, dir, &trust_framework_configs)?;
         let clients = validate_clients(file.client, dir)?;
@@ -604,6 +610,7 @@ impl Config {
             continuation,
             linkage,
             metrics,
+            workbench,
             tls,
         })
     }

@@ -17,6 +17,7 @@ pub mod subject;
 pub mod token;
 pub mod trust;
 pub mod udap;
+pub mod workbench;
 
 pub use fhir::{FhirState, fhir_router};
 

@@ -12,6 +12,7 @@ pub mod danger;
 mod envelope;
 mod error;
 pub mod evidence;
+pub mod explain;
 mod legacy;
 mod mint;
 mod rules;

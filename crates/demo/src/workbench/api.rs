@@ -15,13 +15,13 @@ use tessera_client::{ClientError, TokenResponse};
 use tessera_issuer::Caller;
 
 use super::compose::{self, Composed, Composition};
-use super::words::{self, Explained, HOLDER_STEPS};
 use crate::cast::Record;
 use crate::env::DemoEnv;
 use crate::exec::{Which, grant_in};
 use crate::explain::{in_store, reason_text, released, tally};
 use crate::keys::{BILLING_MINTER, HOLDER_CLIENTS, NETWORK_MINTER};
 use crate::tickets::mint_request;
+use tessera_ticket::explain::{self as words, Explained, HOLDER_STEPS};
 
 /// Redemptions the workbench keeps (oldest forgotten first).
 const MAX_SESSIONS: usize = 64;
@@ -181,6 +181,9 @@ impl Workbench {
             "patients": patients,
             "persons": persons,
             "network_base_url": self.network.as_ref().map(|n| n.base_url.clone()),
+            // Demo mode: the run's admin secret, for the Data Holder's operator workbench.
+            "holder_workbench": format!("{}/workbench", env.base_url),
+            "admin_token": env.admin_token,
             "clients": clients,
             "presets": presets,
             "holder_steps": HOLDER_STEPS,

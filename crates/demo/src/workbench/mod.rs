@@ -8,7 +8,6 @@
 
 mod api;
 mod compose;
-mod words;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -33,7 +33,9 @@ use tessera_store::durable::WriteSet;
 use tessera_store::refresh::{RefreshFamily, RefreshRecord};
 use tessera_store::tokens::TokenRecord;
 use tessera_ticket::claims::{AudType, FrameworkType, Identifier, PresenterBinding, Requester};
-use tessera_ticket::{AccessOptions, EnvelopeError, Limits, TicketType, UnverifiedTicket};
+use tessera_ticket::{
+    AccessOptions, CurrentTicket, EnvelopeError, Limits, TicketType, UnverifiedTicket,
+};
 
 use crate::evidence::{EvidenceContext, VerifiedEvidence, verify_evidence};
 use crate::network::DataHolder;
@@ -83,8 +85,8 @@ pub struct TokenResponse {
 
 /// The audit facts gathered while the pipeline runs.
 #[derive(Debug, Default)]
-struct Trail {
-    step: &'static str,
+pub(crate) struct Trail {
+    pub(crate) step: &'static str,
     record: AuditRecord,
     details: serde_json::Map<String, Value>,
 }
@@ -152,6 +154,46 @@ pub async fn redeem_at(
     let issued = commit_request(state, guard.into_keys(), effects, rec, result).await?;
     cache_token(state, issued.record, issued.grant, now);
     Ok(issued.response)
+}
+
+/// What the Data Holder decides about a ticket on its own, without a presenting client.
+#[derive(Debug)]
+pub struct DryRun {
+    /// The last step reached (the failing one, on a refusal).
+    pub step: &'static str,
+    /// The refusal the token endpoint would send, or `Ok`.
+    pub result: Result<(), TokenError>,
+}
+
+/// Runs every step that judges the ticket alone, at the network base, as the token endpoint
+/// would (same functions, same order), then the ticket-only parts of the later steps (binding
+/// required, access constraints, `data_holder_filter`). Nothing is spent or recorded: no jti,
+/// no audit row. Steps that need the presenting client (authentication, binding match,
+/// identity evidence, subject resolution, the grant) are not judged here.
+pub async fn dry_run(state: &HolderState, ticket: &str) -> DryRun {
+    let now = state.now();
+    let holder = state.network_holder();
+    let mut trail = Trail::default();
+    let result = async {
+        let current = verify_ticket_alone(state, &holder, ticket, now, &mut trail).await?;
+        trail.at("presenter_binding");
+        current.check_binding_required()?;
+        trail.at("access_constraints");
+        let opts = AccessOptions {
+            legacy_access_shapes: state.inner.config.legacy_access_shapes,
+            sensitivity_withhold: state.inner.policy.sensitivity_profile,
+        };
+        let constrained = current.check_access(&opts)?;
+        if let Some(filter) = &constrained.access().data_holder_filter {
+            check_holder_filter(filter, &holder.profile)?;
+        }
+        Ok(())
+    }
+    .await;
+    DryRun {
+        step: trail.step,
+        result,
+    }
 }
 
 /// Records a request refused before the pipeline could read it (body not a bounded form,
@@ -224,88 +266,9 @@ async fn run(
         }
     };
 
-    trail.at("parse");
-    // Until the signature verifies, the row's jti/iss/ticket_type are only what the ticket
-    // claims; a ticket refused here is still findable by its claimed jti (issue 9).
-    trail.details.insert(UNVERIFIED_CLAIMS.into(), json!(true));
-    let unverified = match UnverifiedTicket::parse(ticket, &Limits::ticket()) {
-        Ok(u) => u,
-        Err(e) => {
-            if let Some(c) = claimed_ticket(ticket) {
-                trail.record.jti = c.jti;
-                trail.record.iss = c.iss;
-                trail.record.ticket_type = c.ticket_type;
-            }
-            return Err(e.into());
-        }
-    };
-    let env = unverified.envelope();
-    trail.record.jti = Some(clip(&env.jti));
-    trail.record.iss = Some(clip(&env.iss));
-
-    trail.at("issuer_trust");
-    let issuer = st
-        .issuers
-        .get(unverified.issuer())
-        .ok_or_else(|| TokenError::IssuerNotTrusted(unverified.issuer().to_owned()))?;
-
-    trail.at("signature");
-    let keys = st
-        .keys
-        .key_set(&issuer.keys, Some(unverified.kid()), now)
-        .await
-        .map_err(|e| {
-            // Which check failed (fetch, federation chain, trust mark) is for the audit row.
-            let reason: String = e.to_string().chars().take(512).collect();
-            trail
-                .details
-                .insert("issuer_keys_error".into(), json!(reason));
-            TokenError::IssuerKeysUnavailable
-        })?;
-    let signed = unverified.verify_signature(&keys)?;
-    trail.details.remove(UNVERIFIED_CLAIMS);
-
-    trail.at("ticket_type");
-    trail.record.ticket_type = signed
-        .ticket_type_uri()
-        .map(|t| t.chars().take(256).collect());
-    let typed = signed.check_type(&st.supported_types)?;
-    let ticket_type = typed.shell().ticket_type();
-
-    trail.at("issuer_trust");
-    if !issuer.trusted_for(ticket_type.uri()) {
-        return Err(TokenError::IssuerNotTrusted(issuer.iss.clone()));
-    }
-
-    trail.at("envelope");
-    let current = typed.check_times(now, cfg.leeway)?;
+    let current = verify_ticket_alone(state, holder, ticket, now, trail).await?;
     let shell = current.shell();
-    trail.record.requester = shell.requester().map(requester_summary);
-    // PT-AUDIT-01: every profile claim is on the redemption's audit row.
-    if let Some(m) = shell.measure() {
-        trail.details.insert("measure".into(), json!(m));
-    }
-    if let Some(rc) = shell.reportable_condition() {
-        trail
-            .details
-            .insert("reportable_condition".into(), json!(rc));
-    }
-    if !audience_accepted(state, holder, shell, now, trail).await {
-        return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
-    }
-
-    trail.at("revocation");
-    if let Some(rev) = shell.revocation() {
-        st.revocation
-            .check(&rev.url, rev.index, now)
-            .await
-            .map_err(|e| match e {
-                crate::trust::revocation::RevocationError::Revoked => TokenError::Revoked,
-                crate::trust::revocation::RevocationError::Undeterminable(r) => {
-                    TokenError::RevocationUndeterminable(r)
-                }
-            })?;
-    }
+    let ticket_type = shell.ticket_type();
 
     trail.at("presenter_binding");
     current.check_binding_required()?;
@@ -500,6 +463,106 @@ async fn run(
 }
 
 /// Steps 1–2 and the OP-11 parameters; returns the subject token.
+/// The steps that judge the ticket alone, in the specification's order: parse, issuer trust,
+/// signature, ticket type, issuer trusted for that type, lifetime, audience, revocation. The
+/// token endpoint runs them inside a redemption (after client authentication); the operator's
+/// workbench runs them as a dry run (nothing spent, nothing recorded), so both see the same
+/// verdict from the same code. `trail` gets the step reached and the audit details.
+pub(crate) async fn verify_ticket_alone(
+    state: &HolderState,
+    holder: &DataHolder,
+    ticket: &str,
+    now: i64,
+    trail: &mut Trail,
+) -> Result<CurrentTicket, TokenError> {
+    let st = &state.inner;
+    let cfg = &st.config;
+    trail.at("parse");
+    // Until the signature verifies, the row's jti/iss/ticket_type are only what the ticket
+    // claims; a ticket refused here is still findable by its claimed jti (issue 9).
+    trail.details.insert(UNVERIFIED_CLAIMS.into(), json!(true));
+    let unverified = match UnverifiedTicket::parse(ticket, &Limits::ticket()) {
+        Ok(u) => u,
+        Err(e) => {
+            if let Some(c) = claimed_ticket(ticket) {
+                trail.record.jti = c.jti;
+                trail.record.iss = c.iss;
+                trail.record.ticket_type = c.ticket_type;
+            }
+            return Err(e.into());
+        }
+    };
+    let env = unverified.envelope();
+    trail.record.jti = Some(clip(&env.jti));
+    trail.record.iss = Some(clip(&env.iss));
+
+    trail.at("issuer_trust");
+    let issuer = st
+        .issuers
+        .get(unverified.issuer())
+        .ok_or_else(|| TokenError::IssuerNotTrusted(unverified.issuer().to_owned()))?;
+
+    trail.at("signature");
+    let keys = st
+        .keys
+        .key_set(&issuer.keys, Some(unverified.kid()), now)
+        .await
+        .map_err(|e| {
+            // Which check failed (fetch, federation chain, trust mark) is for the audit row.
+            let reason: String = e.to_string().chars().take(512).collect();
+            trail
+                .details
+                .insert("issuer_keys_error".into(), json!(reason));
+            TokenError::IssuerKeysUnavailable
+        })?;
+    let signed = unverified.verify_signature(&keys)?;
+    trail.details.remove(UNVERIFIED_CLAIMS);
+
+    trail.at("ticket_type");
+    trail.record.ticket_type = signed
+        .ticket_type_uri()
+        .map(|t| t.chars().take(256).collect());
+    let typed = signed.check_type(&st.supported_types)?;
+    let ticket_type = typed.shell().ticket_type();
+
+    trail.at("issuer_trust");
+    if !issuer.trusted_for(ticket_type.uri()) {
+        return Err(TokenError::IssuerNotTrusted(issuer.iss.clone()));
+    }
+
+    trail.at("envelope");
+    let current = typed.check_times(now, cfg.leeway)?;
+    let shell = current.shell();
+    trail.record.requester = shell.requester().map(requester_summary);
+    // PT-AUDIT-01: every profile claim is on the redemption's audit row.
+    if let Some(m) = shell.measure() {
+        trail.details.insert("measure".into(), json!(m));
+    }
+    if let Some(rc) = shell.reportable_condition() {
+        trail
+            .details
+            .insert("reportable_condition".into(), json!(rc));
+    }
+    if !audience_accepted(state, holder, shell, now, trail).await {
+        return Err(TokenError::Ticket(EnvelopeError::AudienceMismatch.into()));
+    }
+
+    trail.at("revocation");
+    if let Some(rev) = shell.revocation() {
+        st.revocation
+            .check(&rev.url, rev.index, now)
+            .await
+            .map_err(|e| match e {
+                crate::trust::revocation::RevocationError::Revoked => TokenError::Revoked,
+                crate::trust::revocation::RevocationError::Undeterminable(r) => {
+                    TokenError::RevocationUndeterminable(r)
+                }
+            })?;
+    }
+
+    Ok(current)
+}
+
 fn check_parameters<'p>(
     holder: &DataHolder,
     params: &'p FormParams,

@@ -18,6 +18,7 @@ mod fhir_support;
 mod fuzz_regressions;
 mod interaction;
 mod network;
+mod operator_workbench;
 mod ops;
 mod policy_config;
 mod policy_public_health;

@@ -1,6 +1,7 @@
-//! Inspect: a ticket's claims, each explained in a sentence, and the steps a Data Holder runs
-//! on it, in the specification's order (spec-digest §7), so a reader sees what will be checked
-//! before anything is redeemed.
+//! A ticket's claims, each explained in a sentence, and the steps a Data Holder runs on it, in
+//! the specification's order, so a reader sees what will be checked before anything is
+//! redeemed. Shared by the demo's workbench and the Data Holder's operator workbench (words, not
+//! rules: verifying stays in [`crate::verify`] and the Data Holder's pipeline).
 
 use serde::Serialize;
 use serde_json::Value;
