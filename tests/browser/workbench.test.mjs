@@ -318,6 +318,42 @@ test("the Data Holder's operator workbench: a ticket's verdict without spending 
   }
 });
 
+test("the issuer's operator workbench: minting's verdict for a client, and a ticket's issuance record", async () => {
+  const w = await page.evaluate(() => window.__world());
+  await compose("self-access");
+  await mint();
+  const ticket = await page.inputValue("#ticket-text");
+  const request = await page.evaluate(async () =>
+    (await (await fetch("/api/check", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ preset: "self-access" }) })).json()).request);
+  const op = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  op.on("pageerror", (e) => { throw e; });
+  try {
+    await op.goto(w.issuer_workbench);
+    await op.fill("#admin-token", w.admin_token);
+    await op.click("#load-button");
+    await op.waitForSelector("#client option", { state: "attached" });
+    await op.fill("#claims", JSON.stringify(request, null, 2));
+    await op.click("#check-button");
+    await op.waitForSelector("#check-verdict");
+    assert.match(await op.textContent("#check-verdict"), /would mint it for network-console/);
+    const signed = JSON.parse(await op.textContent("#check-claims"));
+    assert.equal(signed.iss, w.network_issuer);
+    const bad = { ...request, access: { ...request.access, smart_scopes: ["not a scope"] } };
+    await op.fill("#claims", JSON.stringify(bad));
+    await op.click("#check-button");
+    await op.waitForFunction(() => /would refuse/.test(document.querySelector("#check-verdict")?.textContent || ""));
+    assert.match(await op.textContent("#check-verdict"), /would refuse: invalid_claims: /);
+    await op.fill("#ticket", ticket);
+    await op.click("#inspect-button");
+    await op.waitForSelector("#inspect-verdict");
+    assert.match(await op.textContent("#inspect-verdict"), /Signed by this issuer/);
+    assert.match(await op.textContent("#record"), /requested by\s*network-console/);
+    await op.screenshot({ path: `${shots}/issuer.png`, fullPage: false });
+  } finally {
+    await op.close();
+  }
+});
+
 test("keyboard only: tabs and the compose form", async () => {
   await page.goto(url);
   await page.waitForFunction(() => document.querySelector("#preset option") !== null);

@@ -114,29 +114,34 @@ impl DemoEnv {
         // The loopback federation and well-known host (crates/demo/src/federation.rs); the
         // network issuer may also mint for the federation's audience (PT-AUD-05).
         let federation = FederationHost::start(now()).await?;
+        // One admin secret for the run: the Data Holder's audit endpoint and the operator
+        // workbenches of the Data Holder and both issuers.
+        let admin_token = uuid::Uuid::new_v4().simple().to_string();
+        let common = IssuerCommon {
+            keys: &keys,
+            federation_anchor: &federation.anchor.id,
+            admin_token: &admin_token,
+        };
         let network = open_issuer(
             &network_iss,
             &dir.join("network-issuer.db"),
             &keys.network_issuer,
             NETWORK_MINTER,
-            &keys,
             TicketType::ALL
                 .into_iter()
                 .filter(|t| *t != TicketType::PayerClaims)
                 .collect(),
-            &federation.anchor.id,
+            &common,
         )?;
         let holder_issuer = open_issuer(
             &holder_iss,
             &dir.join("holder-issuer.db"),
             &keys.holder_issuer,
             BILLING_MINTER,
-            &keys,
             vec![TicketType::PayerClaims],
-            &federation.anchor.id,
+            &common,
         )?;
 
-        let admin_token = uuid::Uuid::new_v4().simple().to_string();
         let mut toml = holder_toml(&HolderToml {
             listen: holder_addr,
             base_url: &base_url,
@@ -243,15 +248,26 @@ pub(crate) fn spawn_server(
     })
 }
 
+/// What both demo issuers are opened with.
+struct IssuerCommon<'a> {
+    keys: &'a DemoKeys,
+    federation_anchor: &'a str,
+    admin_token: &'a str,
+}
+
 fn open_issuer(
     iss: &str,
     database: &Path,
     key: &PrivateJwk,
     minter: &str,
-    keys: &DemoKeys,
     types: Vec<TicketType>,
-    federation_anchor: &str,
+    common: &IssuerCommon<'_>,
 ) -> Result<Arc<Issuer>, DemoError> {
+    let &IssuerCommon {
+        keys,
+        federation_anchor,
+        admin_token,
+    } = common;
     let fail = |e: String| DemoError::Issuer(format!("{iss}: {e}"));
     let ring = KeyRing::single(key, Lifetimes::default().longest_max()).map_err(fail)?;
     let mut config = tessera_issuer::Config::new(iss, database.to_owned(), ring)
@@ -268,6 +284,8 @@ fn open_issuer(
         jwks: JwkSet::new(vec![keys.client(minter)?.jwk().public().clone()]),
         ticket_types: types,
     }];
+    config.admin_token = Some(admin_token.to_owned());
+    config.workbench = true;
     Issuer::open(config)
         .map(Arc::new)
         .map_err(|e| fail(e.to_string()))

@@ -98,6 +98,12 @@ pub fn render(env: &DemoEnv, program: &str) -> String {
         "The Data Holder's operator workbench (paste a ticket, see its verdict; the admin secret \
          above): {base}/workbench"
     );
+    let _ = writeln!(
+        out,
+        "The network issuer's operator workbench (check a request as a minting client, inspect a \
+         ticket; the same secret): {}/workbench",
+        env.network_iss
+    );
     out
 }
 

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
 use tessera_store::audit::AuditRecord;
 use tessera_store::durable::TokenStore;
 use tessera_store::token_db::TokenDbError;
@@ -33,14 +32,7 @@ pub fn admin_refusal(state: &HolderState, headers: &HeaderMap) -> Option<Respons
     let Some(secret) = state.config().admin_token.as_deref() else {
         return Some(StatusCode::NOT_FOUND.into_response());
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    // Length differences still take the constant-time path over the shorter input; the
-    // secret's length is not what protects it.
-    if bool::from(presented.as_bytes().ct_eq(secret.as_bytes())) {
+    if tessera_serve::operator::bearer_matches(headers, secret) {
         return None;
     }
     let mut r = StatusCode::UNAUTHORIZED.into_response();

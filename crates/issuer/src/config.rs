@@ -145,6 +145,21 @@ pub struct FileConfig {
     /// Inbound TLS (certificate and key PEM files); absent: plain HTTP.
     #[serde(default)]
     pub tls: Option<tessera_serve::FileTls>,
+    /// Bearer secret of the operator's workbench API (at least 16 characters).
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// `[workbench]`.
+    #[serde(default)]
+    pub workbench: FileWorkbench,
+}
+
+/// `[workbench]`: the operator's workbench at `{issuer}/workbench` (off by default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileWorkbench {
+    /// Serve it (needs `admin_token`).
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 /// `[[key]]`.
@@ -268,6 +283,10 @@ pub struct Config {
     pub revocation_management_url: Option<String>,
     /// Inbound TLS files (read by `serve`), if any.
     pub tls: Option<tessera_serve::TlsFiles>,
+    /// Bearer secret of the operator's workbench API.
+    pub admin_token: Option<String>,
+    /// Serve the operator's workbench at `{issuer}/workbench`.
+    pub workbench: bool,
 }
 
 impl Config {
@@ -293,6 +312,8 @@ impl Config {
             evidence_client_ids: Vec::new(),
             revocation_management_url: None,
             tls: None,
+            admin_token: None,
+            workbench: false,
         })
     }
 
@@ -341,6 +362,19 @@ impl Config {
                 ));
             }
         }
+        if file
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < 16)
+        {
+            return Err(invalid("admin_token", "must be at least 16 characters"));
+        }
+        if file.workbench.enabled && file.admin_token.is_none() {
+            return Err(invalid(
+                "workbench.enabled",
+                "needs admin_token: the workbench's API answers operators holding the admin secret",
+            ));
+        }
         Ok(Config {
             issuer,
             listen,
@@ -367,6 +401,8 @@ impl Config {
                 .tls
                 .as_ref()
                 .map(|t| tessera_serve::TlsFiles::resolve(t, dir)),
+            admin_token: file.admin_token,
+            workbench: file.workbench.enabled,
         })
     }
 

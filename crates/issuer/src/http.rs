@@ -4,7 +4,8 @@
 //!
 //! Routes, all under the issuer URL's path:
 //! `GET /.well-known/jwks.json`, `GET /status/{list}`, `POST /tickets`,
-//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`; and, served standalone
+//! `GET /tickets/{jti}`, `POST /tickets/{jti}/revoke`; with `[workbench] enabled`, the
+//! operator's workbench under `/workbench` (`crate::workbench`); and, served standalone
 //! ([`app_with_probes`]), the probes `GET /healthz` and `GET /readyz` at the root.
 
 use std::sync::Arc;
@@ -54,9 +55,14 @@ pub fn app(state: AppState) -> Router {
         .route("/tickets", post(mint))
         .route("/tickets/check", post(check))
         .route("/tickets/{jti}", get(record))
-        .route("/tickets/{jti}/revoke", post(revoke))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state);
+        .route("/tickets/{jti}/revoke", post(revoke));
+    let routes = if state.issuer.config().workbench {
+        routes.merge(crate::workbench::routes())
+    } else {
+        routes
+    }
+    .layer(DefaultBodyLimit::max(MAX_BODY))
+    .with_state(state);
     if prefix.is_empty() {
         routes
     } else {

@@ -27,6 +27,7 @@ mod mint;
 pub mod status;
 mod store;
 pub mod verification;
+mod workbench;
 
 pub use auth::{ASSERTION_LEEWAY, MAX_ASSERTION_LIFETIME};
 pub use config::{Config, ConfigError, EXAMPLE_CONFIG, MintingClient, StatusListConfig};

@@ -3,6 +3,7 @@
 //! graceful shutdown on SIGTERM or Ctrl-C — stop accepting, let every in-flight request finish,
 //! then return so the caller can drain its own writers and exit 0.
 
+pub mod operator;
 pub mod shutdown;
 pub mod tls;
 

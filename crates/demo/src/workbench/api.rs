@@ -183,6 +183,7 @@ impl Workbench {
             "network_base_url": self.network.as_ref().map(|n| n.base_url.clone()),
             // Demo mode: the run's admin secret, for the Data Holder's operator workbench.
             "holder_workbench": format!("{}/workbench", env.base_url),
+            "issuer_workbench": format!("{}/workbench", env.network_iss),
             "admin_token": env.admin_token,
             "clients": clients,
             "presets": presets,
@@ -211,7 +212,12 @@ impl Workbench {
                 "fix": fix_for_issuer(body.get("error_description").and_then(Value::as_str)),
             })
         };
-        Ok(json!({ "composed": composed, "verdict": verdict, "trace": [exchange] }))
+        Ok(json!({
+            "composed": composed,
+            "request": composed.request(&self.env),
+            "verdict": verdict,
+            "trace": [exchange],
+        }))
     }
 
     /// Mints the composition; the ticket decoded and explained.

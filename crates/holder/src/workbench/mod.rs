@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tessera_serve::operator::{OPERATOR_CSS, OPERATOR_JS, static_asset};
 use tessera_ticket::explain::{HOLDER_STEPS, explain_claims};
 
 use crate::audit::admin_refusal;
@@ -24,7 +25,6 @@ use crate::token::exchange::dry_run;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
-const APP_CSS: &str = include_str!("assets/app.css");
 
 /// Largest inspect request read (the ticket inside is bounded again when decoded).
 const MAX_BODY: usize = 64 * 1024;
@@ -43,33 +43,22 @@ pub fn routes() -> Router<HolderState> {
     Router::new()
         .route(
             "/workbench",
-            get(|| async { page("text/html; charset=utf-8", INDEX_HTML) }),
+            get(|| async { static_asset("text/html; charset=utf-8", INDEX_HTML) }),
         )
         .route(
             "/workbench/app.js",
-            get(|| async { page("text/javascript; charset=utf-8", APP_JS) }),
+            get(|| async { static_asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/workbench/operator.js",
+            get(|| async { static_asset("text/javascript; charset=utf-8", OPERATOR_JS) }),
         )
         .route(
             "/workbench/app.css",
-            get(|| async { page("text/css; charset=utf-8", APP_CSS) }),
+            get(|| async { static_asset("text/css; charset=utf-8", OPERATOR_CSS) }),
         )
         .route("/workbench/api/inspect", post(inspect_handler))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-}
-
-fn page(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-store"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'self'; object-src 'none'; frame-ancestors 'none'",
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -149,3 +149,34 @@ fn bad_values_name_their_key() {
         assert!(e.contains(expected), "expected {expected:?} in {e:?}");
     }
 }
+
+#[test]
+fn the_workbench_needs_an_admin_secret_of_sixteen_characters() {
+    let with = |token: Option<&str>| {
+        let mut c = EXAMPLE_CONFIG.replacen(
+            "issuer = \"https://issuer.example.org\"",
+            &format!(
+                "issuer = \"https://issuer.example.org\"\n{}",
+                token
+                    .map(|t| format!("admin_token = \"{t}\""))
+                    .unwrap_or_default()
+            ),
+            1,
+        );
+        c.push_str("\n[workbench]\nenabled = true\n");
+        c
+    };
+    let e = error_of(&with(None));
+    assert!(
+        e.contains("config key `workbench.enabled`: needs admin_token"),
+        "{e}"
+    );
+    let e = error_of(&with(Some("short")));
+    assert!(e.contains("config key `admin_token`"), "{e}");
+    let (_dir, path) = example_dir(&with(Some("operator-secret-0123456789")));
+    let c = Config::load(&path).unwrap();
+    assert!(c.workbench);
+    assert_eq!(c.admin_token.as_deref(), Some("operator-secret-0123456789"));
+    let (_dir, path) = example_dir(EXAMPLE_CONFIG);
+    assert!(!Config::load(&path).unwrap().workbench, "off by default");
+}

@@ -6,3 +6,4 @@ mod duties;
 mod http;
 mod library;
 mod support;
+mod workbench;
