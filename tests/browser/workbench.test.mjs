@@ -178,6 +178,30 @@ test("an edit the issuer refuses is explained before minting", async () => {
   assert.match(v, /What to change/);
 });
 
+test("the type's own claims drive the form, and the issuer judges each value", async () => {
+  await compose("self-access");
+  assert.equal(await page.isVisible("#requester-authority"), false, "self access has no requester");
+  assert.equal(await page.isVisible("#type-claims-none"), true);
+  await compose("delegated-guardian");
+  assert.equal(await page.inputValue("#requester-authority"), "GUARD");
+  assert.equal(await page.isVisible("#measure-code"), false);
+  await compose("delegated-guardian", async () => { await page.fill("#requester-authority", "FRIEND"); });
+  assert.match(await page.textContent("#verdict"), /issuer would refuse: invalid_claims/);
+  await compose("delegated-guardian", async () => { await page.fill("#requester-authority", "HPOWATT"); });
+  assert.match(await page.textContent("#verdict"), /issuer would mint/);
+  let claims = JSON.parse(await page.textContent("#composed-claims"));
+  assert.equal(claims.requester.relationship[0].coding[0].code, "HPOWATT");
+  await compose("quality-gap");
+  assert.equal(await page.inputValue("#measure-code"), "CMS122v12");
+  assert.ok((await page.inputValue("#requester-identifier")).length > 0, "the payer's NPI");
+  await compose("payer-claims");
+  assert.ok((await page.inputValue("#claim-encounter")).length > 0);
+  assert.equal(await page.isVisible("#claim-control-number"), true);
+  await compose("public-health", async () => { await page.fill("#reportable-condition", "186747009"); });
+  claims = JSON.parse(await page.textContent("#composed-claims"));
+  assert.equal(claims.reportable_condition.coding[0].code, "186747009");
+});
+
 test("the binding and an organization filter are composed, and the CLI command is shown", async () => {
   // Bound to the family app's key instead of the patient app's: the family app may redeem.
   await compose("self-access", async () => {

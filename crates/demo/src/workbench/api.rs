@@ -188,6 +188,7 @@ impl Workbench {
             "clients": clients,
             "presets": presets,
             "holder_steps": HOLDER_STEPS,
+            "authority_codes": tessera_ticket::AUTHORITY_CODES,
         }))
     }
 

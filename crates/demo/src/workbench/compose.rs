@@ -62,6 +62,29 @@ pub struct Composition {
     /// registered client with a configured framework identity; absent: the preset's.
     #[serde(default)]
     pub binding_framework: Option<String>,
+    /// The delegate's authority (`requester.relationship`, a v3-RoleCode such as `DELEGATEE`,
+    /// `HPOWATT`, `GUARD`), for delegated access; absent: the preset's.
+    #[serde(default)]
+    pub requester_authority: Option<String>,
+    /// The requesting organization's identifier (`requester.identifier[0].value`: the payer's
+    /// NPI, the agency's URI), for the organizational types.
+    #[serde(default)]
+    pub requester_identifier: Option<String>,
+    /// The requesting organization's name (`requester.name`), for the organizational types.
+    #[serde(default)]
+    pub requester_name: Option<String>,
+    /// The quality measure's code (`measure.coding[0].code`, e.g. `CMS122v12`).
+    #[serde(default)]
+    pub measure_code: Option<String>,
+    /// The claim's control number (`access.claim_linkage.claim.identifier.value`).
+    #[serde(default)]
+    pub claim_control_number: Option<String>,
+    /// The claim's encounter (`access.claim_linkage.encounter`, a local Encounter id).
+    #[serde(default)]
+    pub claim_encounter: Option<String>,
+    /// The reportable condition's SNOMED CT code (`reportable_condition.coding[0].code`).
+    #[serde(default)]
+    pub reportable_condition: Option<String>,
     /// Requested lifetime in seconds (`exp` = now + this); absent: the issuer's default.
     #[serde(default)]
     pub lifetime_seconds: Option<i64>,
@@ -296,6 +319,7 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
             )
         })?;
     }
+    type_claims(env, c, &mut claims)?;
     if let Some(seconds) = c.lifetime_seconds {
         if seconds <= 0 {
             return Err("the lifetime must be a positive number of seconds".into());
@@ -318,6 +342,91 @@ pub fn compose(env: &DemoEnv, c: &Composition) -> Result<Composed, String> {
         minted_seconds_ago: c.minted_seconds_ago.filter(|s| *s > 0),
         record,
     })
+}
+
+/// The claims only some types carry (requester authority and organization, measure, claim
+/// linkage, reportable condition): each edit needs its claim in the preset, and the issuer
+/// judges the value (an unknown authority code, say, is its refusal to show).
+fn type_claims(env: &DemoEnv, c: &Composition, claims: &mut Value) -> Result<(), String> {
+    set(
+        claims,
+        &c.requester_authority,
+        "/requester/relationship/0/coding/0/code",
+        "requester authority (delegated access only)",
+    )?;
+    if claims.pointer("/requester/resourceType") == Some(&json!("Organization")) {
+        set(
+            claims,
+            &c.requester_identifier,
+            "/requester/identifier/0/value",
+            "requester identifier",
+        )?;
+        set(
+            claims,
+            &c.requester_name,
+            "/requester/name",
+            "requester name",
+        )?;
+    } else if non_empty(&c.requester_identifier).is_some() || non_empty(&c.requester_name).is_some()
+    {
+        return Err("this ticket type's requester is not an organization".into());
+    }
+    let measure_edited = non_empty(&c.measure_code).is_some();
+    set(
+        claims,
+        &c.measure_code,
+        "/measure/coding/0/code",
+        "measure (payer quality gap only)",
+    )?;
+    set(
+        claims,
+        &c.claim_control_number,
+        "/access/claim_linkage/claim/identifier/value",
+        "claim (payer claims only)",
+    )?;
+    if let Some(id) = non_empty(&c.claim_encounter) {
+        let slot = claims
+            .pointer_mut("/access/claim_linkage/encounter/0/reference")
+            .ok_or("this ticket type has no claim encounter (payer claims only)")?;
+        *slot = json!(format!("{}/Encounter/{id}", env.base_url));
+    }
+    let condition_edited = non_empty(&c.reportable_condition).is_some();
+    set(
+        claims,
+        &c.reportable_condition,
+        "/reportable_condition/coding/0/code",
+        "reportable condition (public health only)",
+    )?;
+    // A changed code no longer has the preset's display text.
+    for (edited, pointer) in [
+        (measure_edited, "/measure/coding/0"),
+        (condition_edited, "/reportable_condition/coding/0"),
+    ] {
+        if edited && let Some(coding) = claims.pointer_mut(pointer).and_then(Value::as_object_mut) {
+            coding.remove("display");
+        }
+    }
+    if measure_edited && let Some(m) = claims.get_mut("measure").and_then(Value::as_object_mut) {
+        m.remove("text");
+    }
+    Ok(())
+}
+
+/// Puts the non-empty `value` at `pointer`, which the preset must have.
+fn set(
+    claims: &mut Value,
+    value: &Option<String>,
+    pointer: &str,
+    what: &str,
+) -> Result<(), String> {
+    let Some(v) = non_empty(value) else {
+        return Ok(());
+    };
+    let slot = claims
+        .pointer_mut(pointer)
+        .ok_or_else(|| format!("this ticket type has no {what}"))?;
+    *slot = Value::String(v.to_owned());
+    Ok(())
 }
 
 fn non_empty(v: &Option<String>) -> Option<&str> {

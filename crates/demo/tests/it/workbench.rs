@@ -252,6 +252,69 @@ async fn framework_bindings_and_a_person_at_the_network_data_holder() {
     }
     assert_eq!(framework_of("patient-app"), Value::Null);
 
+    // The type's own claims: each edit lands in its claim and the issuer judges the value.
+    let check = |body: Value| {
+        let http = http.clone();
+        let url = api("check");
+        async move { post(&http, &url, body).await }
+    };
+    let (_, guard) =
+        check(json!({ "preset": "delegated-delegatee", "requester_authority": "GUARD" })).await;
+    assert_eq!(guard["verdict"]["ok"], true, "{guard}");
+    assert_eq!(
+        guard["composed"]["claims"]["requester"]["relationship"][0]["coding"][0]["code"],
+        "GUARD"
+    );
+    let (_, unknown) =
+        check(json!({ "preset": "delegated-delegatee", "requester_authority": "FRIEND" })).await;
+    assert_eq!(unknown["verdict"]["ok"], false, "{unknown}");
+    assert_eq!(unknown["verdict"]["error"], "invalid_claims", "{unknown}");
+    let (_, measured) =
+        check(json!({ "preset": "quality-gap", "measure_code": "CMS130v12" })).await;
+    assert_eq!(measured["verdict"]["ok"], true, "{measured}");
+    let m = &measured["composed"]["claims"]["measure"];
+    assert_eq!(m["coding"][0]["code"], "CMS130v12");
+    assert_eq!(
+        m["coding"][0]["display"],
+        Value::Null,
+        "the old display is dropped"
+    );
+    let (_, claim) = check(json!({ "preset": "payer-claims", "claim_encounter": "enc-1", "claim_control_number": "CN-9", "requester_name": "Another Payer" })).await;
+    let linkage = &claim["composed"]["claims"]["access"]["claim_linkage"];
+    assert!(
+        linkage["encounter"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Encounter/enc-1")
+    );
+    assert_eq!(linkage["claim"]["identifier"]["value"], "CN-9");
+    assert_eq!(
+        claim["composed"]["claims"]["requester"]["name"],
+        "Another Payer"
+    );
+    let (_, condition) =
+        check(json!({ "preset": "public-health", "reportable_condition": "186747009" })).await;
+    assert_eq!(
+        condition["composed"]["claims"]["reportable_condition"]["coding"][0]["code"],
+        "186747009"
+    );
+    let (status, wrong_type) =
+        check(json!({ "preset": "self-access", "measure_code": "CMS122v12" })).await;
+    assert_eq!(status, 422);
+    assert!(
+        wrong_type["error"]
+            .as_str()
+            .unwrap()
+            .contains("has no measure"),
+        "{wrong_type}"
+    );
+    let (status, _) =
+        check(json!({ "preset": "delegated-delegatee", "requester_identifier": "123" })).await;
+    assert_eq!(
+        status, 422,
+        "a RelatedPerson requester has no organization identifier"
+    );
+
     // Binding to a framework identity, and the two ways to get it wrong.
     let (status, checked) = post(
         &http,

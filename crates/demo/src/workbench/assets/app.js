@@ -70,6 +70,17 @@ function fillFromPreset() {
   $("#holder-states").value = states.join(", ");
   const npis = (a.data_holder_filter || []).flatMap((f) => (f.organization || []).map((o) => o.identifier && o.identifier.value));
   for (const box of document.querySelectorAll('input[name="holder_org"]')) box.checked = npis.includes(box.value);
+  // The type's own claims: a field per claim the example carries, filled from it.
+  const at = (pointer) => pointer.split("/").slice(1).reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), p.claims);
+  let shown = 0;
+  for (const f of document.querySelectorAll(".type-field")) {
+    let v = at(f.dataset.pointer);
+    if (typeof v === "string" && f.dataset.pointer.endsWith("/reference")) v = v.split("/").pop();
+    f.hidden = typeof v !== "string";
+    if (!f.hidden) shown++;
+    f.querySelector("input").value = typeof v === "string" ? v : "";
+  }
+  $("#type-claims-none").hidden = shown > 0;
   $("#binding").value = "";
   $("#lifetime").value = "";
   $("#minted-ago").value = "";
@@ -88,6 +99,10 @@ function composition() {
     holder_states: $("#holder-states").value.split(",").map((s) => s.trim()).filter(Boolean),
     holder_organizations: [...document.querySelectorAll('input[name="holder_org"]:checked')].map((b) => b.value),
   };
+  for (const f of document.querySelectorAll(".type-field")) {
+    const input = f.querySelector("input");
+    if (!f.hidden && input.value.trim()) c[input.name] = input.value.trim();
+  }
   const binding = $("#binding").value;
   if (binding.startsWith("jkt:")) c.binding_client = binding.slice(4);
   if (binding.startsWith("framework:")) c.binding_framework = binding.slice(10);
@@ -376,6 +391,7 @@ async function start() {
       ...w.clients.filter((c) => c.jkt).map((c) => el("option", { value: `jkt:${c.client_id}`, text: `key of ${c.client_id} (jkt ${c.jkt.slice(0, 10)}…)` }))),
     el("optgroup", { label: "A client's trust-framework identity" },
       ...w.clients.filter((c) => c.framework).map((c) => el("option", { value: `framework:${c.client_id}`, text: `${c.client_id}: ${c.framework.framework_type} entity ${c.framework.entity_uri}` }))));
+  $("#authority-codes").replaceChildren(...w.authority_codes.map((code) => el("option", { value: code })));
   $("#holder").addEventListener("change", showHolder);
   $("#client").addEventListener("change", showClient);
   if (!w.network_base_url) $("#holder option[value=network]").disabled = true;
