@@ -50,7 +50,8 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let fx = Fixture::create(dir.path(), 20, None, None).unwrap();
-        let config = tessera_holder::config::Config::load(&fx.config_path).unwrap();
+        let config =
+            tessera_holder::config::Config::load(fx.config_path.as_deref().unwrap()).unwrap();
         let (store, db) = tessera_holder::serve::open_stores(&config).unwrap();
         tessera_holder::serve::ingest_configured(&config, store.as_ref(), now()).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();

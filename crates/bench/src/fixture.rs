@@ -45,10 +45,21 @@ pub struct Fixture {
     pub issuer: PrivateJwk,
     /// Client key (`private_key_jwt`).
     pub client: PrivateJwk,
-    /// The Data Holder configuration file.
-    pub config_path: PathBuf,
+    /// The Data Holder configuration file (`None` for a target started elsewhere).
+    pub config_path: Option<PathBuf>,
     /// One entry per loaded Patient record.
     pub subjects: Vec<Subject>,
+    /// The FHIR base as the Data Holder is configured: ticket `aud`, assertion `aud`
+    /// (`{base}/token`), DPoP `htu`.
+    pub base: String,
+    /// The tickets' `iss`.
+    pub issuer_id: String,
+    /// The client's id.
+    pub client_id: String,
+    /// The tickets' `ticket_type`.
+    pub ticket_type: String,
+    /// The tickets' `access.smart_scopes`.
+    pub scopes: Vec<String>,
 }
 
 /// The wall clock: the server under test runs on the system clock, so tickets and
@@ -135,23 +146,28 @@ jwks_file = "{client_keys}"
         Ok(Fixture {
             issuer,
             client,
-            config_path,
+            config_path: Some(config_path),
             subjects,
+            base: BASE.to_owned(),
+            issuer_id: ISSUER.to_owned(),
+            client_id: CLIENT_ID.to_owned(),
+            ticket_type: SELF_ACCESS.to_owned(),
+            scopes: SCOPES.map(str::to_owned).to_vec(),
         })
     }
 
-    /// A fresh self-access ticket for subject `i` (modulo the subject count).
+    /// A fresh ticket for subject `i` (modulo the subject count), bound to the client's key.
     pub fn ticket(&self, i: usize) -> Result<String, BenchError> {
         let s = &self.subjects[i % self.subjects.len()];
         let t = now();
         sign(
             &self.issuer,
             &json!({
-                "iss": ISSUER, "aud": BASE, "exp": t + 3600, "iat": t - 5,
-                "jti": uuid::Uuid::new_v4().to_string(), "ticket_type": SELF_ACCESS,
+                "iss": self.issuer_id, "aud": self.base, "exp": t + 3600, "iat": t - 5,
+                "jti": uuid::Uuid::new_v4().to_string(), "ticket_type": self.ticket_type,
                 "presenter_binding": {"method": "jkt", "jkt": self.client.public().thumbprint()},
                 "subject": {"patient": s.patient},
-                "access": {"smart_scopes": SCOPES},
+                "access": {"smart_scopes": self.scopes},
             }),
         )
     }
@@ -161,22 +177,23 @@ jwks_file = "{client_keys}"
         let t = now();
         sign(
             &self.client,
-            &json!({"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": format!("{BASE}/token"),
+            &json!({"iss": self.client_id, "sub": self.client_id,
+                "aud": format!("{}/token", self.base),
                 "jti": uuid::Uuid::new_v4().to_string(), "iat": t, "exp": t + 300}),
         )
     }
-}
 
-/// A fresh DPoP proof (RFC 9449) for the token endpoint, by `key`.
-pub fn dpop_proof(key: &PrivateJwk) -> Result<String, BenchError> {
-    let mut header = Map::new();
-    header.insert("typ".into(), "dpop+jwt".into());
-    header.insert("jwk".into(), key.public().to_value());
-    let claims = json!({"htm": "POST", "htu": format!("{BASE}/token"), "iat": now(),
-        "jti": uuid::Uuid::new_v4().to_string()});
-    let signer = key.signer().map_err(|e| BenchError::of("signer", e))?;
-    let body = serde_json::to_vec(&claims).map_err(|e| BenchError::of("payload", e))?;
-    sign_compact(&header, &body, &signer).map_err(|e| BenchError::of("signing", e))
+    /// A fresh DPoP proof (RFC 9449) for the token endpoint, by `key`.
+    pub fn dpop_proof(&self, key: &PrivateJwk) -> Result<String, BenchError> {
+        let mut header = Map::new();
+        header.insert("typ".into(), "dpop+jwt".into());
+        header.insert("jwk".into(), key.public().to_value());
+        let claims = json!({"htm": "POST", "htu": format!("{}/token", self.base), "iat": now(),
+            "jti": uuid::Uuid::new_v4().to_string()});
+        let signer = key.signer().map_err(|e| BenchError::of("signer", e))?;
+        let body = serde_json::to_vec(&claims).map_err(|e| BenchError::of("payload", e))?;
+        sign_compact(&header, &body, &signer).map_err(|e| BenchError::of("signing", e))
+    }
 }
 
 fn sign(key: &PrivateJwk, payload: &Value) -> Result<String, BenchError> {

@@ -1,9 +1,11 @@
 //! `tessera bench`: a bounded load driver for a Data Holder (issue 12).
 //!
 //! It starts our server as a child process (`tessera serve`) on loopback over freshly generated
-//! synthetic data ([`fixture`]), pre-mints every ticket and pre-signs every client assertion
-//! before the clock starts, drives `connections` concurrent HTTP clients for a fixed number
-//! of requests ([`load`]), and reports throughput, latency percentiles, errors, and the
+//! synthetic data ([`fixture`]), or drives one started elsewhere on this machine from a
+//! description of how it is configured ([`target`]); pre-mints every ticket and pre-signs every
+//! client assertion before the clock starts, drives `connections` concurrent HTTP clients for a
+//! fixed number of requests or a fixed duration, whichever ends first ([`load`]), counting
+//! progress as it goes ([`Progress`]), and reports throughput, latency percentiles, errors, and the
 //! server's CPU time per operation and RSS from `/proc` ([`server`]). The cryptographic floor
 //! of one redemption (ticket ES256 verify + assertion verify + token work) is timed in-process
 //! in the same run ([`floor`]), so every figure can be read as a ratio to it.
@@ -15,6 +17,11 @@ pub mod floor;
 pub mod load;
 pub mod report;
 pub mod server;
+pub mod target;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use std::path::PathBuf;
 
@@ -44,7 +51,9 @@ pub enum Operation {
     SearchCode,
     /// `GET Observation?date=ge…` (search by date).
     SearchDate,
-    /// Both exchanges, read and the three searches in turn.
+    /// `GET Observation?_count=10`, then every `next` link to the last page: one walk.
+    Page,
+    /// Both exchanges, read, the three searches and a paging walk in turn.
     Mix,
 }
 
@@ -58,6 +67,7 @@ impl Operation {
             Operation::Search => "search",
             Operation::SearchCode => "search-code",
             Operation::SearchDate => "search-date",
+            Operation::Page => "page",
             Operation::Mix => "mix",
         }
     }
@@ -71,6 +81,7 @@ impl Operation {
             Operation::Search,
             Operation::SearchCode,
             Operation::SearchDate,
+            Operation::Page,
             Operation::Mix,
         ]
         .into_iter()
@@ -101,10 +112,42 @@ pub struct BenchOptions {
     /// A `tessera synth` output already ingested into `store`: the run neither generates nor
     /// loads data (`patients` is then only reported).
     pub preloaded: Option<PathBuf>,
+    /// A Data Holder started elsewhere: `(url, description file)` ([`target`]). Nothing is
+    /// started, generated or loaded then.
+    pub target: Option<(String, PathBuf)>,
+    /// Stop after this long even if requests remain (the count stays the most sent).
+    pub duration: Option<Duration>,
+    /// Counters the caller may watch while the run goes (a progress line).
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a run is, updated as each request is answered.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Requests the run will send at most.
+    pub total: AtomicUsize,
+    /// Requests answered so far (successfully or not).
+    pub done: AtomicUsize,
+    /// Of which failed.
+    pub errors: AtomicUsize,
+}
+
+impl Progress {
+    /// `(done, total, errors)` now.
+    pub fn read(&self) -> (usize, usize, usize) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Runs one benchmark end to end and returns its report.
 pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
+    if let Some((url, description)) = &opts.target {
+        return run_target(opts, &target::Target::load(url, description)?).await;
+    }
     let dir = tempfile::tempdir().map_err(|e| BenchError::of("temporary directory", e))?;
     if opts.nodes > 1 && opts.store.is_none() {
         return Err(BenchError(
@@ -122,35 +165,67 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
         opts.store.as_deref(),
         opts.preloaded.as_deref(),
     )?;
+    let config = fx
+        .config_path
+        .clone()
+        .ok_or_else(|| BenchError("no server configuration".into()))?;
     let floor = floor::measure(&fx, opts.floor_iterations)?;
     // One after the other: the first ingests, the others find the data unchanged.
     let mut servers = Vec::new();
     for _ in 0..opts.nodes.max(1) {
-        servers.push(server::Server::start(&opts.server_binary, &fx.config_path)?);
+        servers.push(server::Server::start(&opts.server_binary, &config)?);
     }
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| format!("http://{}/fhir", s.addr))
+        .collect();
     let before = server::Usage::total(servers.iter().map(server::Server::usage));
-    let result = load::drive(&fx, &servers, opts).await;
+    let result = load::drive(&fx, &bases, opts).await;
     let after = server::Usage::total(servers.iter().map(server::Server::usage));
     drop(servers);
     let ops = result?;
-    let usage = match (before, after) {
+    Ok(report::Report {
+        operation: opts.operation.name(),
+        connections: opts.connections,
+        target: format!(
+            "{} synthetic patient(s), {} node(s) on {}",
+            opts.patients,
+            opts.nodes.max(1),
+            match opts.store.as_deref() {
+                Some(url) if url.starts_with("postgres") => "postgres",
+                _ => "sqlite",
+            }
+        ),
+        floor,
+        ops,
+        server: during(before, after),
+    })
+}
+
+/// A run against a Data Holder started elsewhere.
+async fn run_target(opts: &BenchOptions, t: &target::Target) -> Result<report::Report, BenchError> {
+    let floor = floor::measure(&t.fixture, opts.floor_iterations)?;
+    let usage = || t.server_pid.and_then(server::usage_of);
+    let before = usage();
+    let ops = load::drive(&t.fixture, std::slice::from_ref(&t.url), opts).await?;
+    let after = usage();
+    Ok(report::Report {
+        operation: opts.operation.name(),
+        connections: opts.connections,
+        target: format!("the Data Holder at {}", t.url),
+        floor,
+        ops,
+        server: during(before, after),
+    })
+}
+
+/// Resource use between two readings: CPU as the difference, memory as of the second.
+fn during(before: Option<server::Usage>, after: Option<server::Usage>) -> Option<server::Usage> {
+    match (before, after) {
         (Some(b), Some(a)) => Some(server::Usage {
             cpu_seconds: a.cpu_seconds - b.cpu_seconds,
             ..a
         }),
         _ => None,
-    };
-    Ok(report::Report {
-        operation: opts.operation.name(),
-        connections: opts.connections,
-        patients: opts.patients,
-        nodes: opts.nodes.max(1),
-        store: match opts.store.as_deref() {
-            Some(url) if url.starts_with("postgres") => "postgres",
-            _ => "sqlite",
-        },
-        floor,
-        ops,
-        server: usage,
-    })
+    }
 }

@@ -1,6 +1,7 @@
 //! The load: `connections` tasks, each with its own HTTP connection, take request numbers from
-//! one counter until the fixed count is reached; each request is timed from send to the end of
-//! its body. Every ticket and assertion was signed before the first request.
+//! one counter until the fixed count is reached or the duration is up; each request is timed
+//! from send to the end of its body (a paging walk: to the end of its last page). Every ticket
+//! and assertion was signed before the first request.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,18 +12,23 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::fixture::Fixture;
-use crate::server::Server;
-use crate::{BenchError, BenchOptions, Operation};
+use crate::{BenchError, BenchOptions, Operation, Progress};
 
 /// The mix, in turn.
-const MIX: [Operation; 6] = [
+const MIX: [Operation; 7] = [
     Operation::Exchange,
     Operation::ExchangeDpop,
     Operation::Read,
     Operation::Search,
     Operation::SearchCode,
     Operation::SearchDate,
+    Operation::Page,
 ];
+
+/// Page size of a paging walk (small, so a patient's Observations span several pages).
+const PAGE_SIZE: usize = 10;
+/// Most pages one walk follows (a server whose `next` never ends fails the walk).
+const MAX_PAGES: usize = 1_000;
 
 /// Latencies and errors of one operation.
 #[derive(Debug, Default, Clone)]
@@ -44,6 +50,16 @@ fn op_of(run: Operation, i: usize) -> Operation {
     }
 }
 
+/// Request `i`'s place among the run's exchanges, if it is one (the pre-signed slot it takes).
+fn exchange_ordinal(run: Operation, i: usize) -> Option<usize> {
+    match run {
+        Operation::Exchange | Operation::ExchangeDpop => Some(i),
+        // The mix starts with its two exchanges.
+        Operation::Mix => (i % MIX.len() < 2).then(|| i / MIX.len() * 2 + i % MIX.len()),
+        _ => None,
+    }
+}
+
 /// A pre-signed redemption.
 struct Exchange {
     ticket: String,
@@ -52,16 +68,13 @@ struct Exchange {
     dpop: Option<String>,
 }
 
-/// Drives the run; returns the results per operation name.
+/// Drives the run against the Data Holders at `bases` (connection `k` to `bases[k % n]`);
+/// returns the results per operation name.
 pub async fn drive(
     fx: &Fixture,
-    servers: &[Server],
+    bases: &[String],
     opts: &BenchOptions,
 ) -> Result<BTreeMap<&'static str, OpResult>, BenchError> {
-    let bases: Vec<String> = servers
-        .iter()
-        .map(|s| format!("http://{}/fhir", s.addr))
-        .collect();
     let base = bases
         .first()
         .cloned()
@@ -76,37 +89,48 @@ pub async fn drive(
     let token = exchange(&setup, &base, &first)
         .await
         .map_err(|e| BenchError(format!("setup exchange: {e}")))?;
+    // Reads go to the patient the Data Holder resolved (its id may differ from the source's).
+    let patient = token["patient"]
+        .as_str()
+        .map_or_else(|| fx.subjects[0].id.clone(), str::to_owned);
     let token = token["access_token"]
         .as_str()
         .ok_or_else(|| BenchError("setup exchange: no access_token".into()))?
         .to_owned();
     let dpop_key = tessera_jose::PrivateJwk::generate(tessera_jose::Alg::Es256)
         .map_err(|e| BenchError::of("DPoP key", e))?;
+    // Only exchanges are pre-signed (reads and searches reuse the setup token), so a long
+    // run of reads allocates nothing per request.
     let mut exchanges = Vec::new();
     for i in 0..opts.requests {
         let op = op_of(opts.operation, i);
         if matches!(op, Operation::Exchange | Operation::ExchangeDpop) {
-            exchanges.push(Some(Exchange {
+            exchanges.push(std::sync::Mutex::new(Some(Exchange {
                 ticket: fx.ticket(i)?,
                 assertion: fx.assertion()?,
                 dpop: match op {
-                    Operation::ExchangeDpop => Some(crate::fixture::dpop_proof(&dpop_key)?),
+                    Operation::ExchangeDpop => Some(fx.dpop_proof(&dpop_key)?),
                     _ => None,
                 },
-            }));
-        } else {
-            exchanges.push(None);
+            })));
         }
     }
-    let work = Arc::new(Work {
+    let progress = opts.progress.clone().unwrap_or_default();
+    progress.total.store(opts.requests, Ordering::Relaxed);
+    let mut work = Work {
         token,
-        patient: fx.subjects[0].id.clone(),
-        exchanges: exchanges.into_iter().map(std::sync::Mutex::new).collect(),
+        patient,
+        exchanges,
+        requests: opts.requests,
         next: AtomicUsize::new(0),
         run: opts.operation,
         results: Mutex::new(BTreeMap::new()),
-    });
+        deadline: None,
+        progress,
+    };
     let started = Instant::now();
+    work.deadline = opts.duration.map(|d| started + d);
+    let work = Arc::new(work);
     let mut tasks = Vec::new();
     for k in 0..opts.connections.max(1) {
         let (work, http) = (work.clone(), client()?);
@@ -138,22 +162,33 @@ fn client() -> Result<reqwest::Client, BenchError> {
 struct Work {
     token: String,
     patient: String,
+    /// The pre-signed exchanges, by [`exchange_ordinal`].
     exchanges: Vec<std::sync::Mutex<Option<Exchange>>>,
+    /// Requests in all.
+    requests: usize,
     next: AtomicUsize,
     run: Operation,
     results: Mutex<BTreeMap<&'static str, OpResult>>,
+    /// No request starts after this instant.
+    deadline: Option<Instant>,
+    progress: Arc<Progress>,
 }
 
 impl Work {
     /// One connection's loop against the node at `base`.
     async fn connection(&self, http: &reqwest::Client, base: &str) {
         loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = self.exchanges.get(i) else {
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 return;
-            };
+            }
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if i >= self.requests {
+                return;
+            }
             let op = op_of(self.run, i);
-            let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let taken = exchange_ordinal(self.run, i)
+                .and_then(|k| self.exchanges.get(k))
+                .and_then(|slot| slot.lock().unwrap_or_else(|p| p.into_inner()).take());
             let t0 = Instant::now();
             let outcome = match (op, taken) {
                 (Operation::Exchange | Operation::ExchangeDpop, Some(x)) => {
@@ -172,12 +207,17 @@ impl Work {
                 Err(e) => {
                     r.errors += 1;
                     r.first_error.get_or_insert(e);
+                    self.progress.errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            self.progress.done.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     async fn fhir(&self, http: &reqwest::Client, base: &str, op: Operation) -> Result<(), String> {
+        if op == Operation::Page {
+            return self.walk(http, base).await;
+        }
         let url = match op {
             Operation::Read => format!("{base}/Patient/{}", self.patient),
             Operation::Search => format!("{base}/Observation?_count=50"),
@@ -205,6 +245,59 @@ impl Work {
             ))
         }
     }
+}
+
+impl Work {
+    /// `Observation?_count=PAGE_SIZE`, then each `next` link (which must stay under `base`:
+    /// the bench follows no link to another server) until the last page.
+    async fn walk(&self, http: &reqwest::Client, base: &str) -> Result<(), String> {
+        let mut url = format!("{base}/Observation?_count={PAGE_SIZE}");
+        for _ in 0..MAX_PAGES {
+            let resp = http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let body: Value = resp.json().await.map_err(|e| format!("page: {e}"))?;
+            if !status.is_success() || body["resourceType"] != "Bundle" {
+                return Err(format!("page {status}: {}", clip(&body.to_string())));
+            }
+            let next = body["link"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["relation"] == "next")
+                .and_then(|l| l["url"].as_str());
+            match next {
+                None => return Ok(()),
+                Some(n) => url = same_server(base, n)?,
+            }
+        }
+        Err(format!("page: more than {MAX_PAGES} pages"))
+    }
+}
+
+/// A `next` link as a URL to request at `base`: it may name the server's configured base
+/// (which may differ from the loopback address the bench connects to) or `base` itself; only
+/// its path and query are kept, and they must lie under `base`'s path.
+fn same_server(base: &str, next: &str) -> Result<String, String> {
+    let base_url = url::Url::parse(base).map_err(|e| e.to_string())?;
+    let next_url = url::Url::parse(next)
+        .or_else(|_| base_url.join(next))
+        .map_err(|e| format!("next link {next:?}: {e}"))?;
+    if !next_url.path().starts_with(base_url.path()) {
+        return Err(format!("next link {next:?} leaves the FHIR base"));
+    }
+    let mut out = base_url.clone();
+    out.set_path(next_url.path());
+    out.set_query(next_url.query());
+    Ok(out.to_string())
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(300).collect()
 }
 
 /// The token-exchange form of a ticket and an assertion.
@@ -266,4 +359,42 @@ pub fn form_body(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exchange_of_a_run_has_its_own_pre_signed_slot() {
+        for run in [Operation::Exchange, Operation::ExchangeDpop, Operation::Mix] {
+            let slots: Vec<usize> = (0..100)
+                .filter(|i| {
+                    matches!(
+                        op_of(run, *i),
+                        Operation::Exchange | Operation::ExchangeDpop
+                    )
+                })
+                .map(|i| exchange_ordinal(run, i).unwrap())
+                .collect();
+            let want: Vec<usize> = (0..slots.len()).collect();
+            assert_eq!(slots, want, "{run:?}");
+        }
+        assert_eq!(exchange_ordinal(Operation::Read, 3), None);
+        assert_eq!(exchange_ordinal(Operation::Mix, 2), None);
+    }
+
+    #[test]
+    fn next_links_are_followed_only_under_the_fhir_base() {
+        let base = "http://127.0.0.1:8080/fhir";
+        assert_eq!(
+            same_server(base, "https://dh.example.org/fhir/Observation?_cursor=abc").unwrap(),
+            "http://127.0.0.1:8080/fhir/Observation?_cursor=abc"
+        );
+        assert!(same_server(base, "https://evil.example/other/Observation").is_err());
+        assert_eq!(
+            same_server(base, "/fhir/Observation?page=2").unwrap(),
+            "http://127.0.0.1:8080/fhir/Observation?page=2"
+        );
+    }
 }

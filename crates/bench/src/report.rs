@@ -17,12 +17,8 @@ pub struct Report {
     pub operation: &'static str,
     /// Concurrent connections.
     pub connections: usize,
-    /// Synthetic patients loaded.
-    pub patients: u64,
-    /// Server processes (sharing one store).
-    pub nodes: usize,
-    /// The store backend: `sqlite` or `postgres`.
-    pub store: &'static str,
+    /// What was driven, in words (the data, nodes and store; or the target's URL).
+    pub target: String,
     /// The floor, measured in this run.
     pub floor: Floor,
     /// Results by operation name.
@@ -121,8 +117,8 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "tessera bench: {} over {} connection(s), {} synthetic patient(s), {} node(s) on {}, loopback",
-            self.operation, self.connections, self.patients, self.nodes, self.store
+            "tessera bench: {} over {} connection(s) against {}, loopback",
+            self.operation, self.connections, self.target
         );
         let _ = writeln!(
             out,
@@ -177,7 +173,10 @@ impl Report {
                 );
             }
             _ => {
-                let _ = writeln!(out, "server: resource use not measured (no /proc)");
+                let _ = writeln!(
+                    out,
+                    "server: resource use not measured (no /proc, or no server_pid for a target)"
+                );
             }
         }
         let _ = writeln!(out, "errors: {}", self.errors());

@@ -96,27 +96,31 @@ impl Server {
 
     /// CPU and memory of the server process (`None` where `/proc` is unavailable).
     pub fn usage(&self) -> Option<Usage> {
-        let pid = self.child.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
-        let rest = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        let cpu = (ticks(11)? + ticks(12)?) as f64 / USER_HZ;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let kib = |key: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        Some(Usage {
-            cpu_seconds: cpu,
-            rss_kib: kib("VmRSS:")?,
-            peak_rss_kib: kib("VmHWM:")?,
-        })
+        usage_of(self.child.id())
     }
+}
+
+/// CPU and memory of process `pid` (`None` where `/proc` is unavailable or it is gone).
+pub fn usage_of(pid: u32) -> Option<Usage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    let cpu = (ticks(11)? + ticks(12)?) as f64 / USER_HZ;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some(Usage {
+        cpu_seconds: cpu,
+        rss_kib: kib("VmRSS:")?,
+        peak_rss_kib: kib("VmHWM:")?,
+    })
 }
 
 impl Drop for Server {

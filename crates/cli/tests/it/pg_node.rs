@@ -68,6 +68,11 @@ impl Node {
         }
     }
 
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no graceful shutdown, no flush.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
