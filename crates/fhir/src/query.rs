@@ -113,6 +113,9 @@ pub struct SearchQuery {
     pub summary_count: bool,
     /// Keyset cursor: return matches positioned after this key.
     pub cursor: Option<i64>,
+    /// `_total=none`: the total is not counted (no `Bundle.total`), unless only the total was
+    /// asked for (`_summary=count`).
+    pub skip_total: bool,
     /// The criteria pairs as given (without `_count`/`_cursor`), for paging links.
     pub criteria: Vec<(String, String)>,
 }
@@ -180,6 +183,7 @@ pub fn parse_search(
         count: DEFAULT_COUNT,
         summary_count: false,
         cursor: None,
+        skip_total: false,
         criteria: Vec::new(),
     };
     for (name, value) in pairs {
@@ -206,7 +210,8 @@ pub fn parse_search(
                 _ => return Err(invalid(name, "only `count` and `false` are supported")),
             },
             "_total" => match value.as_str() {
-                "none" | "estimate" | "accurate" => {}
+                "none" => q.skip_total = true,
+                "estimate" | "accurate" => q.skip_total = false,
                 _ => return Err(invalid(name, "must be none, estimate or accurate")),
             },
             "_format" => match value.as_str() {

@@ -90,8 +90,9 @@ pub struct PageEntry {
 /// One page of search results.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchPage {
-    /// Matches under the grant across all pages.
-    pub total: u64,
+    /// Matches under the grant across all pages; `None` when the query skipped counting them
+    /// (`_total=none`).
+    pub total: Option<u64>,
     /// This page's resources, in paging order.
     pub resources: Vec<PageEntry>,
     /// Cursor for the next page, when there is one.

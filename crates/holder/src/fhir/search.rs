@@ -114,6 +114,9 @@ fn page_url(base: &str, query: &SearchQuery, cursor: Option<i64>) -> String {
     } else {
         ser.append_pair("_count", &query.count.to_string());
     }
+    if query.skip_total && !query.summary_count {
+        ser.append_pair("_total", "none");
+    }
     if let Some(c) = cursor {
         ser.append_pair("_cursor", &c.to_string());
     }
@@ -130,9 +133,13 @@ fn searchset(base: &str, query: &SearchQuery, page: &SearchPage) -> Vec<u8> {
             .map(|e| e.json.len() + 128)
             .sum::<usize>(),
     );
-    out.extend_from_slice(br#"{"resourceType":"Bundle","type":"searchset","total":"#);
-    out.extend_from_slice(page.total.to_string().as_bytes());
-    out.extend_from_slice(br#","link":[{"relation":"self","url":"#);
+    out.extend_from_slice(br#"{"resourceType":"Bundle","type":"searchset","#);
+    if let Some(total) = page.total {
+        out.extend_from_slice(br#""total":"#);
+        out.extend_from_slice(total.to_string().as_bytes());
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""link":[{"relation":"self","url":"#);
     out.extend_from_slice(json_str(&page_url(base, query, query.cursor)).as_bytes());
     out.push(b'}');
     if !query.summary_count {

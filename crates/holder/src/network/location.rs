@@ -107,7 +107,7 @@ pub fn locate(state: &HolderState, grant: &Grant) -> Result<Vec<String>, String>
             let page = store
                 .search(Scope::Site(site), &query, &filter)
                 .map_err(|e| e.to_string())?;
-            if page.total > 0 {
+            if page.total.unwrap_or(0) > 0 {
                 out.push(site.clone());
                 break;
             }

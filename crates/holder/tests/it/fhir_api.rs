@@ -263,3 +263,40 @@ async fn site_bases_and_metadata() {
         format!("{BASE}/site/{site}")
     );
 }
+
+// `_total=none` (FHIR R4 search, `_total`): the pages are the same, `Bundle.total` is absent,
+// and the paging links carry the choice on.
+#[tokio::test]
+async fn total_none_skips_the_count_and_pages_alike() {
+    let p = patient();
+    let app = app(Some(grant(grant_all(p, 18))));
+    let want = own_count("Observation", p);
+    assert!(want > 3, "{want}");
+    let mut url = format!("/Observation?patient={p}&_count=3&_total=none");
+    let mut seen = 0;
+    loop {
+        let r = get(&app, &url).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.get("total").is_none(), "{}", r.body);
+        seen += r.body["entry"].as_array().map_or(0, Vec::len);
+        let next = r.body["link"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["relation"] == "next")
+            .and_then(|l| l["url"].as_str())
+            .map(str::to_owned);
+        match next {
+            Some(n) => {
+                assert!(n.contains("_total=none"), "{n}");
+                url = n[n.find("/Observation").unwrap()..].to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, want);
+    let r = get(&app, &format!("/Observation?patient={p}&_total=accurate")).await;
+    assert_eq!(r.body["total"].as_u64(), Some(want as u64));
+    let r = get(&app, &format!("/Observation?patient={p}&_total=sometimes")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

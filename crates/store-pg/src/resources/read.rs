@@ -42,6 +42,13 @@ pub fn search(
     grant: &Filter,
 ) -> Result<SearchPage, PgError> {
     let st = search_statements(Dialect::Postgres, scope, query, grant)?;
+    let mut page = SearchPage::default();
+    if query.skip_total && !query.summary_count {
+        // One statement is one snapshot: no transaction needed without the count.
+        let rows = client.query_typed(&st.page.text, &typed(&st.page))?;
+        fill_page(&mut page, rows, query.count)?;
+        return Ok(page);
+    }
     // One snapshot for the total and the page, so they cannot disagree under a concurrent
     // ingest.
     let mut tx = client
@@ -52,27 +59,31 @@ pub fn search(
     let total: i64 = tx
         .query_typed_one(&st.count.text, &typed(&st.count))?
         .try_get(0)?;
-    let mut page = SearchPage {
-        total: u64::try_from(total).unwrap_or(0),
-        ..SearchPage::default()
-    };
+    page.total = Some(u64::try_from(total).unwrap_or(0));
     if !query.summary_count {
         let rows = tx.query_typed(&st.page.text, &typed(&st.page))?;
-        let mut last = None;
-        for row in rows {
-            if page.resources.len() == query.count as usize {
-                page.next_cursor = last;
-                break;
-            }
-            last = Some(row.try_get::<_, i64>(0)?);
-            page.resources.push(PageEntry {
-                id: row.try_get(1)?,
-                json: row.try_get(2)?,
-            });
-        }
+        fill_page(&mut page, rows, query.count)?;
     }
     tx.commit()?;
     Ok(page)
+}
+
+/// The page's resources from the page statement's rows (one more than the page size, so a
+/// next cursor is known).
+fn fill_page(page: &mut SearchPage, rows: Vec<postgres::Row>, count: u32) -> Result<(), PgError> {
+    let mut last = None;
+    for row in rows {
+        if page.resources.len() == count as usize {
+            page.next_cursor = last;
+            break;
+        }
+        last = Some(row.try_get::<_, i64>(0)?);
+        page.resources.push(PageEntry {
+            id: row.try_get(1)?,
+            json: row.try_get(2)?,
+        });
+    }
+    Ok(())
 }
 
 pub fn explain_search(

@@ -146,11 +146,16 @@ impl ResourceStore for SqliteStore {
         let st = search_statements(Dialect::Sqlite, scope, query, grant)?;
         let guard = self.reader()?;
         let conn = guard.conn()?;
-        let total: i64 = conn
-            .prepare_cached(&st.count.text)?
-            .query_row(params(&st.count), |row| row.get(0))?;
+        let total = if query.skip_total && !query.summary_count {
+            None
+        } else {
+            let n: i64 = conn
+                .prepare_cached(&st.count.text)?
+                .query_row(params(&st.count), |row| row.get(0))?;
+            Some(u64::try_from(n).unwrap_or(0))
+        };
         let mut page = SearchPage {
-            total: u64::try_from(total).unwrap_or(0),
+            total,
             ..SearchPage::default()
         };
         if query.summary_count {

@@ -233,7 +233,7 @@ fn pages(
     loop {
         let page = store.search(scope, &q, grant).unwrap();
         n += 1;
-        totals.push(page.total);
+        totals.push(page.total.expect("counted unless _total=none"));
         assert!(page.resources.len() <= q.count as usize);
         seen.extend(page.resources.iter().map(|e| e.id.clone()));
         match page.next_cursor {
@@ -275,7 +275,28 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
                 &grant,
             )
             .unwrap();
-        assert_eq!(summary.total, everything.len() as u64, "{name}");
+        assert_eq!(summary.total, Some(everything.len() as u64), "{name}");
+        // `_total=none`: the same pages, nothing counted (and `_summary=count` still counts).
+        let mut q = query("Observation", &[("_count", "7"), ("_total", "none")]);
+        let mut uncounted = Vec::new();
+        loop {
+            let page = store.search(Scope::Network, &q, &grant).unwrap();
+            assert_eq!(page.total, None, "{name}");
+            uncounted.extend(page.resources.iter().map(|e| e.id.clone()));
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(uncounted, seen, "{name}: _total=none pages the same");
+        let counted = store
+            .search(
+                Scope::Network,
+                &query("Observation", &[("_summary", "count"), ("_total", "none")]),
+                &grant,
+            )
+            .unwrap();
+        assert_eq!(counted.total, Some(everything.len() as u64), "{name}");
         assert!(
             summary.resources.is_empty() && summary.next_cursor.is_none(),
             "{name}"
