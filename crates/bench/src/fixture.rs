@@ -47,6 +47,8 @@ pub struct Fixture {
     pub client: PrivateJwk,
     /// The Data Holder configuration file (`None` for a target started elsewhere).
     pub config_path: Option<PathBuf>,
+    /// The same without `load` (a restart on the store the first start filled).
+    pub warm_config_path: Option<PathBuf>,
     /// One entry per loaded Patient record.
     pub subjects: Vec<Subject>,
     /// The FHIR base as the Data Holder is configured: ticket `aud`, assertion `aud`
@@ -112,8 +114,9 @@ impl Fixture {
         let set = |k: &PrivateJwk| JwkSet::new(vec![k.public().clone()]).to_value().to_string();
         std::fs::write(dir.join("issuer.json"), set(&issuer)).map_err(io("issuer keys"))?;
         std::fs::write(dir.join("client.json"), set(&client)).map_err(io("client keys"))?;
-        let config = format!(
-            r#"
+        let config = |load: &str| {
+            format!(
+                r#"
 listen = "127.0.0.1:0"
 base_url = "{BASE}"
 store = "{store}"
@@ -130,23 +133,28 @@ ticket_types = ["{SELF_ACCESS}"]
 client_id = "{CLIENT_ID}"
 jwks_file = "{client_keys}"
 "#,
-            store = match store {
-                Some(url) => url.to_owned(),
-                None => format!("sqlite://{}", dir.join("holder.db").display()),
-            },
-            load = match preloaded {
-                Some(_) => String::new(),
-                None => format!("load = [\"{}\"]", bundles.display()),
-            },
-            issuer_keys = dir.join("issuer.json").display(),
-            client_keys = dir.join("client.json").display(),
-        );
+                store = match store {
+                    Some(url) => url.to_owned(),
+                    None => format!("sqlite://{}", dir.join("holder.db").display()),
+                },
+                issuer_keys = dir.join("issuer.json").display(),
+                client_keys = dir.join("client.json").display(),
+            )
+        };
+        let load = match preloaded {
+            Some(_) => String::new(),
+            None => format!("load = [\"{}\"]", bundles.display()),
+        };
         let config_path = dir.join("holder.toml");
-        std::fs::write(&config_path, config).map_err(io("configuration"))?;
+        std::fs::write(&config_path, config(&load)).map_err(io("configuration"))?;
+        // The same server once the data is in: nothing to load at start (a restart).
+        let warm_config_path = dir.join("holder-warm.toml");
+        std::fs::write(&warm_config_path, config("")).map_err(io("configuration"))?;
         Ok(Fixture {
             issuer,
             client,
             config_path: Some(config_path),
+            warm_config_path: Some(warm_config_path),
             subjects,
             base: BASE.to_owned(),
             issuer_id: ISSUER.to_owned(),

@@ -182,9 +182,25 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
     let before = server::Usage::total(servers.iter().map(server::Server::usage));
     let result = load::drive(&fx, &bases, opts).await;
     let after = server::Usage::total(servers.iter().map(server::Server::usage));
+    let first_boot = servers.first().map(|s| s.boot);
     drop(servers);
     let ops = result?;
+    // Boot from the warm store: the first server's store, now filled, without `load`.
+    let warm_boot = match &fx.warm_config_path {
+        Some(warm) => {
+            let s = server::Server::start(&opts.server_binary, warm)?;
+            let rss = s.usage().map(|u| u.rss_kib);
+            Some((s.boot, rss))
+        }
+        None => None,
+    };
     Ok(report::Report {
+        boot: Some(report::Boot {
+            first: first_boot.unwrap_or_default(),
+            first_loaded: opts.preloaded.is_none(),
+            warm: warm_boot.map(|w| w.0),
+            warm_rss_kib: warm_boot.and_then(|w| w.1),
+        }),
         operation: opts.operation.name(),
         connections: opts.connections,
         target: format!(
@@ -210,6 +226,7 @@ async fn run_target(opts: &BenchOptions, t: &target::Target) -> Result<report::R
     let ops = load::drive(&t.fixture, std::slice::from_ref(&t.url), opts).await?;
     let after = usage();
     Ok(report::Report {
+        boot: None,
         operation: opts.operation.name(),
         connections: opts.connections,
         target: format!("the Data Holder at {}", t.url),

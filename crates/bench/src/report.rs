@@ -25,6 +25,21 @@ pub struct Report {
     pub ops: BTreeMap<&'static str, OpResult>,
     /// The server's resource use during the load (local server on Linux).
     pub server: Option<Usage>,
+    /// How long our server took to start (not measured for a target started elsewhere).
+    pub boot: Option<Boot>,
+}
+
+/// Start-up times of our server: spawn to its "listening" line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Boot {
+    /// The first start of the run.
+    pub first: Duration,
+    /// Whether that start ingested the data (`load`) rather than finding it in the store.
+    pub first_loaded: bool,
+    /// A restart on the store the run filled, nothing to load: the warm boot.
+    pub warm: Option<Duration>,
+    /// Its RSS right after it started, KiB.
+    pub warm_rss_kib: Option<u64>,
 }
 
 /// Summary figures of one operation.
@@ -178,6 +193,27 @@ impl Report {
                     "server: resource use not measured (no /proc, or no server_pid for a target)"
                 );
             }
+        }
+        if let Some(b) = self.boot {
+            let _ = writeln!(
+                out,
+                "boot: {:.0} ms to listening{}{}",
+                ms(b.first),
+                if b.first_loaded {
+                    " (ingesting the data)"
+                } else {
+                    " (data in the store)"
+                },
+                match (b.warm, b.warm_rss_kib) {
+                    (Some(w), Some(r)) => format!(
+                        "; restart on the warm store {:.0} ms, RSS {:.1} MiB",
+                        ms(w),
+                        r as f64 / 1024.0
+                    ),
+                    (Some(w), None) => format!("; restart on the warm store {:.0} ms", ms(w)),
+                    _ => String::new(),
+                }
+            );
         }
         let _ = writeln!(out, "errors: {}", self.errors());
         out

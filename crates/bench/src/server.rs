@@ -18,6 +18,8 @@ pub struct Server {
     child: Child,
     /// `host:port` it listens on (loopback).
     pub addr: String,
+    /// From spawning the process to its "listening" line.
+    pub boot: Duration,
 }
 
 /// Resource use of the server process.
@@ -52,6 +54,7 @@ impl Usage {
 impl Server {
     /// Starts `binary serve --config config` and waits until it reports its address.
     pub fn start(binary: &Path, config: &Path) -> Result<Server, BenchError> {
+        let spawned = std::time::Instant::now();
         let mut child = Command::new(binary)
             .arg("serve")
             .arg("--config")
@@ -84,9 +87,13 @@ impl Server {
         let mut server = Server {
             child,
             addr: String::new(),
+            boot: Duration::ZERO,
         };
         match rx.recv_timeout(Duration::from_secs(600)) {
-            Ok(Ok(addr)) if addr.starts_with("127.0.0.1:") => server.addr = addr,
+            Ok(Ok(addr)) if addr.starts_with("127.0.0.1:") => {
+                server.boot = spawned.elapsed();
+                server.addr = addr;
+            }
             Ok(Ok(addr)) => return Err(BenchError(format!("server not on loopback: {addr}"))),
             Ok(Err(line)) => return Err(BenchError(format!("server failed: {line}"))),
             Err(_) => return Err(BenchError("server did not report its address".into())),

@@ -116,6 +116,7 @@ impl Target {
             issuer: key("issuer_key", &file.issuer_key)?,
             client: key("client_key", &file.client_key)?,
             config_path: None,
+            warm_config_path: None,
             subjects: file
                 .subject
                 .into_iter()

@@ -43,6 +43,15 @@ fn bench_mix_runs_with_zero_errors_and_reports_every_operation() {
         assert_eq!(cols[2], "0", "{row}");
     }
     assert!(report.contains("server: "), "{report}");
+    // Start-up: the first start ingests; a restart on the filled store is the warm boot.
+    let boot = report
+        .lines()
+        .find(|l| l.starts_with("boot: "))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        boot.contains("(ingesting the data)") && boot.contains("restart on the warm store"),
+        "{boot}"
+    );
     assert!(report.trim_end().ends_with("errors: 0"), "{report}");
 }
 
