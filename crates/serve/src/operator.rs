@@ -2,8 +2,10 @@
 //! assets under a strict Content-Security-Policy, one stylesheet and one helper script, and
 //! the admin-secret check.
 
+use axum::Router;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use subtle::ConstantTimeEq;
 
 /// The operator pages' stylesheet (no external fonts).
@@ -25,6 +27,31 @@ pub fn static_asset(content_type: &'static str, body: &'static str) -> Response 
         body,
     )
         .into_response()
+}
+
+/// The page's routes, relative to where the caller nests them: `/workbench` (the page),
+/// `/workbench/app.js` (its own script), `/workbench/operator.js` and `/workbench/app.css`.
+pub fn page_routes<S: Clone + Send + Sync + 'static>(
+    index_html: &'static str,
+    app_js: &'static str,
+) -> Router<S> {
+    Router::new()
+        .route(
+            "/workbench",
+            get(move || async move { static_asset("text/html; charset=utf-8", index_html) }),
+        )
+        .route(
+            "/workbench/app.js",
+            get(move || async move { static_asset("text/javascript; charset=utf-8", app_js) }),
+        )
+        .route(
+            "/workbench/operator.js",
+            get(|| async { static_asset("text/javascript; charset=utf-8", OPERATOR_JS) }),
+        )
+        .route(
+            "/workbench/app.css",
+            get(|| async { static_asset("text/css; charset=utf-8", OPERATOR_CSS) }),
+        )
 }
 
 /// Whether `headers` carry `Authorization: Bearer <secret>`, compared in constant time (a

@@ -13,10 +13,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_serve::operator::{OPERATOR_CSS, OPERATOR_JS, static_asset};
+use tessera_serve::operator::page_routes;
 use tessera_ticket::explain::{HOLDER_STEPS, explain_claims};
 
 use crate::audit::admin_refusal;
@@ -40,23 +40,7 @@ const NEEDS_CLIENT: [&str; 5] = [
 
 /// The workbench's routes, relative to the base path.
 pub fn routes() -> Router<HolderState> {
-    Router::new()
-        .route(
-            "/workbench",
-            get(|| async { static_asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/workbench/app.js",
-            get(|| async { static_asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/workbench/operator.js",
-            get(|| async { static_asset("text/javascript; charset=utf-8", OPERATOR_JS) }),
-        )
-        .route(
-            "/workbench/app.css",
-            get(|| async { static_asset("text/css; charset=utf-8", OPERATOR_CSS) }),
-        )
+    page_routes(INDEX_HTML, APP_JS)
         .route("/workbench/api/inspect", post(inspect_handler))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
 }

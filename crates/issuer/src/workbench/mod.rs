@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tessera_serve::operator::{OPERATOR_CSS, OPERATOR_JS, bearer_matches, static_asset};
+use tessera_serve::operator::{bearer_matches, page_routes};
 use tessera_ticket::explain::explain_claims;
 
 use crate::config::type_name;
@@ -31,23 +31,7 @@ const APP_JS: &str = include_str!("assets/app.js");
 
 /// The workbench's routes, relative to the issuer URL's path.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/workbench",
-            get(|| async { static_asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/workbench/app.js",
-            get(|| async { static_asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/workbench/operator.js",
-            get(|| async { static_asset("text/javascript; charset=utf-8", OPERATOR_JS) }),
-        )
-        .route(
-            "/workbench/app.css",
-            get(|| async { static_asset("text/css; charset=utf-8", OPERATOR_CSS) }),
-        )
+    page_routes(INDEX_HTML, APP_JS)
         .route("/workbench/api/world", get(world))
         .route("/workbench/api/check", post(check))
         .route("/workbench/api/inspect", post(inspect))
