@@ -9,8 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tessera_udap::{
-    Anchors, CrlSet, MAX_CERT_LEN, Purpose, distribution_points, inspect, parse_pem_certs,
-    validate,
+    Anchors, CrlSet, MAX_CERT_LEN, Purpose, distribution_points, inspect, parse_pem_certs, validate,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -33,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             Purpose::Client,
         );
         if validated.is_ok() {
-            assert!(inspected.is_ok(), "a chain validated whose leaf does not parse");
+            assert!(
+                inspected.is_ok(),
+                "a chain validated whose leaf does not parse"
+            );
         }
     }
 });
