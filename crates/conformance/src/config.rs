@@ -71,6 +71,15 @@ pub struct KitConfig {
     /// PT-TRUST-02/03).
     #[serde(default)]
     pub federation: Option<FederationConfig>,
+    /// Whether the target acts on `continuation` (refresh tokens), optional (PT-LIFE-03..07,
+    /// PT-REV-09).
+    #[serde(default)]
+    pub continuation: Option<ContinuationConfig>,
+    /// The target implements Proposal 001 (`interaction_required` with a `launch` value when
+    /// the subject of an otherwise acceptable consumer ticket cannot be resolved), optional
+    /// (PT-SUBJ-09/10; it also changes the answer PT-SUBJ-02/03 require).
+    #[serde(default)]
+    pub proposal_001: Option<Proposal001Config>,
 }
 
 fn default_timeout() -> u64 {
@@ -112,6 +121,11 @@ pub struct IdpConfig {
     /// An OIDC client id the target maps to the kit's issuer (`audience_map`, PT-EVID-05).
     #[serde(default)]
     pub mapped_audience: Option<String>,
+    /// A ticket type (of `issuer.ticket_types`, not the baseline's) whose tickets the target
+    /// requires subject identity evidence for (PT-EVID-13); the kit's valid tickets of that
+    /// type then carry the test patient's evidence.
+    #[serde(default)]
+    pub required_for: Option<String>,
 }
 
 /// `[well_known]`: the framework whose entity list names `{issuer.url}/well-known-client`.
@@ -128,6 +142,22 @@ pub struct WellKnownConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FederationConfig {}
+
+/// `[continuation]`: what the target does with a ticket's `continuation` claim.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContinuationConfig {
+    /// The target issues refresh tokens for `continuation` tickets (and answers
+    /// `grant_type=refresh_token`); `false`: it ignores `continuation`, so no credential may
+    /// outlive the ticket.
+    pub refresh_tokens: bool,
+}
+
+/// `[proposal_001]`: nothing to set; present when the target answers unresolvable subjects of
+/// consumer tickets with `interaction_required` and a `launch` value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal001Config {}
 
 /// `[udap]`: the community the target trusts the kit's anchor under.
 #[derive(Debug, Clone, Deserialize)]
@@ -408,6 +438,18 @@ impl KitConfig {
             return bad(format!(
                 "issuer.ticket_types must include {SELF_ACCESS} or {DELEGATED_ACCESS}: the kit's \
                  baseline ticket is an individual-access ticket"
+            ));
+        }
+        if let Some(t) = self
+            .identity_provider
+            .as_ref()
+            .and_then(|i| i.required_for.as_deref())
+            && (t == self.baseline_type() || !self.issuer.ticket_types.iter().any(|x| x == t))
+        {
+            return bad(format!(
+                "identity_provider.required_for must be one of issuer.ticket_types other than the \
+                 baseline type {}: every other test redeems baseline tickets without evidence",
+                self.baseline_type()
             ));
         }
         if !self.probe.narrow_scope.contains('?') {

@@ -51,6 +51,8 @@ pub struct Token {
     pub patient: Option<String>,
     /// The token is DPoP-bound to the client key.
     pub dpop: bool,
+    /// A `refresh_token`, when given (continuation tickets, PT-LIFE-04).
+    pub refresh_token: Option<String>,
 }
 
 /// The shared state of a run.
@@ -240,7 +242,10 @@ impl Ctx {
         let shown = params
             .iter()
             .map(|(k, v)| {
-                let v = if k == "subject_token" || k == "client_assertion" || k == "actor_token" {
+                let v = if matches!(
+                    k.as_str(),
+                    "subject_token" | "client_assertion" | "actor_token" | "refresh_token"
+                ) {
                     crate::probe::redact(v)
                 } else {
                     v.clone()

@@ -101,6 +101,7 @@ pub fn token(ex: &Exchange) -> Result<Token, Stop> {
         expires_in: m.get("expires_in").and_then(Value::as_i64),
         scope: text("scope"),
         patient: text("patient"),
+        refresh_token: text("refresh_token").filter(|t| !t.is_empty()),
     })
 }
 

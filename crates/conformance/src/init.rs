@@ -72,12 +72,14 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
         "Wrote kit.toml, {KEYS_FILE} (private: keep it), {ISSUER_JWKS_FILE}, {CLIENT_JWKS_FILE},\n{IDP_JWKS_FILE}, {FEDERATION_ANCHOR_FILE} and {UDAP_ANCHOR_FILE} in {dir}.\n\n\
          Register at the Data Holder under test ({base}):\n\
          1. A trusted ticket issuer\n   iss          = {iss}\n   keys         = {iss}/.well-known/jwks.json (served by the kit while it runs), or {ISSUER_JWKS_FILE}\n   ticket types = {types}\n   (its status lists are {iss}/status/...; the kit serves them over plain HTTP on {listen})\n\
-         2. A client authenticating with private_key_jwt (ES256)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
+         2. A client authenticating with private_key_jwt (ES256 and RS256 keys: PT-BIND-03 binds a\n   ticket to the RSA key)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
          3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
          5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n   issuer       = {iss}{UDAP_ISSUER_PATH}, trusted through that community for {types}\n                  (keys from its /.well-known/udap signed_metadata)\n\
          6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\
-         7. Optional, with [federation] in kit.toml: an OpenID Federation\n   anchor       = {iss}{FEDERATION_PATH}/anchor, keys {FEDERATION_ANCHOR_FILE}\n   issuer       = {iss}{FEDERATION_PATH}/issuer, trusted through that anchor for {types}\n   (the client {iss}{FEDERATION_PATH}/client sends its trust chain; nothing to register)\n\n\
+         7. Optional, with [federation] in kit.toml: an OpenID Federation\n   anchor       = {iss}{FEDERATION_PATH}/anchor, keys {FEDERATION_ANCHOR_FILE}\n   issuer       = {iss}{FEDERATION_PATH}/issuer, trusted through that anchor for {types}\n   (the client {iss}{FEDERATION_PATH}/client sends its trust chain; nothing to register)\n\
+         8. Optional, with [continuation] in kit.toml: refresh tokens for continuation tickets\n   (refresh_tokens = true), or none (false); the kit refreshes as {client}\n\
+         9. Optional, with [proposal_001] in kit.toml: interaction_required with a launch value for\n   unresolvable subjects of individual-access tickets\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -115,6 +117,7 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         acr: Some("http://idmanagement.gov/ns/assurance/ial/2".into()),
         unaccepted_acr: None,
         mapped_audience: Some("kit-issuer-app".into()),
+        required_for: None,
     });
     let mut idp = format!(
         "[[identity_provider]]\niss = {}\noidc_discovery = true\n",
@@ -132,6 +135,12 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
             "\n[[evidence_profile]]\nticket_type = {}\nacr_values = [{}]\n",
             s(c.baseline_type()),
             s(acr)
+        ));
+    }
+    if let Some(t) = &i.required_for {
+        idp.push_str(&format!(
+            "\n[[evidence_profile]]\nticket_type = {}\nrequire = [\"subject\"]\n",
+            s(t)
         ));
     }
     section(
@@ -190,6 +199,19 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         "The kit's OpenID Federation: its client entity and its ticket issuer entity.",
         &federation,
         c.federation.is_some(),
+    );
+    let refresh = c.continuation.as_ref().is_none_or(|k| k.refresh_tokens);
+    section(
+        &mut out,
+        "Continuation: refresh tokens for tickets carrying `continuation`.",
+        &format!("[continuation]\nenabled = {refresh}\n"),
+        c.continuation.is_some(),
+    );
+    section(
+        &mut out,
+        "Proposal 001: interaction_required with a launch value for unresolvable consumer subjects.",
+        "[subject_resolution]\ninteraction_fallback = true\n",
+        c.proposal_001.is_some(),
     );
     out
 }

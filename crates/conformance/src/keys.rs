@@ -18,6 +18,9 @@ pub struct KitKeys {
     pub issuer_rs256: PrivateJwk,
     /// The client's key (`private_key_jwt`, and the `jkt` of bound tickets).
     pub client: ClientKey,
+    /// The client's second key, RS256 (PT-BIND-03: RFC 7638 thumbprints of RSA keys). Absent
+    /// in key files written before the kit checked them.
+    pub client_rs256: Option<ClientKey>,
     /// The identity provider's ES256 key (signs the ID tokens embedded as evidence). Absent in
     /// key files written before the kit modelled an identity provider.
     pub idp: Option<PrivateJwk>,
@@ -67,6 +70,7 @@ impl KitKeys {
             issuer_es256: gen_(Alg::Es256)?,
             issuer_rs256: gen_(Alg::Rs256)?,
             client,
+            client_rs256: Some(ClientKey::new(gen_(Alg::Rs256)?).map_err(|e| e.to_string())?),
             idp: Some(gen_(Alg::Es256)?),
             udap: None,
             federation_anchor: Some(gen_(Alg::Es256)?),
@@ -94,6 +98,12 @@ impl KitKeys {
             issuer_es256: key("issuer_es256")?,
             issuer_rs256: key("issuer_rs256")?,
             client: ClientKey::new(key("client")?).map_err(|e| invalid(e.to_string()))?,
+            client_rs256: optional("client_rs256")
+                .map(|_| {
+                    ClientKey::new(key("client_rs256")?)
+                        .map_err(|e| invalid(format!("client_rs256: {e}")))
+                })
+                .transpose()?,
             idp: optional("idp").map(|_| key("idp")).transpose()?,
             federation_anchor: optional("federation_anchor")
                 .map(|_| key("federation_anchor"))
@@ -114,6 +124,9 @@ impl KitKeys {
             "issuer_rs256": self.issuer_rs256.to_value(),
             "client": self.client.jwk().to_value(),
         });
+        if let Some(rsa) = &self.client_rs256 {
+            v["client_rs256"] = rsa.jwk().to_value();
+        }
         if let Some(idp) = &self.idp {
             v["idp"] = idp.to_value();
         }
@@ -137,9 +150,14 @@ impl KitKeys {
         ])
     }
 
-    /// The client's public JWK Set.
+    /// The client's public JWK Set (the ES256 key, then the RS256 key when there is one).
     pub fn client_jwks(&self) -> JwkSet {
-        JwkSet::new(vec![self.client.jwk().public().clone()])
+        JwkSet::new(
+            std::iter::once(&self.client)
+                .chain(&self.client_rs256)
+                .map(|k| k.jwk().public().clone())
+                .collect(),
+        )
     }
 
     /// The identity provider's public JWK Set (empty without its key).

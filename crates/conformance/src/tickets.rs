@@ -29,7 +29,9 @@ pub enum Sign {
 
 impl Ctx {
     /// Mints a valid ticket (ES256); refuses a payload the kit's own verifier rejects.
-    pub fn mint(&self, payload: Map<String, Value>) -> Result<String, Stop> {
+    pub fn mint(&self, mut payload: Map<String, Value>) -> Result<String, Stop> {
+        // A valid ticket of a type the target requires evidence for carries it (PT-EVID-13).
+        crate::checks::required_evidence(self, &mut payload)?;
         let signer = self.keys.issuer_signer(Alg::Es256).map_err(Stop::Fail)?;
         tessera_ticket::mint_payload(&payload, &signer, &VerifyOptions::default())
             .map_err(|e| Stop::Fail(format!("kit could not mint its valid ticket: {e}")))

@@ -36,6 +36,9 @@ enum Fault {
     /// An `invalid_grant` for a ticket of the kit's federation issuer becomes a token (a
     /// holder that verifies tickets with any key of the issuer's federation statements).
     TrustsFederationKeys,
+    /// `invalid_grant "Ticket has been revoked"` to a refresh becomes a token (a holder that
+    /// does not re-check the source ticket's status list when refreshing).
+    RefreshIgnoresRevocation,
 }
 
 /// The proxy listens where the Data Holder's `base_url` points, so discovery, paging links,
@@ -128,6 +131,12 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
                             .as_str()
                             .is_some_and(|i| i.ends_with("/federation/issuer"))
                     }) =>
+        {
+            return fake_token();
+        }
+        Some(Fault::RefreshIgnoresRevocation)
+            if description.starts_with("Ticket has been revoked")
+                && form_param(&bytes, "grant_type").as_deref() == Some("refresh_token") =>
         {
             return fake_token();
         }
@@ -244,7 +253,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
     let fx = Fixture::start(Some(&behind));
     let proxy = proxy_slot.lock().unwrap().clone().unwrap();
     // Each fault, and the IDs whose required answer it changes. Every other test passes.
-    let cases: [(Fault, &[&str]); 8] = [
+    let cases: [(Fault, &[&str]); 9] = [
         // Expired tickets: PT-VAL-12, its PT-LIFE-02 restatement, and the pair expired+revoked.
         (
             Fault::AcceptsExpired,
@@ -269,6 +278,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         // An unlisted entity, and a signature by a key the entity's JWKS lacks.
         (Fault::AcceptsAnyWellKnown, &["PT-CA-09"]),
         (Fault::TrustsFederationKeys, &["PT-TRUST-03"]),
+        (Fault::RefreshIgnoresRevocation, &["PT-REV-09"]),
         // Reads outside the grant: narrowing, data_period, read/search parity, other patient.
         (
             Fault::LeaksOutOfGrant,

@@ -198,9 +198,11 @@ impl Fixture {
                  [client]\nclient_id = \"tessera-conformance-kit\"\n\
                  [identity_provider]\nacr = \"urn:kit:acr:strong\"\nunaccepted_acr = \"urn:kit:acr:weak\"\n\
                  mapped_audience = \"kit-issuer-app\"\n\
+                 required_for = \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"\n\
                  [udap]\ncommunity = \"https://udap.conformance.invalid\"\n\
                  [well_known]\nframework = \"https://well-known.conformance.invalid\"\n\
                  [federation]\n\
+                 [continuation]\nrefresh_tokens = true\n[proposal_001]\n\
                  [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )
         };
@@ -382,5 +384,8 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
     );
     assert_eq!(again.status.code(), Some(1));
     let skips = ok(&tessera(&["conformance", "skips"], None));
-    assert!(skips.contains("\"PT-EVID-13\" = \"needs setup:"), "{skips}");
+    assert!(
+        skips.contains("\"PT-AUDIT-01\" = \"not black-box:"),
+        "{skips}"
+    );
 }

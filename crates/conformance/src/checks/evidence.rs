@@ -10,9 +10,9 @@ use tessera_jose::{Alg, PrivateJwk};
 use super::delegated::delegated;
 use super::{Check, Fut, custom, ticket};
 use crate::config::IdpConfig;
-use crate::ctx::{Ctx, R, Stop, skip};
+use crate::ctx::{Ctx, R, Stop, set_type, skip};
 use crate::expect::{self, Expect, GRANT, grant};
-use crate::tickets::{sign_claims, tamper};
+use crate::tickets::{Sign, sign_claims, tamper};
 
 const INVALID: Expect = grant("Invalid identity evidence");
 
@@ -21,6 +21,24 @@ const SUBJECT: &str = "subject_identity_evidence";
 const REQUESTER: &str = "requester_identity_evidence";
 
 pub(super) const CHECKS: &[Check] = &[
+    ticket(
+        "PT-EVID-13",
+        "required-evidence-absent",
+        |c, m| {
+            set_type(m, &required_type(c)?);
+            Ok(())
+        },
+        grant("Identity evidence required"),
+    ),
+    ticket(
+        "PT-EVID-13",
+        "required-evidence-present",
+        |c, m| {
+            set_type(m, &required_type(c)?);
+            Ok(())
+        },
+        Expect::Token,
+    ),
     ticket(
         "PT-EVID-01",
         "valid-evidence",
@@ -209,11 +227,17 @@ pub(super) const CHECKS: &[Check] = &[
         |c, m| evidence_for_identifier_subject(c, m, true),
         Expect::Token,
     ),
-    ticket(
+    custom(
         "PT-EVID-09",
         "identifier-subject-with-another-patients-evidence",
-        |c, m| evidence_for_identifier_subject(c, m, false),
-        GRANT,
+        |c| {
+            Box::pin(async move {
+                let mut p = c.base_payload();
+                evidence_for_identifier_subject(c, &mut p, false)?;
+                let ex = c.redeem(&c.sign(&Value::Object(p), Sign::Es256)?).await?;
+                super::subject::refused(c, &ex)
+            })
+        },
     ),
     ticket(
         "PT-EVID-10",
@@ -234,6 +258,9 @@ pub(super) const CHECKS: &[Check] = &[
         "patient-evidence-as-requester-evidence",
         |c, m| {
             delegated(c, m, None)?;
+            // Subject evidence the target may require of the type is there: only the
+            // requester's is wrong.
+            required_evidence(c, m)?;
             embed(c, m, REQUESTER, |_, _| Ok(()))
         },
         INVALID,
@@ -286,6 +313,40 @@ pub(super) const CHECKS: &[Check] = &[
         INVALID,
     ),
 ];
+
+/// Embeds the test patient's valid subject evidence in a ticket of the type the target requires
+/// it for (`[identity_provider] required_for`), unless the ticket carries subject evidence.
+pub(crate) fn required_evidence(c: &Ctx, m: &mut Map<String, Value>) -> R {
+    let Some(required) = c
+        .config
+        .identity_provider
+        .as_ref()
+        .and_then(|i| i.required_for.as_deref())
+    else {
+        return Ok(());
+    };
+    if m.get("ticket_type").and_then(Value::as_str) != Some(required) || m.contains_key(SUBJECT) {
+        return Ok(());
+    }
+    embed(c, m, SUBJECT, |_, _| Ok(()))
+}
+
+/// The type `[identity_provider] required_for` names, or the skip that says how to name it.
+fn required_type(c: &Ctx) -> Result<String, Stop> {
+    idp(c)?;
+    match c
+        .config
+        .identity_provider
+        .as_ref()
+        .and_then(|i| i.required_for.clone())
+    {
+        Some(t) => Ok(t),
+        None => skip(
+            "needs setup: a ticket type the target requires subject evidence for \
+             ([identity_provider] required_for in kit.toml)",
+        ),
+    }
+}
 
 /// The configured identity provider, or the skip that says how to configure it.
 fn idp(c: &Ctx) -> Result<&IdpConfig, Stop> {

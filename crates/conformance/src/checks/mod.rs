@@ -13,6 +13,7 @@ use crate::tickets::Sign;
 mod aud;
 mod bind;
 mod client;
+mod continuation;
 mod delegated;
 mod discovery;
 mod evidence;
@@ -25,6 +26,7 @@ mod revocation;
 mod scope;
 mod server;
 mod subject;
+mod thumbprint;
 mod udap;
 mod udap_issuer;
 mod validation;
@@ -157,6 +159,7 @@ pub fn all() -> Vec<Check> {
         aud::CHECKS,
         revocation::CHECKS,
         bind::CHECKS,
+        thumbprint::CHECKS,
         subject::CHECKS,
         scope::CHECKS,
         delegated::CHECKS,
@@ -166,6 +169,7 @@ pub fn all() -> Vec<Check> {
         well_known::CHECKS,
         federation::CHECKS,
         lifetime::CHECKS,
+        continuation::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
     ]
@@ -200,6 +204,8 @@ pub async fn run(ctx: &Ctx, check: &Check) -> R {
         }
     }
 }
+
+pub(crate) use evidence::required_evidence;
 
 /// Sets `access.<key>`.
 pub fn set_access(m: &mut Map<String, Value>, key: &str, v: Value) {

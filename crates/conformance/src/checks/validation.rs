@@ -361,6 +361,7 @@ fn val_15_subject_scope(c: &Ctx) -> Fut<'_> {
         let scope = format!("patient/{}.rs", c.config.probe.ungranted_type);
         replace(&mut f, "scope", &scope);
         let ex = c.post_form(&f, None).await?;
+        // Not "otherwise acceptable" (the scope fails too), so no Proposal 001 answer either.
         expect::check(&ex, grant("Unable to resolve ticket subject"))
     })
 }
