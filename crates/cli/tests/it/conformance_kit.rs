@@ -519,7 +519,10 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
             && out.contains("# framework_type = \"udap\"")
             && out.contains("http://127.0.0.1:8765/udap-client")
             && out.contains("# framework_type = \"well-known\"")
-            && out.contains("# framework_type = \"oidf\""),
+            && out.contains("# framework_type = \"oidf\"")
+            && out.contains("# iss = \"http://127.0.0.1:8765/self-issuer\"")
+            && out.contains("# self_issued = true")
+            && out.contains("# acts_for = [{ system = \"http://hl7.org/fhir/sid/us-npi\""),
         "{out}"
     );
     for f in [
