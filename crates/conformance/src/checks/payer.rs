@@ -350,13 +350,15 @@ pub(super) async fn released(c: &Ctx, t: &Token, records: &[String]) -> R {
             b.get("resourceType").and_then(Value::as_str) == Some(ty)
                 && b.get("id").and_then(Value::as_str) == Some(id)
         });
-        if ex.code() != 200 || !same {
+        if ex.code() != 200 {
             return fail(format!(
-                "{}: {r} should be released, got {} {}",
+                "{}: {r} should be released, got {}",
                 ex.summary(),
-                ex.code(),
-                if same { "" } else { "(not that resource)" }
+                ex.code()
             ));
+        }
+        if !same {
+            return fail(format!("{}: 200 but not {r}", ex.summary()));
         }
         match search(c, t, ty, "").await? {
             Searched::Found(s) if s.ids.contains(id) => {}
