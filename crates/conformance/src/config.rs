@@ -14,6 +14,15 @@ pub const SELF_ACCESS: &str =
 /// Delegated-access ticket type URI.
 pub const DELEGATED_ACCESS: &str =
     "https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1";
+/// Payer claims adjudication ticket type URI.
+pub const PAYER_CLAIMS: &str =
+    "https://smarthealthit.org/permission-ticket-type/payer-claims-adjudication-v1";
+/// Payer quality gap ticket type URI.
+pub const QUALITY_GAP: &str =
+    "https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1";
+/// Public health investigation ticket type URI.
+pub const PUBLIC_HEALTH: &str =
+    "https://smarthealthit.org/permission-ticket-type/public-health-investigation-v1";
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +89,17 @@ pub struct KitConfig {
     /// (PT-SUBJ-09/10; it also changes the answer PT-SUBJ-02/03 require).
     #[serde(default)]
     pub proposal_001: Option<Proposal001Config>,
+    /// The kit as one of the target's own (self-issued) issuing identities, minting payer
+    /// claims tickets for a payer its client acts for, optional (PT-TYPE-08..11, PT-CL,
+    /// PT-BIND-10, PT-SUBJ-06).
+    #[serde(default)]
+    pub payer_claims: Option<PayerClaimsConfig>,
+    /// Quality-gap tickets by the kit's issuer, optional (PT-TYPE-12..15).
+    #[serde(default)]
+    pub quality_gap: Option<QualityGapConfig>,
+    /// Public-health tickets by the kit's issuer, optional (PT-TYPE-18).
+    #[serde(default)]
+    pub public_health: Option<PublicHealthConfig>,
 }
 
 fn default_timeout() -> u64 {
@@ -179,12 +199,135 @@ fn default_udap_scope() -> String {
 
 /// Path of the identity provider under the issuer URL.
 pub const IDP_PATH: &str = "/idp";
+/// Path of the kit's self-issued identity (one of the target's own issuers) under the issuer
+/// URL; its JWKS is `{path}/.well-known/jwks.json`.
+pub const SELF_ISSUER_PATH: &str = "/self-issuer";
 
 impl KitConfig {
     /// The kit's identity provider `iss`.
     pub fn idp_iss(&self) -> String {
         format!("{}{IDP_PATH}", self.issuer.url)
     }
+
+    /// The `iss` of the kit's self-issued identity (`[payer_claims]`).
+    pub fn self_issuer_iss(&self) -> String {
+        format!("{}{SELF_ISSUER_PATH}", self.issuer.url)
+    }
+}
+
+/// `[payer_claims]`: the target registers `{issuer.url}/self-issuer` as one of its own issuing
+/// identities (self-issued, trusted for payer claims adjudication) and the kit's client as
+/// acting for `payer`. Records are `Type/id` at the target, all of the test patient's unless
+/// said otherwise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayerClaimsConfig {
+    /// The payer Organization identifier the kit's client acts for (the tickets' requester).
+    pub payer: IdentifierConfig,
+    /// The test patient's Encounters the claim covers (`claim_linkage.encounter`).
+    pub encounters: Vec<String>,
+    /// An Encounter of another patient (PT-CL-02), optional.
+    #[serde(default)]
+    pub other_patient_encounter: Option<String>,
+    /// Records associated with `encounters` that the target releases to the payer (PT-CL-03).
+    #[serde(default)]
+    pub released: Vec<String>,
+    /// Records outside the linkage: another encounter's, not current (PT-CL-03).
+    #[serde(default)]
+    pub unlinked: Vec<String>,
+    /// Current problems, medications or allergies without a link to `encounters`, which the
+    /// target releases (PT-CL-04).
+    #[serde(default)]
+    pub current: Vec<String>,
+    /// Resolved (not current) problems without a link to `encounters` (PT-CL-04).
+    #[serde(default)]
+    pub not_current: Vec<String>,
+    /// An Encounter whose records are restricted from the payer (HIPAA self-pay), linked
+    /// with `encounters` in the PT-CL-06 ticket, optional.
+    #[serde(default)]
+    pub restricted_encounter: Option<String>,
+    /// Records restricted from the payer (e.g. labelled `HIPAASelfPay`) inside the linkage
+    /// otherwise (PT-CL-06).
+    #[serde(default)]
+    pub restricted: Vec<String>,
+    /// Resource types the target's release policy does not release to payers although they
+    /// hold records linked to `encounters` (PT-CL-05).
+    #[serde(default)]
+    pub withheld_types: Vec<String>,
+}
+
+/// `[quality_gap]`: the target trusts the kit's issuer for quality-gap tickets
+/// (`issuer.ticket_types`) and holds a coverage or contract relationship between `requester`
+/// and the test patient.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityGapConfig {
+    /// The requesting payer's Organization identifier, related to the test patient.
+    pub requester: IdentifierConfig,
+    /// An Organization identifier with no coverage or contract relationship to the test
+    /// patient (PT-TYPE-15), optional.
+    #[serde(default)]
+    pub unrelated_requester: Option<IdentifierConfig>,
+    /// The `measure` codings.
+    #[serde(default = "default_measure")]
+    pub measure: Vec<CodingConfig>,
+    /// The ticket's scopes, each narrowed by `?code=` or `?category=`.
+    #[serde(default = "default_qg_scopes")]
+    pub scopes: Vec<String>,
+    /// The measurement period; absent: `probe.data_period`.
+    #[serde(default)]
+    pub data_period: Option<Period>,
+}
+
+/// `[public_health]`: the target trusts the kit's issuer for public-health tickets
+/// (`issuer.ticket_types`) and has a disclosure policy for `condition`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicHealthConfig {
+    /// The public-health agency's Organization identifier.
+    pub requester: IdentifierConfig,
+    /// The `reportable_condition` codings (a condition the target has a policy for); the
+    /// released Conditions must carry one of them.
+    pub condition: Vec<CodingConfig>,
+    /// The ticket's scopes (a Condition scope makes the narrowing check possible).
+    #[serde(default = "default_ph_scopes")]
+    pub scopes: Vec<String>,
+}
+
+/// `{ system, code }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodingConfig {
+    /// Code system.
+    pub system: String,
+    /// Code.
+    pub code: String,
+}
+
+fn default_measure() -> Vec<CodingConfig> {
+    vec![CodingConfig {
+        system: "https://www.cms.gov/medicare/quality/measures".into(),
+        code: "CMS122v12".into(),
+    }]
+}
+fn default_qg_scopes() -> Vec<String> {
+    vec!["patient/Observation.rs?code=http://loinc.org|4548-4".into()]
+}
+fn default_ph_scopes() -> Vec<String> {
+    vec!["patient/Patient.rs".into(), "patient/Condition.rs".into()]
+}
+
+/// The `coding` array of a CodeableConcept.
+pub fn codings(c: &[CodingConfig]) -> Value {
+    c.iter()
+        .map(|c| json!({"system": c.system, "code": c.code}))
+        .collect()
+}
+
+/// `Type/id` with both parts non-empty and no further `/`.
+pub fn split_record(r: &str) -> Option<(&str, &str)> {
+    let (t, id) = r.split_once('/')?;
+    (!t.is_empty() && !id.is_empty() && !id.contains('/')).then_some((t, id))
 }
 
 /// `[client]`.
@@ -457,6 +600,45 @@ impl KitConfig {
         }
         if self.probe.page_size == 0 || self.timeout_seconds == 0 {
             return bad("probe.page_size and timeout_seconds must be positive".into());
+        }
+        if let Some(p) = &self.payer_claims {
+            if p.encounters.is_empty() {
+                return bad("payer_claims.encounters must name at least one Encounter".into());
+            }
+            let encounters = p
+                .encounters
+                .iter()
+                .chain(&p.other_patient_encounter)
+                .chain(&p.restricted_encounter);
+            for e in encounters {
+                if split_record(e).is_none_or(|(t, _)| t != "Encounter") {
+                    return bad(format!("payer_claims: {e:?} is not `Encounter/id`"));
+                }
+            }
+            for r in p
+                .released
+                .iter()
+                .chain(&p.unlinked)
+                .chain(&p.current)
+                .chain(&p.not_current)
+                .chain(&p.restricted)
+            {
+                if split_record(r).is_none() {
+                    return bad(format!("payer_claims: {r:?} is not `Type/id`"));
+                }
+            }
+        }
+        if let Some(q) = &self.quality_gap
+            && (q.measure.is_empty() || q.scopes.is_empty())
+        {
+            return bad("quality_gap.measure and quality_gap.scopes must not be empty".into());
+        }
+        if let Some(p) = &self.public_health
+            && (p.condition.is_empty() || p.scopes.is_empty())
+        {
+            return bad(
+                "public_health.condition and public_health.scopes must not be empty".into(),
+            );
         }
         Ok(())
     }

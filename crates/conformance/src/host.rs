@@ -1,9 +1,9 @@
 //! The kit's issuer host: a small HTTP server on an address the kit binds itself, serving the
-//! issuer JWKS, the client JWKS, the identity provider's OIDC discovery and JWKS, the
-//! federation's statements, the UDAP issuer's signed metadata, and status lists whose bits the
-//! kit flips, plus deliberately broken variants (an unavailable JWKS, malformed lists). Every
-//! request is logged so checks can assert what the target fetched (PT-REV-01, PT-REV-08,
-//! PT-VAL-11).
+//! issuer JWKS (also as its self-issued identity's), the client JWKS, the identity provider's
+//! OIDC discovery and JWKS, the federation's statements, the UDAP issuer's signed metadata, and
+//! status lists whose bits the kit flips, plus deliberately broken variants (an unavailable
+//! JWKS, malformed lists). Every request is logged so checks can assert what the target fetched
+//! (PT-REV-01, PT-REV-08, PT-VAL-11).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,7 +19,7 @@ use tessera_jose::b64;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::IDP_PATH;
+use crate::config::{IDP_PATH, SELF_ISSUER_PATH};
 use crate::federation::{Docs, ENTITY_STATEMENT, FEDERATION_PATH};
 use crate::pki::UDAP_ISSUER_PATH;
 
@@ -108,6 +108,10 @@ impl Host {
             .route("/client/jwks.json", get(client_jwks_handler))
             .route(
                 &format!("{UNTRUSTED_PREFIX}{JWKS_PATH}"),
+                get(issuer_jwks_handler),
+            )
+            .route(
+                &format!("{SELF_ISSUER_PATH}{JWKS_PATH}"),
                 get(issuer_jwks_handler),
             )
             .route("/status/{name}", get(status_handler))

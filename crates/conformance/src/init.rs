@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::config::{IdpConfig, KitConfig};
+use crate::config::{IdpConfig, KitConfig, PAYER_CLAIMS, PUBLIC_HEALTH, QUALITY_GAP};
 use crate::federation::FEDERATION_PATH;
 use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
@@ -78,8 +78,11 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n   issuer       = {iss}{UDAP_ISSUER_PATH}, trusted through that community for {types}\n                  (keys from its /.well-known/udap signed_metadata)\n\
          6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\
          7. Optional, with [federation] in kit.toml: an OpenID Federation\n   anchor       = {iss}{FEDERATION_PATH}/anchor, keys {FEDERATION_ANCHOR_FILE}\n   issuer       = {iss}{FEDERATION_PATH}/issuer, trusted through that anchor for {types}\n   (the client {iss}{FEDERATION_PATH}/client sends its trust chain; nothing to register)\n\
-         8. Optional, with [continuation] in kit.toml: refresh tokens for continuation tickets\n   (refresh_tokens = true), or none (false); the kit refreshes as {client}\n\
-         9. Optional, with [proposal_001] in kit.toml: interaction_required with a launch value for\n   unresolvable subjects of individual-access tickets\n\n\
+         8. Optional, with [payer_claims] in kit.toml: the kit as one of your OWN issuing identities\n   iss          = {self_iss} (self-issued), trusted for {PAYER_CLAIMS} only\n                  (never the issuer of 1. for that type)\n   keys         = {self_iss}/.well-known/jwks.json, or {ISSUER_JWKS_FILE}\n   client       = {client}, acting for [payer_claims] payer (the tickets are unbound)\n   data         = the test patient's Encounters and records [payer_claims] names; a release\n                  policy that does not release [payer_claims] withheld_types to payers\n\
+         9. Optional, with [quality_gap] in kit.toml: the issuer of 1. trusted for quality gap too\n   type         = {QUALITY_GAP} (in issuer.ticket_types)\n   data         = a coverage (or contract) relationship between [quality_gap] requester and\n                  the test patient; none with unrelated_requester\n\
+         10. Optional, with [public_health] in kit.toml: the issuer of 1. trusted for public health too\n   type         = {PUBLIC_HEALTH} (in issuer.ticket_types)\n   policy       = a disclosure policy for [public_health] condition\n\
+         11. Optional, with [continuation] in kit.toml: refresh tokens for continuation tickets\n   (refresh_tokens = true), or none (false); the kit refreshes as {client}\n\
+         12. Optional, with [proposal_001] in kit.toml: interaction_required with a launch value for\n   unresolvable subjects of individual-access tickets\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -90,6 +93,7 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
         client = c.client.client_id,
         idp = c.idp_iss(),
         baseline = c.baseline_type(),
+        self_iss = c.self_issuer_iss(),
         snippet = tessera_snippet(c, Path::new("")),
     )
 }
@@ -112,6 +116,24 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         client = s(&c.client.client_id),
         file = file(CLIENT_JWKS_FILE),
     );
+    // The payer its unbound payer-claims tickets name (OP-33); commented out without
+    // [payer_claims], with kit.example.toml's value.
+    let (payer, acting) = match &c.payer_claims {
+        Some(p) => (p.payer.clone(), true),
+        None => (
+            crate::config::IdentifierConfig {
+                system: "http://hl7.org/fhir/sid/us-npi".into(),
+                value: "1093817465".into(),
+            },
+            false,
+        ),
+    };
+    out.push_str(&format!(
+        "{}acts_for = [{{ system = {}, value = {} }}]\n",
+        if acting { "" } else { "# " },
+        s(&payer.system),
+        s(&payer.value)
+    ));
     // Commented out, the excerpt shows the values of kit.example.toml's commented section.
     let i = c.identity_provider.clone().unwrap_or_else(|| IdpConfig {
         acr: Some("http://idmanagement.gov/ns/assurance/ial/2".into()),
@@ -212,6 +234,18 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         "Proposal 001: interaction_required with a launch value for unresolvable consumer subjects.",
         "[subject_resolution]\ninteraction_fallback = true\n",
         c.proposal_001.is_some(),
+    );
+    let self_issued = format!(
+        "[[issuer]]\niss = {}\njwks_uri = {}\nticket_types = [{}]\nself_issued = true\n",
+        s(&c.self_issuer_iss()),
+        s(&format!("{}/.well-known/jwks.json", c.self_issuer_iss())),
+        s(PAYER_CLAIMS),
+    );
+    section(
+        &mut out,
+        "The kit as one of this Data Holder's own issuing identities (payer claims).",
+        &self_issued,
+        c.payer_claims.is_some(),
     );
     out
 }

@@ -259,7 +259,8 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
             Fault::AcceptsExpired,
             &["PT-LIFE-02", "PT-VAL-12", "PT-VAL-15"],
         ),
-        // Every wrong audience, and the pair aud mismatch+revoked.
+        // Every wrong audience (an unbound payer ticket's too), and the pair aud
+        // mismatch+revoked.
         (
             Fault::IgnoresAud,
             &[
@@ -267,6 +268,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
                 "PT-AUD-02",
                 "PT-AUD-05",
                 "PT-AUD-07",
+                "PT-BIND-10",
                 "PT-VAL-15",
             ],
         ),
@@ -279,10 +281,19 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         (Fault::AcceptsAnyWellKnown, &["PT-CA-09"]),
         (Fault::TrustsFederationKeys, &["PT-TRUST-03"]),
         (Fault::RefreshIgnoresRevocation, &["PT-REV-09"]),
-        // Reads outside the grant: narrowing, data_period, read/search parity, other patient.
+        // Reads outside the grant: claim_linkage (unlinked, resolved and self-pay records),
+        // narrowing, data_period, read/search parity, other patient.
         (
             Fault::LeaksOutOfGrant,
-            &["PT-DP-02", "PT-RS-02", "PT-RS-04", "PT-SCOPE-04"],
+            &[
+                "PT-CL-03",
+                "PT-CL-04",
+                "PT-CL-06",
+                "PT-DP-02",
+                "PT-RS-02",
+                "PT-RS-04",
+                "PT-SCOPE-04",
+            ],
         ),
     ];
     for (fault, want) in cases {

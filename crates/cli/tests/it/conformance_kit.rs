@@ -81,6 +81,168 @@ fn cast(manifest: &Value) -> (String, String, String) {
     )
 }
 
+/// The security label codes of a resource.
+fn labels(r: &Value) -> Vec<&str> {
+    r.pointer("/meta/security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["code"].as_str())
+        .collect()
+}
+
+/// The `Encounter/id` a clinical resource was recorded in.
+fn encounter_of(r: &Value) -> Option<&str> {
+    r.pointer("/encounter/reference")
+        .or_else(|| r.pointer("/context/encounter/0/reference"))
+        .and_then(Value::as_str)
+}
+
+/// The resources of one patient's bundle at one site.
+fn bundle(dir: &Path, record: &Value, site: usize) -> Vec<Value> {
+    let file = record["sites"][site]["file"].as_str().unwrap();
+    let b: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("data").join(file)).unwrap()).unwrap();
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .collect()
+}
+
+/// `[payer_claims]`, `[quality_gap]` and `[public_health]` for the test patient's record at
+/// its first site (the one its MRN resolves): a claimed encounter with unlabelled records of
+/// its own, records of another claimed encounter, current and resolved problems linked
+/// elsewhere, a self-pay (HIPAASelfPay) encounter, its Coverage's payer, another payer.
+fn b2b(dir: &Path, manifest: &Value) -> String {
+    let records = manifest["patient_records"].as_array().unwrap();
+    let main = records
+        .iter()
+        .find(|p| p["sites"].as_array().unwrap().len() >= 2)
+        .unwrap();
+    let other = records
+        .iter()
+        .find(|p| p["index"] != main["index"])
+        .unwrap();
+    let rs = bundle(dir, main, 0);
+    let of = |ty: &'static str| rs.iter().filter(move |r| r["resourceType"] == ty);
+    let id = |r: &Value| {
+        format!(
+            "{}/{}",
+            r["resourceType"].as_str().unwrap(),
+            r["id"].as_str().unwrap()
+        )
+    };
+    let clean = |r: &&Value| labels(r).is_empty();
+    let claimed: Vec<&str> = of("Claim")
+        .flat_map(|c| c["item"].as_array().unwrap())
+        .flat_map(|i| i["encounter"].as_array().unwrap())
+        .map(|e| e["reference"].as_str().unwrap())
+        .collect();
+    let problems = |status: &str| {
+        of("Condition")
+            .filter(clean)
+            .filter(|c| {
+                c.pointer("/clinicalStatus/coding/0/code")
+                    .and_then(Value::as_str)
+                    == Some(status)
+            })
+            .filter(|c| {
+                status != "active"
+                    || c.pointer("/category/0/coding/0/code")
+                        .and_then(Value::as_str)
+                        == Some("problem-list-item")
+            })
+            .collect::<Vec<_>>()
+    };
+    let (active, resolved) = (problems("active"), problems("resolved"));
+    // The linked encounter: claimed, with an unlabelled Observation and a note, and a current
+    // and a resolved problem recorded elsewhere.
+    let linked = claimed
+        .iter()
+        .rev()
+        .find(|e| {
+            let here = |r: &&Value| encounter_of(r) == Some(**e);
+            of("Observation").filter(clean).any(|r| here(&r))
+                && of("DocumentReference").any(|r| here(&r))
+                && active.iter().any(|c| !here(c))
+                && resolved.iter().any(|c| !here(c))
+        })
+        .expect("a claimed encounter to link");
+    let elsewhere = |r: &&&Value| encounter_of(r) != Some(*linked);
+    let released = of("Observation")
+        .filter(clean)
+        .find(|r| encounter_of(r) == Some(*linked))
+        .unwrap();
+    let unlinked = of("Observation")
+        .filter(clean)
+        .find(|r| encounter_of(r).is_some_and(|e| e != *linked && claimed.contains(&e)))
+        .unwrap();
+    let current = active.iter().find(elsewhere).unwrap();
+    let not_current = resolved.iter().find(elsewhere).unwrap();
+    let self_pay = of("Encounter")
+        .find(|e| labels(e).contains(&"HIPAASelfPay"))
+        .expect("a self-pay encounter");
+    let self_pay_ref = id(self_pay);
+    let restricted: Vec<String> = rs
+        .iter()
+        .filter(|r| encounter_of(r) == Some(self_pay_ref.as_str()))
+        .filter(|r| labels(r).contains(&"HIPAASelfPay"))
+        .take(2)
+        .map(id)
+        .collect();
+    assert!(!restricted.is_empty(), "self-pay records");
+    let other_encounter = bundle(dir, other, 0)
+        .into_iter()
+        .find(|r| r["resourceType"] == "Encounter")
+        .unwrap();
+    // The payer of the patient's Coverage, by its Organization's NPI; another payer has none.
+    let payor = of("Coverage").next().unwrap()["payor"][0]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let npi = of("Organization")
+        .find(|o| id(o) == payor)
+        .and_then(|o| {
+            o["identifier"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["system"] == "http://hl7.org/fhir/sid/us-npi")
+                .cloned()
+        })
+        .expect("the payer Organization's NPI");
+    let npi = npi["value"].as_str().unwrap();
+    let unrelated = manifest["payers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["npi"].as_str().unwrap())
+        .find(|n| *n != npi)
+        .unwrap();
+    let list = |v: &[String]| format!("{v:?}");
+    format!(
+        "[payer_claims]\npayer = {{ system = \"http://hl7.org/fhir/sid/us-npi\", value = \"{npi}\" }}\n\
+         encounters = [\"{linked}\"]\nother_patient_encounter = \"{}\"\n\
+         released = {}\nunlinked = {}\ncurrent = {}\nnot_current = {}\n\
+         restricted_encounter = \"{self_pay_ref}\"\nrestricted = {}\n\
+         withheld_types = [\"DocumentReference\"]\n\
+         [quality_gap]\nrequester = {{ system = \"http://hl7.org/fhir/sid/us-npi\", value = \"{npi}\" }}\n\
+         unrelated_requester = {{ system = \"http://hl7.org/fhir/sid/us-npi\", value = \"{unrelated}\" }}\n\
+         [public_health]\n\
+         requester = {{ system = \"urn:ietf:rfc:3986\", value = \"https://public-health.conformance.invalid/epi-unit\" }}\n\
+         condition = [{{ system = \"http://snomed.info/sct\", code = \"840539006\" }}, \
+         {{ system = \"http://hl7.org/fhir/sid/icd-10-cm\", code = \"U07.1\" }}]\n",
+        id(&other_encounter),
+        list(&[id(released)]),
+        list(&[id(unlinked)]),
+        list(&[id(current)]),
+        list(&[id(not_current)]),
+        list(&restricted),
+    )
+}
+
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
@@ -97,12 +259,15 @@ fn start_holder(dir: &Path, kit: &KitConfig, listen: u16, base: &str) -> Server 
         dir.join("data/bundles").display(),
         tessera_snippet(kit, dir),
     );
-    // Quality gap is advertised (another issuer is trusted for it) but not trusted for the
-    // kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type.
+    // Payer claims is advertised (the kit's self-issued identity is trusted for it) but not
+    // trusted for the kit's issuer: PT-VAL-10 and its PT-VAL-15 pair need such a type. The
+    // release policy keeps notes from payers ([payer_claims] withheld_types, PT-CL-05).
     let toml = format!(
-        "{toml}\n[[issuer]]\niss = \"https://quality-issuer.conformance.invalid\"\njwks_file = \"{}\"\n\
-         ticket_types = [\"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"]\n",
-        dir.join("kit-client.jwks.json").display()
+        "{toml}\n[policy.release_types]\n\
+         \"https://smarthealthit.org/permission-ticket-type/payer-claims-adjudication-v1\" = [\
+         \"AllergyIntolerance\", \"Condition\", \"DiagnosticReport\", \"Encounter\", \"Immunization\", \
+         \"Location\", \"MedicationRequest\", \"Observation\", \"Organization\", \"Patient\", \
+         \"Practitioner\", \"Procedure\", \"ServiceRequest\"]\n"
     );
     std::fs::write(dir.join("holder.toml"), toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -169,6 +334,7 @@ impl Fixture {
             serde_json::from_slice(&std::fs::read(dir.join("data/manifest.json")).unwrap())
                 .unwrap();
         let (patient, ambiguous, other) = cast(&manifest);
+        let b2b = b2b(&dir, &manifest);
         let kit_addr = StdListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -193,8 +359,10 @@ impl Fixture {
                 "fhir_base = \"{base}\"\nkeys = \"kit-keys.json\"\n\
                  [issuer]\nlisten = \"{kit_addr}\"\nurl = \"http://{kit_addr}\"\n\
                  ticket_types = [\"https://smarthealthit.org/permission-ticket-type/patient-self-access-v1\", \
-                 \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\"]\n\
-                 untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\"\n\
+                 \"https://smarthealthit.org/permission-ticket-type/patient-delegated-access-v1\", \
+                 \"https://smarthealthit.org/permission-ticket-type/payer-quality-gap-v1\", \
+                 \"https://smarthealthit.org/permission-ticket-type/public-health-investigation-v1\"]\n\
+                 untrusted_ticket_type = \"https://smarthealthit.org/permission-ticket-type/payer-claims-adjudication-v1\"\n\
                  [client]\nclient_id = \"tessera-conformance-kit\"\n\
                  [identity_provider]\nacr = \"urn:kit:acr:strong\"\nunaccepted_acr = \"urn:kit:acr:weak\"\n\
                  mapped_audience = \"kit-issuer-app\"\n\
@@ -203,7 +371,7 @@ impl Fixture {
                  [well_known]\nframework = \"https://well-known.conformance.invalid\"\n\
                  [federation]\n\
                  [continuation]\nrefresh_tokens = true\n[proposal_001]\n\
-                 [patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
+                 {b2b}[patient]\n{patient}[ambiguous_patient]\n{ambiguous}[other_patient]\n{other}"
             )
         };
         // The holder's configuration needs the kit's issuer URL; the kit's needs the holder's base.
@@ -353,7 +521,10 @@ fn init_writes_keys_and_a_template_and_says_what_to_register() {
             && out.contains("# framework_type = \"udap\"")
             && out.contains("http://127.0.0.1:8765/udap-client")
             && out.contains("# framework_type = \"well-known\"")
-            && out.contains("# framework_type = \"oidf\""),
+            && out.contains("# framework_type = \"oidf\"")
+            && out.contains("# iss = \"http://127.0.0.1:8765/self-issuer\"")
+            && out.contains("# self_issued = true")
+            && out.contains("# acts_for = [{ system = \"http://hl7.org/fhir/sid/us-npi\""),
         "{out}"
     );
     for f in [

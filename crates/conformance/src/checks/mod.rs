@@ -21,6 +21,9 @@ mod federation;
 mod fhir;
 mod framework;
 mod lifetime;
+mod payer;
+mod public_health;
+mod quality;
 mod request;
 mod revocation;
 mod scope;
@@ -163,6 +166,9 @@ pub fn all() -> Vec<Check> {
         subject::CHECKS,
         scope::CHECKS,
         delegated::CHECKS,
+        payer::CHECKS,
+        quality::CHECKS,
+        public_health::CHECKS,
         evidence::CHECKS,
         udap::CHECKS,
         udap_issuer::CHECKS,

@@ -2,6 +2,7 @@
 //! wrong server that must fail exactly the matching IDs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod b2b;
 mod hostile;
 mod parties;
 mod tables;
