@@ -269,10 +269,21 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         // An unlisted entity, and a signature by a key the entity's JWKS lacks.
         (Fault::AcceptsAnyWellKnown, &["PT-CA-09"]),
         (Fault::TrustsFederationKeys, &["PT-TRUST-03"]),
-        // Reads outside the grant: narrowing, data_period, read/search parity, other patient.
+        // Reads outside the grant: narrowing (and its conjunction), data_period, read/search
+        // parity, other patient, withheld sensitive records.
         (
             Fault::LeaksOutOfGrant,
-            &["PT-DP-02", "PT-RS-02", "PT-RS-04", "PT-SCOPE-04"],
+            &[
+                "PT-DP-02",
+                "PT-RS-02",
+                "PT-RS-04",
+                "PT-SCOPE-03",
+                "PT-SCOPE-04",
+                "PT-SENS-03",
+                "PT-SENS-04",
+                "PT-SENS-05",
+                "PT-SENS-07",
+            ],
         ),
     ];
     for (fault, want) in cases {

@@ -14,15 +14,18 @@ mod aud;
 mod bind;
 mod client;
 mod delegated;
+mod dhf;
 mod discovery;
 mod evidence;
 mod federation;
 mod fhir;
 mod framework;
 mod lifetime;
+mod period;
 mod request;
 mod revocation;
 mod scope;
+mod sensitivity;
 mod server;
 mod subject;
 mod udap;
@@ -159,6 +162,8 @@ pub fn all() -> Vec<Check> {
         bind::CHECKS,
         subject::CHECKS,
         scope::CHECKS,
+        dhf::CHECKS,
+        sensitivity::CHECKS,
         delegated::CHECKS,
         evidence::CHECKS,
         udap::CHECKS,
@@ -168,6 +173,7 @@ pub fn all() -> Vec<Check> {
         lifetime::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
+        period::CHECKS,
     ]
     .concat()
 }
