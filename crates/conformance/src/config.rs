@@ -362,6 +362,10 @@ pub struct ProbeConfig {
     /// elements (PT-DP-03..06); absent: the dated types of `scopes`.
     #[serde(default)]
     pub designated_types: Option<Vec<String>>,
+    /// A second window for PT-DP-03/04, besides `data_period` (e.g. one where a Condition's
+    /// onset and its recordedDate fall on different sides), optional.
+    #[serde(default)]
+    pub designated_window: Option<Period>,
 }
 
 impl Default for ProbeConfig {
@@ -375,6 +379,7 @@ impl Default for ProbeConfig {
             date_params: Default::default(),
             page_size: default_page(),
             designated_types: None,
+            designated_window: None,
         }
     }
 }

@@ -84,9 +84,10 @@ fn cast(manifest: &Value) -> (String, String, String) {
 /// A record's security labels, `(system, code)`.
 type Labels = [(String, String)];
 
-/// The test patient's record at its first site, as tessera-synth wrote it: two records
-/// added for the data_period tests (an Observation without effective[x], PT-DP-06; a five-day
-/// inpatient Encounter, PT-DP-05), then the kit.toml sections naming the Data Holder's
+/// The test patient's record at its first site, as tessera-synth wrote it: records added for
+/// the data_period tests (an Observation without effective[x], PT-DP-06; a five-day inpatient
+/// Encounter, PT-DP-05; two resolved Conditions whose onset and recordedDate disagree about
+/// the window, PT-DP-03), then the kit.toml sections naming the Data Holder's
 /// identity (its sites), a restricted client, labelled records and the designated types.
 fn records_fixture(dir: &Path, manifest: &Value) -> String {
     let main = manifest["patient_records"]
@@ -112,6 +113,16 @@ fn records_fixture(dir: &Path, manifest: &Value) -> String {
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
             "subject": subject,
             "period": {"start": "2022-03-10T08:00:00Z", "end": "2022-03-15T18:00:00Z"}}),
+        // PT-DP-03: resolved Conditions (no currently-relevant exemption) whose onset and
+        // recordedDate fall on different sides of probe.data_period (2023-2024).
+        serde_json::json!({"resourceType": "Condition", "id": "0c0c0c0c-0000-4000-8000-00000000d903",
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "195662009"}], "text": "Acute viral pharyngitis"},
+            "subject": subject, "onsetDateTime": "2015-05-01", "recordedDate": "2024-03-12"}),
+        serde_json::json!({"resourceType": "Condition", "id": "0c0c0c0c-0000-4000-8000-00000000d904",
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "10509002"}], "text": "Acute bronchitis"},
+            "subject": subject, "onsetDateTime": "2024-02-10", "recordedDate": "2025-06-02"}),
     ];
     let entries = bundle["entry"].as_array_mut().unwrap();
     for r in added {
@@ -159,6 +170,15 @@ fn records_fixture(dir: &Path, manifest: &Value) -> String {
         pick(&|ty, l| ty == "Observation" && l.len() == 1 && sensitive.contains(&l[0].1.as_str()));
     let unclassified =
         pick(&|ty, l| ty == "Observation" && l.len() == 1 && l[0].1 == "HIPAASelfPay");
+    // PT-DP-03/04's second window: the year of the earliest Condition recordedDate (chronic
+    // problems recorded then have their onset years before).
+    let year = entries
+        .iter()
+        .filter_map(|e| e["resource"]["recordedDate"].as_str())
+        .filter_map(|d| d.get(..4))
+        .min()
+        .unwrap()
+        .to_owned();
     std::fs::write(&file, bundle.to_string()).unwrap();
     // The Data Holder is its sites: the first one's NPI its own, the second's served; the
     // sites' states plus one more jurisdiction (registered by the snippet's [holder]).
@@ -186,7 +206,8 @@ fn records_fixture(dir: &Path, manifest: &Value) -> String {
          unclassified = {unclassified}\n\
          [probe]\ndesignated_types = [\"Condition\", \"MedicationRequest\", \"ServiceRequest\", \
          \"Observation\", \"DiagnosticReport\", \"Encounter\", \"Procedure\", \"Immunization\", \
-         \"AllergyIntolerance\", \"DocumentReference\"]\n",
+         \"AllergyIntolerance\", \"DocumentReference\"]\n\
+         designated_window = {{ start = \"{year}-01-01\", end = \"{year}-12-31\" }}\n",
         npi(&sites[0]),
         npi(&sites[1]),
         jurisdictions.join(", "),

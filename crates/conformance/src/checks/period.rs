@@ -446,19 +446,20 @@ async fn elements_decide(c: &Ctx, family: &[&str], what: &str) -> R {
             "needs setup: probe.designated_types names no {what} type (one of {family:?})"
         ));
     }
-    let window = &c.config.probe.data_period;
-    let judged = judge(c, &types, window).await?;
+    let probe = &c.config.probe;
     let (mut ins, mut outs) = (0, 0);
-    for j in &judged {
-        assert_judged(j, window)?;
-        ins += j.inside.len();
-        outs += j.outside.len();
+    for window in std::iter::once(&probe.data_period).chain(&probe.designated_window) {
+        for j in &judge(c, &types, window).await? {
+            assert_judged(j, window)?;
+            ins += j.inside.len();
+            outs += j.outside.len();
+        }
     }
     if ins == 0 || outs == 0 {
         return skip(format!(
-            "probe.data_period does not split the patient's {types:?} records by their \
-             designated elements ({ins} certainly inside, {outs} certainly outside); choose \
-             another window"
+            "probe.data_period (and probe.designated_window) do not split the patient's \
+             {types:?} records by their designated elements ({ins} certainly inside, {outs} \
+             certainly outside); choose another window"
         ));
     }
     Ok(())
