@@ -100,6 +100,16 @@ pub struct KitConfig {
     /// Public-health tickets by the kit's issuer, optional (PT-TYPE-18).
     #[serde(default)]
     pub public_health: Option<PublicHealthConfig>,
+    /// The target's own identity for `data_holder_filter`, optional (PT-DHF).
+    #[serde(default)]
+    pub data_holder: Option<DataHolderConfig>,
+    /// Labelled records and the target's Proposal 005 support, optional (PT-SENS).
+    #[serde(default)]
+    pub sensitivity: Option<SensitivityConfig>,
+    /// A second client registered with fewer scopes than the baseline ticket, optional
+    /// (PT-ACC-07).
+    #[serde(default)]
+    pub restricted_client: Option<RestrictedClientConfig>,
 }
 
 fn default_timeout() -> u64 {
@@ -195,6 +205,113 @@ pub struct UdapConfig {
 
 fn default_udap_scope() -> String {
     "patient/*.rs".into()
+}
+
+/// `[data_holder]`: who the target is, as its `data_holder_filter` judgement sees it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataHolderConfig {
+    /// The target's own organization identifiers (PT-DHF-04, PT-DHF-07).
+    #[serde(default)]
+    pub organization: Vec<IdentifierConfig>,
+    /// Identifiers of organizations the target is authorized to answer for (PT-DHF-05).
+    #[serde(default)]
+    pub served_organizations: Vec<IdentifierConfig>,
+    /// Every jurisdiction the target is in (PT-DHF-01/03/06).
+    #[serde(default)]
+    pub jurisdictions: Vec<JurisdictionConfig>,
+    /// The target accepts the older single-`Organization` entry shape (a compatibility mode,
+    /// PT-DHF-10); default false.
+    #[serde(default)]
+    pub legacy_organization_shape: bool,
+}
+
+/// A `data_holder_filter` jurisdiction: `country` and optional `state`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionConfig {
+    /// ISO-3166 alpha-2.
+    pub country: String,
+    /// State code (USPS in the US), optional.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl JurisdictionConfig {
+    /// The filter entry's `address`.
+    pub fn to_json(&self) -> Value {
+        let mut a = json!({"country": self.country});
+        if let Some(s) = &self.state {
+            a["state"] = s.clone().into();
+        }
+        a
+    }
+}
+
+/// `[sensitivity]`: Proposal 005 support and labelled records of the test patient.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensitivityConfig {
+    /// The target implements Proposal 005 (`sensitivity_withhold`,
+    /// `sensitivity_release_authorized`).
+    pub implemented: bool,
+    /// A record the target classifies as sensitive, with its category (PT-SENS-03/04).
+    #[serde(default)]
+    pub labelled: Option<LabelledRecord>,
+    /// A record whose only sensitivity category is its `label`, which the target releases
+    /// under `unlisted: true` when `sensitivity_release_authorized` names it (PT-SENS-04/07).
+    #[serde(default)]
+    pub authorized: Option<LabelledRecord>,
+    /// A record whose only label the target does not classify (PT-SENS-05).
+    #[serde(default)]
+    pub unclassified: Option<LabelledRecord>,
+}
+
+/// A record of the test patient and a security label it carries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelledRecord {
+    /// `Type/id` at the target.
+    pub record: String,
+    /// The label (a Coding's system and code).
+    pub label: LabelCoding,
+}
+
+/// A Coding's `system` and `code`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelCoding {
+    /// Code system.
+    pub system: String,
+    /// Code.
+    pub code: String,
+}
+
+impl LabelCoding {
+    /// The FHIR Coding.
+    pub fn to_json(&self) -> Value {
+        json!({"system": self.system, "code": self.code})
+    }
+}
+
+impl LabelledRecord {
+    /// `(type, id)` of `record`.
+    pub fn split(&self) -> Option<(&str, &str)> {
+        self.record
+            .split_once('/')
+            .filter(|(t, i)| !t.is_empty() && !i.is_empty() && !i.contains('/'))
+    }
+}
+
+/// `[restricted_client]`: a second client id registered at the target with scopes narrower
+/// than the baseline ticket's; it authenticates with the kit's client key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictedClientConfig {
+    /// Its client id.
+    pub client_id: String,
+    /// The scopes it is registered with (at most these are ever granted to it).
+    pub scopes: Vec<String>,
 }
 
 /// Path of the identity provider under the issuer URL.
@@ -414,6 +531,14 @@ pub struct ProbeConfig {
     /// Page size for paging checks.
     #[serde(default = "default_page")]
     pub page_size: u32,
+    /// Types whose `data_period` filtering the kit judges from the records' own designated
+    /// elements (PT-DP-03..06); absent: the dated types of `scopes`.
+    #[serde(default)]
+    pub designated_types: Option<Vec<String>>,
+    /// A second window for PT-DP-03/04, besides `data_period` (e.g. one where a Condition's
+    /// onset and its recordedDate fall on different sides), optional.
+    #[serde(default)]
+    pub designated_window: Option<Period>,
 }
 
 impl Default for ProbeConfig {
@@ -426,6 +551,8 @@ impl Default for ProbeConfig {
             ungranted_type: default_ungranted(),
             date_params: Default::default(),
             page_size: default_page(),
+            designated_types: None,
+            designated_window: None,
         }
     }
 }
@@ -597,6 +724,24 @@ impl KitConfig {
         }
         if !self.probe.narrow_scope.contains('?') {
             return bad("probe.narrow_scope must carry a narrowing (`?param=value`)".into());
+        }
+        if let Some(s) = &self.sensitivity {
+            for r in [&s.labelled, &s.authorized, &s.unclassified]
+                .into_iter()
+                .flatten()
+            {
+                if r.split().is_none() {
+                    return bad(format!(
+                        "sensitivity: record {:?} must be `Type/id`",
+                        r.record
+                    ));
+                }
+            }
+        }
+        if let Some(r) = &self.restricted_client
+            && r.scopes.is_empty()
+        {
+            return bad("restricted_client.scopes must name at least one scope".into());
         }
         if self.probe.page_size == 0 || self.timeout_seconds == 0 {
             return bad("probe.page_size and timeout_seconds must be positive".into());

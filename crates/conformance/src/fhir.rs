@@ -1,7 +1,7 @@
 //! FHIR searches as the kit sees them: every page followed (bounded), ids collected, paging
 //! links and totals kept for the checks that judge them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -15,6 +15,8 @@ const MAX_PAGES: usize = 200;
 pub struct SearchSet {
     /// Ids of the matches (`search.mode` match or absent) of the searched type.
     pub ids: BTreeSet<String>,
+    /// The matches themselves, by id (checks that judge their content).
+    pub resources: BTreeMap<String, Value>,
     /// `Type/id` of included resources (`search.mode: include`).
     pub included: BTreeSet<String>,
     /// Matches whose type differs from the searched one.
@@ -83,6 +85,7 @@ pub async fn search(c: &Ctx, token: &Token, ty: &str, query: &str) -> Result<Sea
                 set.included.insert(format!("{rt}/{id}"));
             } else if rt == ty {
                 set.ids.insert(id.to_owned());
+                set.resources.insert(id.to_owned(), r.clone());
             } else if rt != "OperationOutcome" {
                 set.foreign.insert(format!("{rt}/{id}"));
             }

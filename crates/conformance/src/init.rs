@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use crate::config::{IdpConfig, KitConfig, PAYER_CLAIMS, PUBLIC_HEALTH, QUALITY_GAP};
+use crate::config::{
+    DataHolderConfig, IdentifierConfig, IdpConfig, JurisdictionConfig, KitConfig, PAYER_CLAIMS,
+    PUBLIC_HEALTH, QUALITY_GAP, RestrictedClientConfig,
+};
 use crate::federation::FEDERATION_PATH;
 use crate::host::{UNLISTED_CLIENT_PATH, WELL_KNOWN_CLIENT_PATH};
 use crate::keys::KitKeys;
@@ -73,7 +76,7 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          Register at the Data Holder under test ({base}):\n\
          1. A trusted ticket issuer\n   iss          = {iss}\n   keys         = {iss}/.well-known/jwks.json (served by the kit while it runs), or {ISSUER_JWKS_FILE}\n   ticket types = {types}\n   (its status lists are {iss}/status/...; the kit serves them over plain HTTP on {listen})\n\
          2. A client authenticating with private_key_jwt (ES256 and RS256 keys: PT-BIND-03 binds a\n   ticket to the RSA key)\n   client_id    = {client}\n   keys         = {CLIENT_JWKS_FILE}, or {iss}/client/jwks.json\n\
-         3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split.\n\
+         3. Test data: one patient matching [patient] in kit.toml exactly, with records of the\n   [probe] types that the narrowed scope and the data_period window split; for PT-DP-05/06,\n   among its records of probe.designated_types, one without its designated date element\n   and one whose period spans more than two days.\n\
          4. Optional, with [identity_provider] in kit.toml: an identity provider trusted for evidence\n   only (not as a ticket issuer)\n   iss          = {idp}\n   keys         = OIDC discovery from iss, or {IDP_JWKS_FILE}\n   audience     = ID tokens are issued to {iss} or {client}; map [identity_provider]\n                  mapped_audience to {iss}; refuse unaccepted_acr in the evidence profile\n                  of {baseline}\n\
          5. Optional, with [udap] in kit.toml: the kit's UDAP community\n   anchor       = {UDAP_ANCHOR_FILE}, as the trust anchor of [udap] community\n   clients      = registered by UDAP dynamic client registration (the kit registers\n                  {iss}{UDAP_CLIENT_PATH} at the start of a run)\n   issuer       = {iss}{UDAP_ISSUER_PATH}, trusted through that community for {types}\n                  (keys from its /.well-known/udap signed_metadata)\n\
          6. Optional, with [well_known] in kit.toml: a Proposal 006 framework listing the entity\n   {iss}{WELL_KNOWN_CLIENT_PATH} (client id well-known:{iss}{WELL_KNOWN_CLIENT_PATH}; keys at\n   its /.well-known/jwks.json, served by the kit); do not list {iss}{UNLISTED_CLIENT_PATH}\n\
@@ -82,7 +85,10 @@ pub fn instructions(c: &KitConfig, dir: &Path) -> String {
          9. Optional, with [quality_gap] in kit.toml: the issuer of 1. trusted for quality gap too\n   type         = {QUALITY_GAP} (in issuer.ticket_types)\n   data         = a coverage (or contract) relationship between [quality_gap] requester and\n                  the test patient; none with unrelated_requester\n\
          10. Optional, with [public_health] in kit.toml: the issuer of 1. trusted for public health too\n   type         = {PUBLIC_HEALTH} (in issuer.ticket_types)\n   policy       = a disclosure policy for [public_health] condition\n\
          11. Optional, with [continuation] in kit.toml: refresh tokens for continuation tickets\n   (refresh_tokens = true), or none (false); the kit refreshes as {client}\n\
-         12. Optional, with [proposal_001] in kit.toml: interaction_required with a launch value for\n   unresolvable subjects of individual-access tickets\n\n\
+         12. Optional, with [proposal_001] in kit.toml: interaction_required with a launch value for\n   unresolvable subjects of individual-access tickets\n\
+         13. Optional, with [restricted_client] in kit.toml: a second private_key_jwt client\n   client_id    = its client_id, keys {CLIENT_JWKS_FILE} (the kit's client key)\n   scopes       = its scopes, the only ones it may ever be granted\n\
+         14. Optional, with [data_holder] in kit.toml: nothing to register; list in it the target's\n   own organization identifiers, the organizations it answers for and every jurisdiction\n   it is in, as its data_holder_filter judgement sees them\n\
+         15. Optional, with [sensitivity] in kit.toml: say whether the target implements Proposal\n   005, and name labelled records of the test patient (see kit.toml)\n\n\
          Then edit kit.toml and run: tessera conformance --config {dir}/kit.toml\n\n\
          For a Tessera Data Holder, the excerpt of its configuration:\n\n{snippet}",
         dir = dir.display(),
@@ -107,7 +113,7 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
     let types: Vec<String> = c.issuer.ticket_types.iter().map(|t| s(t)).collect();
     let mut out = format!(
         "# The kit's JWKS and status lists are plain HTTP on loopback.\n\
-         insecure_allow_loopback_http = true\n\n\
+         insecure_allow_loopback_http = true\n{legacy}{frameworks}\n\
          [[issuer]]\niss = {iss}\njwks_uri = {jwks}\nticket_types = [{types}]\n\n\
          [[client]]\nclient_id = {client}\njwks_file = {file}\n",
         iss = s(&c.issuer.url),
@@ -115,6 +121,26 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         types = types.join(", "),
         client = s(&c.client.client_id),
         file = file(CLIENT_JWKS_FILE),
+        legacy = if c
+            .data_holder
+            .as_ref()
+            .is_some_and(|d| d.legacy_organization_shape)
+        {
+            "# data_holder.legacy_organization_shape: the older filter shapes are translated.\n\
+             legacy_access_shapes = true\n"
+        } else {
+            ""
+        },
+        frameworks = if c.target_frameworks.is_empty() {
+            String::new()
+        } else {
+            let ids: Vec<String> = c.target_frameworks.iter().map(|t| s(t)).collect();
+            format!(
+                "# target_frameworks: the frameworks this Data Holder is a member of (framework aud).\n\
+                 trust_frameworks = [{}]\n",
+                ids.join(", ")
+            )
+        },
     );
     // The payer its unbound payer-claims tickets name (OP-33); commented out without
     // [payer_claims], with kit.example.toml's value.
@@ -246,6 +272,68 @@ pub fn tessera_snippet(c: &KitConfig, files: &Path) -> String {
         "The kit as one of this Data Holder's own issuing identities (payer claims).",
         &self_issued,
         c.payer_claims.is_some(),
+    );
+    let restricted = c
+        .restricted_client
+        .clone()
+        .unwrap_or_else(|| RestrictedClientConfig {
+            client_id: "tessera-conformance-kit-restricted".into(),
+            scopes: vec!["patient/Patient.rs".into(), "patient/Condition.rs".into()],
+        });
+    let scopes: Vec<String> = restricted.scopes.iter().map(|t| s(t)).collect();
+    section(
+        &mut out,
+        "The kit's second client, registered with fewer scopes (PT-ACC-07).",
+        &format!(
+            "[[client]]\nclient_id = {}\njwks_file = {}\nscopes = [{}]\n",
+            s(&restricted.client_id),
+            file(CLIENT_JWKS_FILE),
+            scopes.join(", ")
+        ),
+        c.restricted_client.is_some(),
+    );
+    let holder = c.data_holder.clone().unwrap_or_else(|| DataHolderConfig {
+        organization: vec![IdentifierConfig {
+            system: "http://hl7.org/fhir/sid/us-npi".into(),
+            value: "1234567893".into(),
+        }],
+        jurisdictions: vec![JurisdictionConfig {
+            country: "US".into(),
+            state: Some("CA".into()),
+        }],
+        ..Default::default()
+    });
+    let ids: Vec<String> = holder
+        .organization
+        .iter()
+        .chain(&holder.served_organizations)
+        .map(|i| format!("{{ system = {}, value = {} }}", s(&i.system), s(&i.value)))
+        .collect();
+    let address = |j: &JurisdictionConfig| match &j.state {
+        Some(st) => format!("{{ country = {}, state = {} }}", s(&j.country), s(st)),
+        None => format!("{{ country = {} }}", s(&j.country)),
+    };
+    let mut h = format!("[holder]\norganization = [{}]\n", ids.join(", "));
+    if let Some((first, rest)) = holder.jurisdictions.split_first() {
+        h.push_str(&format!("address = {}\n", address(first)));
+        if !rest.is_empty() {
+            let rest: Vec<String> = rest.iter().map(address).collect();
+            h.push_str(&format!("additional_addresses = [{}]\n", rest.join(", ")));
+        }
+    }
+    section(
+        &mut out,
+        "Who the Data Holder is for data_holder_filter: its organizations (own and served) and jurisdictions. \
+         The older single-Organization entry is accepted only with the top-level legacy_access_shapes = true.",
+        &h,
+        c.data_holder.is_some(),
+    );
+    let p005 = c.sensitivity.as_ref().is_none_or(|x| x.implemented);
+    section(
+        &mut out,
+        "Proposal 005: sensitivity_withhold enforced (true) or rejected (false).",
+        &format!("[policy.sensitivity]\nprofile = {p005}\n"),
+        c.sensitivity.is_some(),
     );
     out
 }

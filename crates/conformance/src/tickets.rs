@@ -37,6 +37,16 @@ impl Ctx {
             .map_err(|e| Stop::Fail(format!("kit could not mint its valid ticket: {e}")))
     }
 
+    /// Mints a valid Proposal 005 ticket (`sensitivity_withhold` understood by the kit's
+    /// verifier).
+    pub fn mint_p005(&self, payload: Map<String, Value>) -> Result<String, Stop> {
+        let signer = self.keys.issuer_signer(Alg::Es256).map_err(Stop::Fail)?;
+        let mut opts = VerifyOptions::default();
+        opts.access.sensitivity_withhold = true;
+        tessera_ticket::mint_payload(&payload, &signer, &opts)
+            .map_err(|e| Stop::Fail(format!("kit could not mint its valid ticket: {e}")))
+    }
+
     /// Signs any payload JSON (`Value` so that non-object payloads can be sent).
     pub fn sign(&self, payload: &Value, how: Sign) -> Result<String, Stop> {
         let bytes = serde_json::to_vec(payload).map_err(|e| Stop::Fail(e.to_string()))?;

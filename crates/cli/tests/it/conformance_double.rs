@@ -259,13 +259,14 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
             Fault::AcceptsExpired,
             &["PT-LIFE-02", "PT-VAL-12", "PT-VAL-15"],
         ),
-        // Every wrong audience (an unbound payer ticket's too), and the pair aud
+        // Every wrong audience (a framework aud without aud_type, an unbound payer ticket), and the pair aud
         // mismatch+revoked.
         (
             Fault::IgnoresAud,
             &[
                 "PT-AUD-01",
                 "PT-AUD-02",
+                "PT-AUD-04",
                 "PT-AUD-05",
                 "PT-AUD-07",
                 "PT-BIND-10",
@@ -282,7 +283,8 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         (Fault::TrustsFederationKeys, &["PT-TRUST-03"]),
         (Fault::RefreshIgnoresRevocation, &["PT-REV-09"]),
         // Reads outside the grant: claim_linkage (unlinked, resolved and self-pay records),
-        // narrowing, data_period, read/search parity, other patient.
+        // narrowing (and its conjunction), data_period, read/search parity, other patient,
+        // withheld sensitive records.
         (
             Fault::LeaksOutOfGrant,
             &[
@@ -292,7 +294,12 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
                 "PT-DP-02",
                 "PT-RS-02",
                 "PT-RS-04",
+                "PT-SCOPE-03",
                 "PT-SCOPE-04",
+                "PT-SENS-03",
+                "PT-SENS-04",
+                "PT-SENS-05",
+                "PT-SENS-07",
             ],
         ),
     ];

@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 use tessera_jose::{Alg, PrivateJwk, sign_compact};
 
 use super::{Check, Fut, custom, expire, form, remove, ticket};
+use crate::config::RestrictedClientConfig;
 use crate::ctx::{Ctx, Stop, fail};
-use crate::expect::{self, CLIENT, Expect};
+use crate::expect::{self, CLIENT, Expect, SCOPE};
 
 pub(super) const CHECKS: &[Check] = &[
     form(
@@ -34,6 +35,8 @@ pub(super) const CHECKS: &[Check] = &[
         },
         Expect::Token,
     ),
+    custom("PT-ACC-07", "grant-within-registered-scopes", acc_07_grant),
+    custom("PT-ACC-07", "request-outside-registration", acc_07_request),
 ];
 
 /// Which way the assertion is wrong.
@@ -136,5 +139,114 @@ fn ca_07(c: &Ctx) -> Fut<'_> {
         let a = bad_assertion(c, Defect::OtherKey).await?;
         let ex = with_assertion(c, &ticket, a).await?;
         expect::check(&ex, CLIENT)
+    })
+}
+
+fn restricted(c: &Ctx) -> Result<&RestrictedClientConfig, Stop> {
+    match &c.config.restricted_client {
+        Some(r) => Ok(r),
+        None => crate::ctx::skip(
+            "needs setup: a second client registered with fewer scopes than the baseline ticket \
+             ([restricted_client] in kit.toml)",
+        ),
+    }
+}
+
+/// Types of the baseline ticket the restricted client is not registered for.
+fn unregistered_types(c: &Ctx, r: &RestrictedClientConfig) -> Result<Vec<String>, Stop> {
+    let registered: Vec<&str> = r
+        .scopes
+        .iter()
+        .filter_map(|s| super::scope::scope_type(s))
+        .collect();
+    let outside: Vec<String> = c
+        .config
+        .probe
+        .scopes
+        .iter()
+        .filter_map(|s| super::scope::scope_type(s))
+        .filter(|t| *t != "*" && !registered.contains(t) && !registered.contains(&"*"))
+        .map(str::to_owned)
+        .collect();
+    if outside.is_empty() {
+        return crate::ctx::skip(
+            "needs setup: restricted_client.scopes cover every type of probe.scopes \
+             ([restricted_client] in kit.toml)",
+        );
+    }
+    Ok(outside)
+}
+
+/// The baseline ticket redeemed by the restricted client, `scope` as given.
+async fn redeem_restricted(
+    c: &Ctx,
+    r: &RestrictedClientConfig,
+    scope: Option<&str>,
+) -> Result<crate::probe::Exchange, Stop> {
+    let ticket = c.mint(c.base_payload())?;
+    let mut f = c.form(&ticket).await?;
+    let aud = c.token_endpoint().await?;
+    let assertion = tessera_client::jwt::client_assertion(
+        &c.keys.client,
+        &r.client_id,
+        &aud,
+        c.now(),
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .map_err(|e| Stop::Fail(format!("kit cannot sign its client assertion: {e}")))?;
+    super::replace(&mut f, "client_assertion", &assertion);
+    if let Some(s) = scope {
+        super::replace(&mut f, "scope", s);
+    }
+    c.post_form(&f, None).await
+}
+
+fn acc_07_grant(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        let r = restricted(c)?;
+        let outside = unregistered_types(c, r)?;
+        let t = expect::token(&redeem_restricted(c, r, None).await?)?;
+        let Some(granted) = t.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return fail("the token response has no granted `scope`");
+        };
+        let beyond: Vec<&str> = granted
+            .split_whitespace()
+            .filter(|g| {
+                super::scope::scope_type(g)
+                    .is_none_or(|ty| ty == "*" || outside.iter().any(|o| o == ty))
+            })
+            .collect();
+        if !beyond.is_empty() {
+            return fail(format!(
+                "client {} is registered for {:?} only, but was granted {beyond:?}",
+                r.client_id, r.scopes
+            ));
+        }
+        // The resource server agrees: an unregistered type is not released.
+        for ty in outside.iter().take(2) {
+            match crate::fhir::search(c, &t, ty, "").await? {
+                crate::fhir::Searched::Refused(_) => {}
+                crate::fhir::Searched::Found(s) if s.ids.is_empty() => {}
+                crate::fhir::Searched::Found(s) => {
+                    return fail(format!(
+                        "GET {ty} with the restricted client's token returned {} records",
+                        s.ids.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn acc_07_request(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        let r = restricted(c)?;
+        let outside = unregistered_types(c, r)?;
+        let Some(ty) = outside.first() else {
+            return fail("no unregistered type");
+        };
+        let ex = redeem_restricted(c, r, Some(&format!("patient/{ty}.rs"))).await?;
+        expect::check(&ex, SCOPE)
     })
 }

@@ -20,6 +20,7 @@ pub(super) const CHECKS: &[Check] = &[
     ),
     custom("PT-SCOPE-04", "read-outside-narrowing-404", scope_04_read),
     custom("PT-SCOPE-02", "union-of-two-scopes", scope_02),
+    custom("PT-SCOPE-03", "conjunction-within-one-scope", scope_03),
     custom("PT-SCOPE-06", "read-only-scope-refuses-search", scope_06),
     custom("PT-SCOPE-07", "wildcard-covers-the-probed-types", scope_07),
     custom("PT-DP-01", "search-equals-designated-date-window", dp_01),
@@ -39,14 +40,14 @@ pub(super) const CHECKS: &[Check] = &[
 ];
 
 /// Redeems the baseline ticket with `access` replaced.
-async fn token_with(c: &Ctx, access: Value) -> Result<Token, Stop> {
+pub(super) async fn token_with(c: &Ctx, access: Value) -> Result<Token, Stop> {
     let mut p = c.base_payload();
     p.insert("access".into(), access);
     c.redeem_ok(&c.mint(p)?).await
 }
 
 /// The narrowed scope's type and query.
-fn narrow(c: &Ctx) -> Result<(String, String), Stop> {
+pub(super) fn narrow(c: &Ctx) -> Result<(String, String), Stop> {
     let s = &c.config.probe.narrow_scope;
     let (head, query) = s.split_once('?').unwrap_or((s, ""));
     match super::scope::scope_type(head) {
@@ -84,7 +85,7 @@ async fn narrowed(c: &Ctx) -> Result<Narrowed, Stop> {
     })
 }
 
-fn compare(what: &str, got: &BTreeSet<String>, want: &BTreeSet<String>) -> R {
+pub(super) fn compare(what: &str, got: &BTreeSet<String>, want: &BTreeSet<String>) -> R {
     let extra: Vec<_> = got.difference(want).take(5).collect();
     let missing: Vec<_> = want.difference(got).take(5).collect();
     if !extra.is_empty() {
@@ -96,13 +97,18 @@ fn compare(what: &str, got: &BTreeSet<String>, want: &BTreeSet<String>) -> R {
     Ok(())
 }
 
-async fn read_code(c: &Ctx, t: &Token, ty: &str, id: &str) -> Result<u16, Stop> {
+pub(super) async fn read_code(c: &Ctx, t: &Token, ty: &str, id: &str) -> Result<u16, Stop> {
     let ex = c.fhir(&format!("{}/{ty}/{id}", c.base()), t).await;
     crate::expect::transport(&ex)?;
     Ok(ex.code())
 }
 
-async fn not_readable(c: &Ctx, t: &Token, ty: &str, ids: impl Iterator<Item = &String>) -> R {
+pub(super) async fn not_readable(
+    c: &Ctx,
+    t: &Token,
+    ty: &str,
+    ids: impl Iterator<Item = &String>,
+) -> R {
     for id in ids.take(5) {
         let code = read_code(c, t, ty, id).await?;
         if code != 404 && code != 403 {
@@ -481,5 +487,71 @@ fn scope_07(c: &Ctx) -> Fut<'_> {
             compare(&format!("GET {ty} under patient/*.rs"), &got, &want)?;
         }
         Ok(())
+    })
+}
+
+/// A `system|code` of `code.coding` carried by some but not all of `set`'s matches, made of
+/// characters a scope carries verbatim.
+fn splitting_code(set: &crate::fhir::SearchSet) -> Option<String> {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":/._-".contains(&b))
+    };
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in set.resources.values() {
+        let mut seen = BTreeSet::new();
+        for c in r
+            .pointer("/code/coding")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(s), Some(k)) = (
+                c.get("system").and_then(Value::as_str),
+                c.get("code").and_then(Value::as_str),
+            ) && plain(s)
+                && plain(k)
+            {
+                seen.insert(format!("{s}|{k}"));
+            }
+        }
+        for k in seen {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let n = set.resources.len();
+    counts
+        .into_iter()
+        .filter(|(_, k)| *k < n)
+        .max_by_key(|(_, k)| *k)
+        .map(|(code, _)| code)
+}
+
+fn scope_03(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        let (ty, query) = narrow(c)?;
+        let broad = c.baseline().await?;
+        let narrowed = search_ok(c, broad, &ty, &query).await?;
+        let Some(code) = splitting_code(&narrowed) else {
+            return skip(format!(
+                "no code splits the patient's {ty} records matching probe.narrow_scope; choose \
+                 another narrowing"
+            ));
+        };
+        let both = format!("{query}&code={code}");
+        let expected = search_ok(c, broad, &ty, &both).await?.ids;
+        if expected.is_empty() || expected.len() == narrowed.ids.len() {
+            return skip(format!(
+                "{ty}?{both} does not split the narrowed records ({} of {})",
+                expected.len(),
+                narrowed.ids.len()
+            ));
+        }
+        let scope = format!("{}&code={code}", c.config.probe.narrow_scope);
+        let t = token_with(c, json!({"smart_scopes": [scope]})).await?;
+        let got = search_ok(c, &t, &ty, "").await?.ids;
+        compare(&format!("GET {ty} under {scope}"), &got, &expected)?;
+        not_readable(c, &t, &ty, narrowed.ids.difference(&expected)).await
     })
 }

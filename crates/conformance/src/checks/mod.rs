@@ -15,6 +15,7 @@ mod bind;
 mod client;
 mod continuation;
 mod delegated;
+mod dhf;
 mod discovery;
 mod evidence;
 mod federation;
@@ -22,11 +23,13 @@ mod fhir;
 mod framework;
 mod lifetime;
 mod payer;
+mod period;
 mod public_health;
 mod quality;
 mod request;
 mod revocation;
 mod scope;
+mod sensitivity;
 mod server;
 mod subject;
 mod thumbprint;
@@ -165,6 +168,8 @@ pub fn all() -> Vec<Check> {
         thumbprint::CHECKS,
         subject::CHECKS,
         scope::CHECKS,
+        dhf::CHECKS,
+        sensitivity::CHECKS,
         delegated::CHECKS,
         payer::CHECKS,
         quality::CHECKS,
@@ -178,6 +183,7 @@ pub fn all() -> Vec<Check> {
         continuation::CHECKS,
         server::CHECKS,
         fhir::CHECKS,
+        period::CHECKS,
     ]
     .concat()
 }

@@ -112,3 +112,42 @@ async fn a_key_file_without_the_parties_keys_skips_asking_for_init() {
     let report = run(dir.path(), sections, &keys, &only).await;
     all_skip(&report, "init");
 }
+
+#[tokio::test]
+async fn without_their_sections_the_target_data_tests_skip_naming_the_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KitKeys::generate().unwrap();
+    let only = [
+        "PT-DHF-01",
+        "PT-DHF-03",
+        "PT-DHF-04",
+        "PT-DHF-05",
+        "PT-DHF-06",
+        "PT-DHF-07",
+        "PT-DHF-10",
+        "PT-SENS-01",
+        "PT-SENS-02",
+        "PT-SENS-03",
+        "PT-SENS-04",
+        "PT-SENS-05",
+        "PT-SENS-07",
+        "PT-ACC-07",
+    ];
+    let report = run(dir.path(), "", &keys, &only).await;
+    assert_eq!(report.outcomes.len(), 21);
+    for o in &report.outcomes {
+        let section = match o.id.as_str() {
+            id if id.starts_with("PT-DHF") => "[data_holder]",
+            id if id.starts_with("PT-SENS") => "[sensitivity]",
+            _ => "[restricted_client]",
+        };
+        assert_eq!(o.status, Status::Skip, "{}/{}", o.id, o.case);
+        assert!(
+            o.detail.starts_with("needs setup:") && o.detail.contains(section),
+            "{}/{}: {}",
+            o.id,
+            o.case,
+            o.detail
+        );
+    }
+}
