@@ -204,6 +204,6 @@ fn remove_access(m: &mut Map<String, Value>, key: &str) {
 }
 
 /// [`make`] as a table row's change.
-fn quality_gap(c: &Ctx, m: &mut Map<String, Value>) -> R {
+pub(super) fn quality_gap(c: &Ctx, m: &mut Map<String, Value>) -> R {
     make(c, m).map(|_| ())
 }

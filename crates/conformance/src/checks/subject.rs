@@ -56,6 +56,7 @@ pub(super) const CHECKS: &[Check] = &[
         "not-after-successful-resolution",
         subj_09_after,
     ),
+    custom("PT-SUBJ-09", "b2b-type-keeps-invalid-grant", subj_09_b2b),
     custom(
         "PT-SUBJ-10",
         "launch-values-unguessable-and-distinct",
@@ -218,6 +219,18 @@ fn subj_09_after(c: &Ctx) -> Fut<'_> {
             ));
         }
         Ok(())
+    })
+}
+
+fn subj_09_b2b(c: &Ctx) -> Fut<'_> {
+    Box::pin(async move {
+        p001(c)?;
+        // A quality-gap ticket whose member is unknown: B2B types get no interaction.
+        let mut p = c.base_payload();
+        super::quality::quality_gap(c, &mut p)?;
+        super::validation::unknown_subject(&mut p);
+        let ex = c.redeem(&c.mint(p)?).await?;
+        expect::check(&ex, GRANT)
     })
 }
 
