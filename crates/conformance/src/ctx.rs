@@ -23,6 +23,16 @@ pub enum Stop {
     Skip(String),
 }
 
+impl Stop {
+    /// A failure whose message says where it happened first (a skip stays as it is).
+    pub fn within(self, prefix: impl std::fmt::Display) -> Stop {
+        match self {
+            Stop::Fail(m) => Stop::Fail(format!("{prefix}: {m}")),
+            s => s,
+        }
+    }
+}
+
 /// A check's result: `Ok` is a pass.
 pub type R = Result<(), Stop>;
 

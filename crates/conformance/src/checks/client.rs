@@ -119,10 +119,7 @@ fn ca_05(c: &Ctx) -> Fut<'_> {
         let ticket = c.mint(c.base_payload())?;
         let assertion = c.assertion().await?;
         let first = with_assertion(c, &ticket, assertion.clone()).await?;
-        expect::token(&first).map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!("first use of the assertion: {m}")),
-            s => s,
-        })?;
+        expect::token(&first).map_err(|e| e.within("first use of the assertion"))?;
         let second = with_assertion(c, &ticket, assertion).await?;
         if second.code() == 200 {
             return fail("the same client assertion (same jti) was accepted twice");

@@ -133,24 +133,28 @@ fn scopes(s: Option<&str>) -> BTreeSet<String> {
 
 fn life_03(c: &Ctx) -> Fut<'_> {
     Box::pin(async move {
-        let mut p = c.base_payload();
-        let exp = c.now() + 5;
-        p.insert("exp".into(), exp.into());
-        let t = c.redeem_ok(&c.mint(p)?).await?;
-        let Some(rt) = t.refresh_token else {
-            return Ok(());
-        };
-        // A refresh token without continuation may exist, but must die with the ticket.
-        let wait = (exp + c.config.leeway_seconds + 2 - c.now()).clamp(0, MAX_WAIT_SECONDS);
-        tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
-        let ex = refresh(c, &rt, None).await?;
-        expect::check(&ex, GRANT).map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!(
-                "a refresh token issued for a ticket without continuation, used after the ticket's exp: {m}"
-            )),
-            s => s,
-        })
+        dies_with_the_ticket(
+            c,
+            c.base_payload(),
+            "a refresh token issued for a ticket without continuation, used after the ticket's exp",
+        )
+        .await
     })
+}
+
+/// Redeems `p` with an `exp` 5 s away; a refresh token, if the target issues one, must be
+/// refused once the ticket has expired (a refresh token may exist, but dies with the ticket).
+async fn dies_with_the_ticket(c: &Ctx, mut p: Map<String, Value>, what: &str) -> R {
+    let exp = c.now() + 5;
+    p.insert("exp".into(), exp.into());
+    let t = c.redeem_ok(&c.mint(p)?).await?;
+    let Some(rt) = t.refresh_token else {
+        return Ok(());
+    };
+    let wait = (exp + c.config.leeway_seconds + 2 - c.now()).clamp(0, MAX_WAIT_SECONDS);
+    tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
+    let ex = refresh(c, &rt, None).await?;
+    expect::check(&ex, GRANT).map_err(|e| e.within(what))
 }
 
 fn life_04(c: &Ctx, indefinite: bool) -> Fut<'_> {
@@ -164,10 +168,7 @@ fn life_04(c: &Ctx, indefinite: bool) -> Fut<'_> {
         let (p, _) = continuing(c, until);
         let (t, rt) = redeem_continuing(c, p).await?;
         let ex = refresh(c, &rt, None).await?;
-        let t2 = expect::token(&ex).map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!("refreshing: {m}")),
-            s => s,
-        })?;
+        let t2 = expect::token(&ex).map_err(|e| e.within("refreshing"))?;
         if t2.access_token == t.access_token {
             return fail("the refresh returned the same access token");
         }
@@ -257,22 +258,13 @@ fn field_07(c: &Ctx) -> Fut<'_> {
             return life_05(c).await;
         }
         // Ignored wholesale: the ticket is an ordinary one, so nothing outlives its exp.
-        let (mut p, _) = continuing(c, Value::Null);
-        let exp = c.now() + 5;
-        p.insert("exp".into(), exp.into());
-        let t = c.redeem_ok(&c.mint(p)?).await?;
-        let Some(rt) = t.refresh_token else {
-            return Ok(());
-        };
-        let wait = (exp + c.config.leeway_seconds + 2 - c.now()).clamp(0, MAX_WAIT_SECONDS);
-        tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
-        let ex = refresh(c, &rt, None).await?;
-        expect::check(&ex, GRANT).map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!(
-                "kit.toml says the target ignores continuation ([continuation] refresh_tokens = false), yet its refresh token works after the ticket's exp: {m}"
-            )),
-            s => s,
-        })
+        let (p, _) = continuing(c, Value::Null);
+        dies_with_the_ticket(
+            c,
+            p,
+            "kit.toml says the target ignores continuation ([continuation] refresh_tokens = false), yet its refresh token works after the ticket's exp",
+        )
+        .await
     })
 }
 

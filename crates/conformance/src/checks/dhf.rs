@@ -165,10 +165,7 @@ async fn redeem_with(c: &Ctx, entries: Value) -> Result<crate::probe::Exchange, 
 
 async fn token_with(c: &Ctx, entries: Value, what: &str) -> Result<Token, Stop> {
     let ex = redeem_with(c, entries).await?;
-    expect::token(&ex).map_err(|e| match e {
-        Stop::Fail(m) => Stop::Fail(format!("{what}: {m}")),
-        s => s,
-    })
+    expect::token(&ex).map_err(|e| e.within(what))
 }
 
 /// The resolved Patient is readable with `t`.

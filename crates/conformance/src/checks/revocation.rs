@@ -103,10 +103,7 @@ async fn redeem_at(c: &Ctx, index: u64, want: Expect) -> R {
     let mut p = c.base_payload();
     at(c, &mut p, json!(index))?;
     let ex = c.redeem(&c.mint(p)?).await?;
-    expect::check(&ex, want).map_err(|e| match e {
-        crate::ctx::Stop::Fail(m) => crate::ctx::Stop::Fail(format!("index {index}: {m}")),
-        s => s,
-    })
+    expect::check(&ex, want).map_err(|e| e.within(format!("index {index}")))
 }
 
 fn rev_01(c: &Ctx) -> Fut<'_> {

@@ -292,10 +292,9 @@ fn life_01(c: &Ctx) -> Fut<'_> {
     Box::pin(async move {
         let ticket = c.mint(c.base_payload())?;
         for n in ["first", "second"] {
-            c.redeem_ok(&ticket).await.map_err(|e| match e {
-                Stop::Fail(m) => Stop::Fail(format!("{n} redemption: {m}")),
-                s => s,
-            })?;
+            c.redeem_ok(&ticket)
+                .await
+                .map_err(|e| e.within(format!("{n} redemption")))?;
         }
         Ok(())
     })

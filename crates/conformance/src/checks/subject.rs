@@ -79,12 +79,8 @@ pub(super) fn unresolved(
 
 /// A Proposal 001 answer: `interaction_required` with a non-empty `launch` string.
 fn launch(ex: &Exchange) -> Result<String, Stop> {
-    expect::error(ex, None, "interaction_required", None).map_err(|e| match e {
-        Stop::Fail(m) => Stop::Fail(format!(
-            "kit.toml says the target implements Proposal 001: {m}"
-        )),
-        s => s,
-    })?;
+    expect::error(ex, None, "interaction_required", None)
+        .map_err(|e| e.within("kit.toml says the target implements Proposal 001"))?;
     match ex
         .json()
         .as_ref()
@@ -139,10 +135,10 @@ fn subj_05(c: &Ctx) -> Fut<'_> {
         };
         let mut p = c.base_payload();
         p.insert("subject".into(), json!({"patient": other.to_fhir()}));
-        let t = c.redeem_ok(&c.mint(p)?).await.map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!("a ticket for [other_patient]: {m}")),
-            s => s,
-        })?;
+        let t = c
+            .redeem_ok(&c.mint(p)?)
+            .await
+            .map_err(|e| e.within("a ticket for [other_patient]"))?;
         let Some(other_id) = t.patient.filter(|p| !p.is_empty()) else {
             return fail("the token response for [other_patient] carries no `patient`");
         };

@@ -32,12 +32,7 @@ fn bind_03(c: &Ctx) -> Fut<'_> {
         .map_err(|e| Stop::Fail(format!("kit cannot sign with its RSA client key: {e}")))?;
         replace(&mut f, "client_assertion", &assertion);
         let ex = c.post_form(&f, None).await?;
-        expect::token(&ex).map(drop).map_err(|e| match e {
-            Stop::Fail(m) => Stop::Fail(format!(
-                "a ticket bound to the RFC 7638 thumbprint of the RS256 client key that signed the assertion: {m}"
-            )),
-            s => s,
-        })
+        expect::token(&ex).map(drop).map_err(|e| e.within("a ticket bound to the RFC 7638 thumbprint of the RS256 client key that signed the assertion"))
     })
 }
 
