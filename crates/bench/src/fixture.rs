@@ -49,8 +49,10 @@ pub struct Fixture {
     pub config_path: Option<PathBuf>,
     /// The same without `load` (a restart on the store the first start filled).
     pub warm_config_path: Option<PathBuf>,
-    /// One entry per loaded Patient record.
+    /// One entry per loaded Patient record (with preloaded data: the ones tickets name).
     pub subjects: Vec<Subject>,
+    /// Patients in the data: generated, or as the preloaded data's manifest says.
+    pub patients: u64,
     /// The FHIR base as the Data Holder is configured: ticket `aud`, assertion `aud`
     /// (`{base}/token`), DPoP `htu`.
     pub base: String,
@@ -106,6 +108,10 @@ impl Fixture {
             )));
         }
         let subjects = subjects(&bundles, limit)?;
+        let patients = match preloaded {
+            Some(d) => manifest_patients(d).unwrap_or(subjects.len() as u64),
+            None => patients.max(1),
+        };
         if subjects.is_empty() {
             return Err(BenchError("the synthetic data holds no Patient".into()));
         }
@@ -156,6 +162,7 @@ jwks_file = "{client_keys}"
             config_path: Some(config_path),
             warm_config_path: Some(warm_config_path),
             subjects,
+            patients,
             base: BASE.to_owned(),
             issuer_id: ISSUER.to_owned(),
             client_id: CLIENT_ID.to_owned(),
@@ -208,6 +215,17 @@ fn sign(key: &PrivateJwk, payload: &Value) -> Result<String, BenchError> {
     let signer = key.signer().map_err(|e| BenchError::of("signer", e))?;
     let body = serde_json::to_vec(payload).map_err(|e| BenchError::of("payload", e))?;
     sign_compact(&Map::new(), &body, &signer).map_err(|e| BenchError::of("signing", e))
+}
+
+/// `patients` of a `tessera synth` manifest (the rest of it is not needed here).
+fn manifest_patients(data: &Path) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        patients: u64,
+    }
+    let file = std::fs::File::open(data.join("manifest.json")).ok()?;
+    let h: Header = serde_json::from_reader(std::io::BufReader::new(file)).ok()?;
+    Some(h.patients)
 }
 
 /// Patients named by tickets when the data is preloaded: enough for distinct tickets, few

@@ -204,8 +204,13 @@ pub async fn run(opts: &BenchOptions) -> Result<report::Report, BenchError> {
         operation: opts.operation.name(),
         connections: opts.connections,
         target: format!(
-            "{} synthetic patient(s), {} node(s) on {}",
-            opts.patients,
+            "{} synthetic patient(s){}, {} node(s) on {}",
+            fx.patients,
+            if opts.preloaded.is_some() {
+                " (preloaded)"
+            } else {
+                ""
+            },
             opts.nodes.max(1),
             match opts.store.as_deref() {
                 Some(url) if url.starts_with("postgres") => "postgres",

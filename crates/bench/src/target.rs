@@ -112,7 +112,9 @@ impl Target {
                 "ticket_type {ticket_type:?} is not a ticket type"
             )));
         }
+        let patients = file.subject.len() as u64;
         let fixture = Fixture {
+            patients,
             issuer: key("issuer_key", &file.issuer_key)?,
             client: key("client_key", &file.client_key)?,
             config_path: None,

@@ -160,7 +160,11 @@ fn bench_runs_over_data_ingested_beforehand() {
         None,
     ));
     let report = ok(&bench_over(&data, &store));
-    assert!(report.contains("1 node(s) on sqlite"), "{report}");
+    // The data's own size, from its manifest, not the --patients default.
+    assert!(
+        report.contains("against 3 synthetic patient(s) (preloaded), 1 node(s) on sqlite"),
+        "{report}"
+    );
     assert!(report.trim_end().ends_with("errors: 0"), "{report}");
 }
 
