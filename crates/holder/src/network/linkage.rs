@@ -193,6 +193,16 @@ pub fn rebuild(
     let summary = store
         .rebuild_linkage(&config.linkage.rules, now, cause)
         .map_err(|e| LinkError::Store(e.to_string()))?;
+    if !summary.recomputed {
+        // Its conflicts and warnings were logged when it was computed.
+        tracing::info!(
+            version = summary.version,
+            persons = summary.persons,
+            cause,
+            "linkage inputs unchanged: the linkage in force is kept, not recomputed"
+        );
+        return Ok(summary);
+    }
     for c in &summary.conflicts {
         tracing::warn!(record = %c.record, anchors = ?c.anchors, "linkage conflict: record quarantined (claimed by two persons)");
     }

@@ -8,7 +8,7 @@ use postgres::{Client, GenericClient};
 use tessera_store::linkage::{
     Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
     LinkageVersion, LinkedRecord, PatientLinkFacts, PersonOf, RecordStatus, compute,
-    patient_link_facts,
+    inputs_fingerprint, patient_link_facts, stored_summary,
 };
 
 use crate::error::PgError;
@@ -87,7 +87,7 @@ pub fn records(client: &mut impl GenericClient) -> Result<Vec<LinkedRecord>, PgE
     Ok(out)
 }
 
-pub fn conflicts(client: &mut Client) -> Result<Vec<Conflict>, PgError> {
+pub fn conflicts(client: &mut impl GenericClient) -> Result<Vec<Conflict>, PgError> {
     let rows = client.query(
         "SELECT record_id, anchors FROM link_conflict ORDER BY record_id",
         &[],
@@ -132,6 +132,27 @@ pub fn rebuild(
 ) -> Result<LinkageSummary, PgError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LINKAGE_LOCK])?;
+    // Read first: under READ COMMITTED a change committed after this read and seen by the
+    // Patient read below only makes the next start rebuild again, never skip one it needs.
+    let fingerprint = inputs(&mut tx, rules)?;
+    let stored: Option<Vec<u8>> = tx
+        .query_one("SELECT fingerprint FROM linkage_input WHERE id = 1", &[])?
+        .try_get(0)?;
+    if stored.as_deref() == Some(fingerprint.as_slice()) {
+        let version: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM linkage_version",
+                &[],
+            )?
+            .try_get(0)?;
+        let summary = stored_summary(version, &records(&mut tx)?, conflicts(&mut tx)?);
+        tx.commit()?;
+        return Ok(summary);
+    }
+    tx.execute(
+        "UPDATE linkage_input SET fingerprint = $1 WHERE id = 1",
+        &[&fingerprint],
+    )?;
     let previous: BTreeMap<String, String> = records(&mut tx)?
         .into_iter()
         .map(|r| (r.record, r.person))
@@ -158,6 +179,7 @@ pub fn rebuild(
         linked,
         conflicts: linkage.conflicts.clone(),
         warnings: linkage.warnings.clone(),
+        recomputed: true,
     };
     if last.as_ref().is_some_and(|l| l.1 == hash) {
         tx.commit()?;
@@ -204,6 +226,23 @@ pub fn rebuild(
     summary.changed = true;
     tx.commit()?;
     Ok(summary)
+}
+
+/// [`inputs_fingerprint`] of the stored inputs: the committed Patient changes the triggers
+/// record (migration V5), the latest assertion, the rules.
+fn inputs(client: &mut impl GenericClient, rules: &LinkageRules) -> Result<Vec<u8>, PgError> {
+    let row = client.query_one(
+        "SELECT COUNT(*)::BIGINT, COALESCE(MAX(id), 0)::BIGINT FROM linkage_patient_change",
+        &[],
+    )?;
+    let (count, max): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    let last: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM link_assertion",
+            &[],
+        )?
+        .try_get(0)?;
+    Ok(inputs_fingerprint(&[count, max], last, rules))
 }
 
 pub fn person_of(client: &mut Client, record: &str) -> Result<PersonOf, PgError> {

@@ -205,7 +205,7 @@ impl ResourceStore for PgStore {
     fn link_conflicts(&self) -> Result<Vec<Conflict>, StoreError> {
         crate::blocking::run(|| {
             let mut client = self.pool.get()?;
-            Ok(linkage::conflicts(&mut client)?)
+            Ok(linkage::conflicts(&mut *client)?)
         })
     }
 

@@ -209,8 +209,62 @@ pub struct LinkageSummary {
     pub linked: usize,
     /// Quarantined records.
     pub conflicts: Vec<Conflict>,
-    /// Links that could not be followed.
+    /// Links that could not be followed (empty when not recomputed: they were logged when
+    /// the linkage was computed).
     pub warnings: Vec<String>,
+    /// Whether the linkage was computed from the data; `false` when its inputs were unchanged
+    /// since the last rebuild (the linkage in force is then read back, not recomputed).
+    #[serde(default)]
+    pub recomputed: bool,
+}
+
+/// Bumped when what [`compute`] does with the same inputs changes, so a stored
+/// [`inputs_fingerprint`] from an older binary never skips a rebuild.
+const COMPUTE_VERSION: u32 = 1;
+
+/// What a rebuild's result depends on, in a digest both backends store with the linkage:
+/// `patient_changes` (a backend's own witness of every change of a Patient row or of a
+/// Patient's sites, maintained by triggers), the latest assertion `seq`, and the rules. Equal
+/// fingerprints mean a rebuild would compute the linkage in force again.
+pub fn inputs_fingerprint(
+    patient_changes: &[i64],
+    last_assertion: i64,
+    rules: &LinkageRules,
+) -> Vec<u8> {
+    let encoded = serde_json::json!({
+        "compute": COMPUTE_VERSION,
+        "patient_changes": patient_changes,
+        "last_assertion": last_assertion,
+        "enterprise_systems": rules.enterprise_systems,
+        "patient_link": rules.patient_link,
+    })
+    .to_string();
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, encoded.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// The summary of a linkage in force that was not recomputed, from its stored records.
+pub fn stored_summary(
+    version: i64,
+    records: &[LinkedRecord],
+    conflicts: Vec<Conflict>,
+) -> LinkageSummary {
+    let linked: Vec<&LinkedRecord> = records
+        .iter()
+        .filter(|r| r.status == RecordStatus::Linked)
+        .collect();
+    let persons: std::collections::BTreeSet<&str> =
+        linked.iter().map(|r| r.person.as_str()).collect();
+    LinkageSummary {
+        version,
+        changed: false,
+        persons: persons.len(),
+        linked: linked.len(),
+        conflicts,
+        warnings: Vec::new(),
+        recomputed: false,
+    }
 }
 
 /// A version row: one change of the linkage in force.

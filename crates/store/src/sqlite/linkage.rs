@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::error::StoreError;
 use crate::linkage::{
     Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
-    LinkageVersion, LinkedRecord, PersonOf, RecordStatus, compute, patient_link_facts,
+    LinkageVersion, LinkedRecord, PersonOf, RecordStatus, compute, inputs_fingerprint,
+    patient_link_facts, stored_summary,
 };
 
 pub fn append_assertion(conn: &Connection, a: &LinkAssertion) -> Result<i64, StoreError> {
@@ -140,7 +141,31 @@ pub fn rebuild(
     now: i64,
     cause: &str,
 ) -> Result<LinkageSummary, StoreError> {
-    let tx = conn.transaction()?;
+    // Immediate: the inputs read below and the linkage written from them are one snapshot,
+    // even beside an ingest in another process.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let fingerprint = inputs(&tx, rules)?;
+    let stored: Option<Vec<u8>> = tx.query_row(
+        "SELECT fingerprint FROM linkage_input WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    if stored.as_deref() == Some(fingerprint.as_slice()) {
+        let version: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM linkage_version",
+            [],
+            |r| r.get(0),
+        )?;
+        let summary = stored_summary(version, &records(&tx)?, conflicts(&tx)?);
+        tx.commit()?;
+        return Ok(summary);
+    }
+    let note_inputs = |tx: &rusqlite::Transaction<'_>| {
+        tx.execute(
+            "UPDATE linkage_input SET fingerprint = ?1 WHERE id = 1",
+            [&fingerprint],
+        )
+    };
     let previous: BTreeMap<String, String> = records(&tx)?
         .into_iter()
         .map(|r| (r.record, r.person))
@@ -166,7 +191,9 @@ pub fn rebuild(
         linked,
         conflicts: linkage.conflicts.clone(),
         warnings: linkage.warnings.clone(),
+        recomputed: true,
     };
+    note_inputs(&tx)?;
     if last.as_ref().is_some_and(|l| l.1 == hash) {
         tx.commit()?;
         return Ok(summary);
@@ -205,6 +232,22 @@ pub fn rebuild(
     summary.changed = true;
     tx.commit()?;
     Ok(summary)
+}
+
+/// [`inputs_fingerprint`] of the stored inputs: the Patient change counter the triggers keep
+/// (migration 0003), the latest assertion, the rules.
+fn inputs(conn: &Connection, rules: &LinkageRules) -> Result<Vec<u8>, StoreError> {
+    let changes: i64 = conn.query_row(
+        "SELECT patient_changes FROM linkage_input WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let last: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM link_assertion",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(inputs_fingerprint(&[changes], last, rules))
 }
 
 pub fn person_of(conn: &Connection, record: &str) -> Result<PersonOf, StoreError> {

@@ -19,6 +19,10 @@ const STATEMENT_CACHE: usize = 256;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_linkage.sql")),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_linkage_inputs.sql"),
+    ),
 ];
 
 /// Where the database lives.

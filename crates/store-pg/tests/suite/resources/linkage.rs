@@ -141,3 +141,103 @@ fn linkage_is_computed_and_persisted_alike_on_every_backend() {
         assert_eq!(pa, pb);
     }
 }
+
+// Issue 12, boot at scale: a start on an unchanged store reads the linkage in force back
+// instead of reading and parsing every Patient; any change of its inputs recomputes it.
+#[test]
+fn linkage_is_not_recomputed_while_its_inputs_are_unchanged_on_every_backend() {
+    let d = data();
+    let rules = LinkageRules {
+        enterprise_systems: vec![PERSON_ID_SYSTEM.to_owned()],
+        patient_link: true,
+    };
+    let site = |stem: &str| tessera_store::site_id_from(stem);
+    // Patient 0's record at its first site, and a resource of another type from that bundle.
+    let (stem, bundle) = d
+        .bundles
+        .iter()
+        .find(|(_, b)| {
+            b["entry"].as_array().unwrap().iter().any(|e| {
+                e["resource"]["resourceType"] == "Patient"
+                    && e["resource"]["id"] == d.patient_id(0).as_str()
+            })
+        })
+        .unwrap();
+    let of_type = |ty: &str| {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"].clone())
+            .find(|r| r["resourceType"] == ty)
+            .unwrap()
+    };
+    for b in backends::resources() {
+        let (name, s) = (b.name, b.store.as_ref());
+        let rebuild =
+            |rules: &LinkageRules, cause: &str| s.rebuild_linkage(rules, NOW, cause).unwrap();
+        d.ingest_into(s);
+        let first = rebuild(&rules, "start-up");
+        assert!(first.recomputed && first.changed, "{name}: {first:?}");
+        let again = rebuild(&rules, "start-up");
+        assert!(!again.recomputed && !again.changed, "{name}: {again:?}");
+        assert_eq!(
+            (again.version, again.persons, again.linked, &again.conflicts),
+            (first.version, first.persons, first.linked, &first.conflicts),
+            "{name}: the summary read back is the one computed"
+        );
+        assert!(first.persons >= 1, "{name}: {first:?}");
+
+        // The same data again, and a new record of another type: nothing the linkage reads.
+        d.ingest_into(s);
+        let mut obs = of_type("Observation");
+        obs["id"] = "linkage-inputs-new-observation".into();
+        let mut report = tessera_store::IngestReport::default();
+        tessera_store::ingest_value(s, obs, Some(&site(stem)), &super::opts(), &mut report)
+            .unwrap();
+        assert_eq!(report.created, 1, "{name}: {report:?}");
+        assert!(!rebuild(&rules, "start-up").recomputed, "{name}");
+
+        // Other rules, then the first ones again: each a rebuild.
+        let other = LinkageRules {
+            enterprise_systems: Vec::new(),
+            patient_link: true,
+        };
+        assert!(rebuild(&other, "rules").recomputed, "{name}");
+        assert!(rebuild(&rules, "rules").recomputed, "{name}");
+        assert!(!rebuild(&rules, "start-up").recomputed, "{name}");
+
+        // A changed Patient row.
+        let mut patient = of_type("Patient");
+        patient["name"][0]["given"] = serde_json::json!(["Changed"]);
+        let mut report = tessera_store::IngestReport::default();
+        tessera_store::ingest_value(s, patient, Some(&site(stem)), &super::opts(), &mut report)
+            .unwrap();
+        assert_eq!(report.updated, 1, "{name}: {report:?}");
+        let after = rebuild(&rules, "ingest");
+        assert!(after.recomputed && !after.changed, "{name}: {after:?}");
+
+        // An operator assertion.
+        s.add_link_assertion(&LinkAssertion {
+            seq: 0,
+            at: NOW,
+            actor: "test".into(),
+            add: false,
+            record: d.patient_id(0),
+            claim: LinkClaim::Identifier {
+                system: PERSON_ID_SYSTEM.into(),
+                value: d.manifest["patient_records"][0]["person_id"]
+                    .as_str()
+                    .unwrap()
+                    .into(),
+            },
+        })
+        .unwrap();
+        let asserted = rebuild(&rules, "cli remove");
+        assert!(
+            asserted.recomputed && asserted.changed,
+            "{name}: {asserted:?}"
+        );
+        assert!(!rebuild(&rules, "start-up").recomputed, "{name}");
+    }
+}
