@@ -284,7 +284,7 @@ fn open_issuer(
         jwks: JwkSet::new(vec![keys.client(minter)?.jwk().public().clone()]),
         ticket_types: types,
     }];
-    config.admin_token = Some(admin_token.to_owned());
+    config.admin_token = Some(tessera_issuer::config::Secret::new(admin_token));
     config.workbench = true;
     Issuer::open(config)
         .map(Arc::new)

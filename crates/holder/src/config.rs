@@ -26,6 +26,7 @@ pub use policy::{
     ContractPanel, FileDisclosure, FileMeasure, FilePanel, FilePolicy, FileSensitivity,
     LabelConfig, PolicyConfig,
 };
+pub use tessera_serve::operator::Secret;
 
 pub use evidence::{
     EvidenceProfileConfig, FileEvidenceProfile, IdentityProviderConfig, IdpKeysConfig,
@@ -120,7 +121,7 @@ pub struct FileConfig {
     pub access_token_ttl_seconds: Option<i64>,
     /// Bearer secret for the admin audit endpoint; absent disables the endpoint.
     #[serde(default)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Allow `http://` URLs that point at loopback addresses (local demos only).
     #[serde(default)]
     pub insecure_allow_loopback_http: bool,
@@ -362,7 +363,7 @@ pub struct Config {
     /// Access-token lifetime, seconds.
     pub access_token_ttl: i64,
     /// Admin bearer secret.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// `http://` to loopback hosts allowed for outbound fetches.
     pub allow_loopback_http: bool,
     /// Accept legacy access shapes.

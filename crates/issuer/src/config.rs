@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+pub use tessera_serve::operator::Secret;
 
 use serde::Deserialize;
 use tessera_ticket::TicketType;
@@ -147,7 +148,7 @@ pub struct FileConfig {
     pub tls: Option<tessera_serve::FileTls>,
     /// Bearer secret of the operator's workbench API (at least 16 characters).
     #[serde(default)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// `[workbench]`.
     #[serde(default)]
     pub workbench: FileWorkbench,
@@ -284,7 +285,7 @@ pub struct Config {
     /// Inbound TLS files (read by `serve`), if any.
     pub tls: Option<tessera_serve::TlsFiles>,
     /// Bearer secret of the operator's workbench API.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Serve the operator's workbench at `{issuer}/workbench`.
     pub workbench: bool,
 }

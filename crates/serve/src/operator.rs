@@ -54,6 +54,44 @@ pub fn page_routes<S: Clone + Send + Sync + 'static>(
         )
 }
 
+/// A bearer secret from configuration (`admin_token`). It reads as a `str`; its `Debug` shows
+/// only its length, so a configuration printed for diagnosis never carries it.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Secret {
+        Secret(secret.into())
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(s)
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(<redacted, {} bytes>)", self.0.len())
+    }
+}
+
 /// Whether `headers` carry `Authorization: Bearer <secret>`, compared in constant time (a
 /// length difference still takes the constant-time path over the shorter input; the secret's
 /// length is not what protects it).
@@ -68,6 +106,15 @@ pub fn bearer_matches(headers: &HeaderMap, secret: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let s = super::Secret::new("correct horse battery staple");
+        let shown = format!("{s:?} {:?}", Some(s.clone()));
+        assert!(!shown.contains("horse"), "{shown}");
+        assert!(shown.contains("redacted, 28 bytes"), "{shown}");
+        assert_eq!(&*s, "correct horse battery staple");
+    }
+
     use super::*;
 
     #[test]
