@@ -151,7 +151,16 @@ async fn dies_with_the_ticket(c: &Ctx, mut p: Map<String, Value>, what: &str) ->
     let Some(rt) = t.refresh_token else {
         return Ok(());
     };
-    let wait = (exp + c.config.leeway_seconds + 2 - c.now()).clamp(0, MAX_WAIT_SECONDS);
+    // The runner bounds a check at 8 × timeout_seconds; the wait keeps room for the requests.
+    let room = i64::try_from(c.config.timeout_seconds.saturating_mul(6)).unwrap_or(i64::MAX);
+    let wait = (exp + c.config.leeway_seconds + 2 - c.now()).max(0);
+    if wait > MAX_WAIT_SECONDS.min(room) {
+        return skip(format!(
+            "the target issued a refresh token; judging it needs a wait of {wait} s past the \
+             ticket's exp plus leeway_seconds, more than this check may take (raise \
+             timeout_seconds)"
+        ));
+    }
     tokio::time::sleep(Duration::from_secs(wait.unsigned_abs())).await;
     let ex = refresh(c, &rt, None).await?;
     expect::check(&ex, GRANT).map_err(|e| e.within(what))
