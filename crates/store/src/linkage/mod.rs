@@ -244,23 +244,20 @@ pub fn inputs_fingerprint(
         .to_vec()
 }
 
-/// The summary of a linkage in force that was not recomputed, from its stored records.
+/// The summary of a linkage in force that was not recomputed: its version, the persons with
+/// more than one record and those records (counted by the store), its conflicts.
 pub fn stored_summary(
     version: i64,
-    records: &[LinkedRecord],
+    persons: i64,
+    linked: i64,
     conflicts: Vec<Conflict>,
 ) -> LinkageSummary {
-    let linked: Vec<&LinkedRecord> = records
-        .iter()
-        .filter(|r| r.status == RecordStatus::Linked)
-        .collect();
-    let persons: std::collections::BTreeSet<&str> =
-        linked.iter().map(|r| r.person.as_str()).collect();
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
     LinkageSummary {
         version,
         changed: false,
-        persons: persons.len(),
-        linked: linked.len(),
+        persons: count(persons),
+        linked: count(linked),
         conflicts,
         warnings: Vec::new(),
         recomputed: false,

@@ -156,7 +156,13 @@ pub fn rebuild(
             [],
             |r| r.get(0),
         )?;
-        let summary = stored_summary(version, &records(&tx)?, conflicts(&tx)?);
+        // Counted, not loaded: a warm start reads no more than the conflicts.
+        let (persons, linked): (i64, i64) = tx.query_row(
+            "SELECT COUNT(DISTINCT person_id), COUNT(*) FROM person_record WHERE status = 'linked'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let summary = stored_summary(version, persons, linked, conflicts(&tx)?);
         tx.commit()?;
         return Ok(summary);
     }
