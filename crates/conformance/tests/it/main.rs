@@ -15,3 +15,12 @@ pub fn wall_clock() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// How many cases `--only ids` selects: what a run over them must report, one outcome each.
+pub fn cases_selected_by(ids: &[&str]) -> usize {
+    let only: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    tessera_conformance::check_ids()
+        .iter()
+        .filter(|(id, _)| tessera_conformance::selected(&only, id))
+        .count()
+}

@@ -64,13 +64,7 @@ async fn without_their_sections_the_parties_tests_skip_naming_the_section() {
     let keys = KitKeys::generate().unwrap();
     let report = run(dir.path(), "", &keys, &PARTY_IDS).await;
     // Every case of the selected IDs ran, and each skipped naming its section.
-    assert_eq!(
-        report.outcomes.len(),
-        tessera_conformance::check_ids()
-            .iter()
-            .filter(|(id, _)| tessera_conformance::selected(&PARTY_IDS.map(String::from), id))
-            .count()
-    );
+    assert_eq!(report.outcomes.len(), crate::cases_selected_by(&PARTY_IDS));
     for o in &report.outcomes {
         let section = match o.id.as_str() {
             id if id.starts_with("PT-EVID") || id == "PT-TRUST-06" => "[identity_provider]",
