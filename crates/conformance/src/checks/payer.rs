@@ -380,13 +380,10 @@ pub(super) async fn withheld(c: &Ctx, t: &Token, records: &[String]) -> R {
         let Some((ty, id)) = split_record(r) else {
             return fail(format!("{r:?} is not Type/id"));
         };
-        let ex = c.fhir(&format!("{}/{ty}/{id}", c.base()), t).await;
-        expect::transport(&ex)?;
-        if ex.code() != 404 && ex.code() != 403 {
+        let code = super::fhir::read_code(c, t, ty, id).await?;
+        if code != 404 && code != 403 {
             return fail(format!(
-                "{}: {r} must not be released, got {} (not 404/403)",
-                ex.summary(),
-                ex.code()
+                "GET {ty}/{id}: {r} must not be released, got {code} (not 404/403)"
             ));
         }
         if let Searched::Found(s) = search(c, t, ty, "").await?

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::wall_clock;
-use tessera_conformance::{KitConfig, KitKeys, RunOptions, Status};
+use tessera_conformance::{KitConfig, KitKeys, RunOptions};
 
 const B2B_IDS: [&str; 18] = [
     "PT-TYPE-01",
@@ -61,14 +61,7 @@ async fn without_their_sections_the_b2b_tests_skip_naming_the_section() {
         } else {
             "[payer_claims]"
         };
-        assert_eq!(o.status, Status::Skip, "{}/{}: {}", o.id, o.case, o.detail);
-        assert!(
-            o.detail.starts_with("needs setup:") && o.detail.contains(section),
-            "{}/{}: {}",
-            o.id,
-            o.case,
-            o.detail
-        );
+        crate::assert_needs_setup(o, section);
     }
 }
 

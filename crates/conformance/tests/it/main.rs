@@ -24,3 +24,22 @@ pub fn cases_selected_by(ids: &[&str]) -> usize {
         .filter(|(id, _)| tessera_conformance::selected(&only, id))
         .count()
 }
+
+/// The outcome is a skip whose reason starts "needs setup:" and names `section`.
+pub fn assert_needs_setup(o: &tessera_conformance::report::Outcome, section: &str) {
+    assert_eq!(
+        o.status,
+        tessera_conformance::Status::Skip,
+        "{}/{}: {}",
+        o.id,
+        o.case,
+        o.detail
+    );
+    assert!(
+        o.detail.starts_with("needs setup:") && o.detail.contains(section),
+        "{}/{}: {}",
+        o.id,
+        o.case,
+        o.detail
+    );
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::wall_clock;
-use tessera_conformance::{KitConfig, KitKeys, Report, RunOptions, Status};
+use tessera_conformance::{KitConfig, KitKeys, Report, RunOptions};
 
 const PARTY_IDS: [&str; 10] = [
     "PT-EVID",
@@ -47,14 +47,7 @@ async fn run(dir: &std::path::Path, sections: &str, keys: &KitKeys, only: &[&str
 fn all_skip(report: &Report, names: &str) {
     assert!(!report.outcomes.is_empty());
     for o in &report.outcomes {
-        assert_eq!(o.status, Status::Skip, "{}/{}: {}", o.id, o.case, o.detail);
-        assert!(
-            o.detail.starts_with("needs setup:") && o.detail.contains(names),
-            "{}/{}: {}",
-            o.id,
-            o.case,
-            o.detail
-        );
+        crate::assert_needs_setup(o, names);
     }
 }
 
@@ -72,14 +65,7 @@ async fn without_their_sections_the_parties_tests_skip_naming_the_section() {
             "PT-CA-09" | "PT-BIND-07" => "[well_known]",
             _ => "[federation]",
         };
-        assert_eq!(o.status, Status::Skip, "{}/{}", o.id, o.case);
-        assert!(
-            o.detail.starts_with("needs setup:") && o.detail.contains(section),
-            "{}/{}: {}",
-            o.id,
-            o.case,
-            o.detail
-        );
+        crate::assert_needs_setup(o, section);
     }
 }
 
@@ -135,13 +121,6 @@ async fn without_their_sections_the_target_data_tests_skip_naming_the_section() 
             id if id.starts_with("PT-SENS") => "[sensitivity]",
             _ => "[restricted_client]",
         };
-        assert_eq!(o.status, Status::Skip, "{}/{}", o.id, o.case);
-        assert!(
-            o.detail.starts_with("needs setup:") && o.detail.contains(section),
-            "{}/{}: {}",
-            o.id,
-            o.case,
-            o.detail
-        );
+        crate::assert_needs_setup(o, section);
     }
 }

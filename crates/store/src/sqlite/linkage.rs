@@ -166,12 +166,6 @@ pub fn rebuild(
         tx.commit()?;
         return Ok(summary);
     }
-    let note_inputs = |tx: &rusqlite::Transaction<'_>| {
-        tx.execute(
-            "UPDATE linkage_input SET fingerprint = ?1 WHERE id = 1",
-            [&fingerprint],
-        )
-    };
     let previous: BTreeMap<String, String> = records(&tx)?
         .into_iter()
         .map(|r| (r.record, r.person))
@@ -199,7 +193,10 @@ pub fn rebuild(
         warnings: linkage.warnings.clone(),
         recomputed: true,
     };
-    note_inputs(&tx)?;
+    tx.execute(
+        "UPDATE linkage_input SET fingerprint = ?1 WHERE id = 1",
+        [&fingerprint],
+    )?;
     if last.as_ref().is_some_and(|l| l.1 == hash) {
         tx.commit()?;
         return Ok(summary);
