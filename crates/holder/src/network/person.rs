@@ -125,6 +125,11 @@ pub fn resolve_person(
         });
     }
     for (record, _) in &person_records {
+        // A matched record passed this same check in the matcher; only the person's other
+        // records are read here.
+        if matched.contains(record) {
+            continue;
+        }
         let local = records
             .patient(record)
             .map_err(internal)?

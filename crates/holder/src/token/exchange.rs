@@ -335,22 +335,18 @@ async fn run(
     }
 
     trail.at("subject");
-    let records = st.records.clone();
-    let store = st.store.clone();
-    let subject = claims.subject.clone();
     let demographics: Option<EvidenceDemographics> = evidence.map(|e| e.demographics);
-    let target = holder.clone();
-    let resolved = tokio::task::spawn_blocking(move || {
-        resolve_person(
-            records.as_ref(),
-            store.as_ref(),
-            &subject,
-            demographics.as_ref(),
-            &target,
-        )
-    })
-    .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?
+    // Run on this worker, not through `spawn_blocking`: the lookups are a bounded number of
+    // index-driven reads (at most MAX_CANDIDATES identifiers and MAX_PERSON_RECORDS records),
+    // tens of microseconds in all, while the hand-off to a blocking thread and back cost more
+    // CPU than that in context switches (BENCHMARKS.md, "Where the floor ends").
+    let resolved = resolve_person(
+        st.records.as_ref(),
+        st.store.as_ref(),
+        &claims.subject,
+        demographics.as_ref(),
+        holder,
+    )
     .map_err(|refusal| {
         if let Some((k, v)) = refusal.detail {
             trail.details.insert(k.into(), v);
