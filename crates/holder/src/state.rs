@@ -91,13 +91,14 @@ pub(crate) struct Inner {
     /// The one writer every durable token-endpoint effect goes through (group commit).
     pub writer: GroupCommit,
     pub supported_types: Vec<TicketType>,
-    pub holder_profile: HolderProfile,
     pub policy: LocalPolicy,
-    pub expected_audience: ExpectedAudience,
     pub memberships: Memberships,
     pub tokens: TokenCache,
     pub launches: LaunchRegistry,
     pub network: crate::network::Network,
+    /// The network base as a Data Holder: its inputs are fixed at start, so it is built once
+    /// instead of per redemption (a profile clone and a merge of every site's identity).
+    pub network_holder: crate::network::DataHolder,
     /// This node's metrics (served at `[metrics] listen`).
     pub metrics: Arc<Metrics>,
     /// The start-up cache warm-up has run (`/readyz`).
@@ -196,6 +197,12 @@ impl HolderState {
             .with_prover(oidf.clone());
         // Issue 14: the linkage brought up to date and the served sites read, once.
         let network = crate::network::Network::prepare(&config, store.as_ref(), clock.now())?;
+        let network_holder = crate::network::DataHolder::network(
+            &config,
+            &holder_profile,
+            &expected_audience,
+            &network,
+        );
         Ok(HolderState {
             inner: Arc::new(Inner {
                 revocation: RevocationChecker::new(fetcher)
@@ -213,13 +220,12 @@ impl HolderState {
                 db,
                 writer,
                 supported_types,
-                holder_profile,
                 policy,
-                expected_audience,
                 memberships,
                 tokens: TokenCache::default(),
                 launches: LaunchRegistry::default(),
                 network,
+                network_holder,
                 metrics,
                 warm: AtomicBool::new(false),
             }),
@@ -272,13 +278,8 @@ impl HolderState {
     }
 
     /// The network base as a Data Holder: `[holder]` plus every served site's identity.
-    pub fn network_holder(&self) -> crate::network::DataHolder {
-        crate::network::DataHolder::network(
-            &self.inner.config,
-            &self.inner.holder_profile,
-            &self.inner.expected_audience,
-            &self.inner.network,
-        )
+    pub fn network_holder(&self) -> &crate::network::DataHolder {
+        &self.inner.network_holder
     }
 
     /// The ticket types accepted (and advertised).

@@ -113,7 +113,7 @@ pub async fn redeem(
     params: &FormParams,
     dpop: Option<&str>,
 ) -> Result<TokenResponse, TokenError> {
-    redeem_at(state, &state.network_holder(), params, dpop).await
+    redeem_at(state, state.network_holder(), params, dpop).await
 }
 
 /// [`redeem`] at the Data Holder `holder` (the network base or one site, issue 14).
@@ -175,7 +175,7 @@ pub async fn dry_run(state: &HolderState, ticket: &str) -> DryRun {
     let holder = state.network_holder();
     let mut trail = Trail::default();
     let result = async {
-        let current = verify_ticket_alone(state, &holder, ticket, now, &mut trail).await?;
+        let current = verify_ticket_alone(state, holder, ticket, now, &mut trail).await?;
         trail.at("presenter_binding");
         current.check_binding_required()?;
         trail.at("access_constraints");
