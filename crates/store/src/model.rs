@@ -1,8 +1,10 @@
 //! The storage-neutral types of the resource store and the [`ResourceStore`] trait.
 //!
-//! The trait is synchronous: backends do blocking I/O, and async callers (the holder's
-//! handlers) run each call inside `tokio::task::spawn_blocking`. One call is one short
-//! transaction, so a blocking pool thread is the right unit of work.
+//! The trait is synchronous: backends do blocking I/O. Async callers (the holder's handlers)
+//! run an unbounded call (a FHIR search page, an ingest) inside `tokio::task::spawn_blocking`;
+//! a bounded, index-driven lookup (the token endpoint's subject resolution, the replay read)
+//! may run on the worker, where the hand-off would cost more than the lookup. Every backend
+//! must allow that (the PostgreSQL one goes through its `blocking::run`).
 
 use tessera_access::{Filter, ResourceFacts};
 use tessera_fhir::{IndexEntry, SearchQuery};
