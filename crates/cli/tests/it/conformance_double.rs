@@ -317,6 +317,7 @@ fn a_server_breaking_one_rule_fails_exactly_its_ids() {
         );
     }
     // The binary fails (exit 1) and names the failing IDs (the last fault is still set).
+    fx.release_kit_port();
     let out = crate::tessera(
         &[
             "conformance",

@@ -438,7 +438,7 @@ pub struct Fixture {
     _server: Server,
     /// The Data Holder's FHIR base (its `base_url`).
     pub base: String,
-    kit_addr: std::net::SocketAddr,
+    kit_listener: std::sync::Mutex<Option<StdListener>>,
     kit_dir: std::path::PathBuf,
     /// The runtime the kit runs on.
     pub runtime: tokio::runtime::Runtime,
@@ -469,10 +469,11 @@ impl Fixture {
         let (patient, ambiguous, other) = cast(&manifest);
         let b2b = b2b(&dir, &manifest);
         let records = records_fixture(&dir, &manifest);
-        let kit_addr = StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
+        // Held for the fixture's life: a port released between runs can be taken by any
+        // socket on the machine (CI saw AddrInUse on a later run).
+        let kit_listener = StdListener::bind("127.0.0.1:0").unwrap();
+        kit_listener.set_nonblocking(true).unwrap();
+        let kit_addr = kit_listener.local_addr().unwrap();
         let mut keys = KitKeys::generate().unwrap();
         let udap = UdapKeys::generate(&format!("http://{kit_addr}"), wall_clock()).unwrap();
         std::fs::write(dir.join(UDAP_ANCHOR_FILE), &udap.anchor_pem).unwrap();
@@ -534,10 +535,16 @@ impl Fixture {
             _dir: tmp,
             _server: server,
             base,
-            kit_addr,
+            kit_listener: std::sync::Mutex::new(Some(kit_listener)),
             kit_dir: dir,
             runtime,
         }
+    }
+
+    /// Closes the kit's issuer socket so that `tessera conformance` (which binds
+    /// `issuer.listen` itself) can take the port; `run` cannot be called afterwards.
+    pub fn release_kit_port(&self) {
+        self.kit_listener.lock().unwrap().take();
     }
 
     /// The kit's configuration file.
@@ -550,9 +557,16 @@ impl Fixture {
         let mut config = KitConfig::load(&self.kit_dir.join("kit.toml")).unwrap();
         config.fhir_base = fhir_base.to_owned();
         let keys = KitKeys::load(&config.keys).unwrap();
-        let addr = self.kit_addr;
+        let socket = self
+            .kit_listener
+            .lock()
+            .unwrap()
+            .as_ref()
+            .expect("the kit's port was released for the binary")
+            .try_clone()
+            .unwrap();
         self.runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            let listener = tokio::net::TcpListener::from_std(socket).unwrap();
             let opts = RunOptions {
                 only: only.iter().map(|s| (*s).to_owned()).collect(),
                 progress: false,
@@ -590,6 +604,7 @@ fn the_kit_passes_against_tessera_serve() {
     // The binary: --only, --json, --junit, exit status 0.
     let json = fx.kit_toml().with_file_name("report.json");
     let xml = fx.kit_toml().with_file_name("report.xml");
+    fx.release_kit_port();
     let out = ok(&tessera(
         &[
             "conformance",
