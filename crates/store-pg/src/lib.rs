@@ -7,8 +7,9 @@
 //!   indexes, sites, person linkage); its Filter → SQL compiler is the PostgreSQL dialect of
 //!   the SQLite one and is checked against `Filter::matches` by the same suite.
 //! - [`PgTokenStore`] implements [`tessera_store::durable::TokenStore`] (single-use keys,
-//!   tokens, refresh families, registrations, the audit trail): a batch is one transaction,
-//!   each write set under a savepoint, single-use keys decided by unique constraints.
+//!   tokens, refresh families, registrations, the audit trail): a batch is one transaction
+//!   of a fixed number of statements (all keys, all tokens, all audit rows at once), its
+//!   sets decided in order, single-use keys decided by the primary key.
 //! - [`issuer::PgIssuerStore`] implements `tessera_issuer::IssuerStore` (issuance records,
 //!   status-list bits, the minting API's assertion replay cache): this crate depends on the
 //!   issuer for the trait, never the reverse.

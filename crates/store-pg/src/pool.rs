@@ -10,7 +10,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use postgres::{Client, Config, NoTls};
+use std::collections::HashMap;
+
+use postgres::types::Type;
+use postgres::{Client, Config, NoTls, Statement};
 
 use crate::error::PgError;
 
@@ -35,8 +38,27 @@ impl Default for PoolOptions {
     }
 }
 
+/// Most prepared statements one connection keeps; past it the cache starts over (the search
+/// shapes in use refill it within a few requests).
+pub const MAX_PREPARED: usize = 256;
+
+/// A connection and the statements prepared on it, by text.
+struct Conn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            prepared: HashMap::new(),
+        }
+    }
+}
+
 struct Slots {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     /// Connections open, idle or checked out.
     open: usize,
 }
@@ -71,6 +93,12 @@ impl Pool {
         if config.get_application_name().is_none() {
             config.application_name("tessera");
         }
+        // Prepared statements are planned for each execution's values (resources/read.rs).
+        let startup = match config.get_options() {
+            Some(o) => format!("{o} -c plan_cache_mode=force_custom_plan"),
+            None => "-c plan_cache_mode=force_custom_plan".to_owned(),
+        };
+        config.options(&startup);
         let pool = Pool {
             config,
             options: PoolOptions {
@@ -106,14 +134,14 @@ impl Pool {
         let deadline = Instant::now() + self.options.checkout_timeout;
         let mut slots = self.lock();
         loop {
-            while let Some(client) = slots.idle.pop() {
-                if client.is_closed() {
+            while let Some(conn) = slots.idle.pop() {
+                if conn.client.is_closed() {
                     slots.open -= 1;
                     continue;
                 }
                 return Ok(PooledClient {
                     pool: self,
-                    client: Some(client),
+                    conn: Some(conn),
                 });
             }
             if slots.open < self.options.max {
@@ -122,7 +150,7 @@ impl Pool {
                 return match self.dedicated() {
                     Ok(client) => Ok(PooledClient {
                         pool: self,
-                        client: Some(client),
+                        conn: Some(Conn::new(client)),
                     }),
                     Err(e) => {
                         self.lock().open -= 1;
@@ -181,15 +209,55 @@ impl Drop for Pool {
 /// A pooled connection; returned to the pool on drop (or discarded when the server closed it).
 pub struct PooledClient<'p> {
     pool: &'p Pool,
-    client: Option<Client>,
+    conn: Option<Conn>,
+}
+
+impl PooledClient<'_> {
+    fn conn(&mut self) -> &mut Conn {
+        // Invariant: `conn` is Some from construction until drop.
+        match &mut self.conn {
+            Some(c) => c,
+            None => unreachable!("pooled client taken before drop"),
+        }
+    }
+
+    /// `text` prepared on this connection (once; later calls reuse it), for statements run
+    /// often enough that parsing and planning them each time is PostgreSQL's main cost.
+    pub fn prepared(&mut self, text: &str, types: &[Type]) -> Result<Statement, PgError> {
+        let conn = self.conn();
+        // The parameter types are part of the statement: the same text with other types is
+        // another one.
+        let mut key = String::with_capacity(text.len() + 4 * types.len() + 1);
+        key.push_str(text);
+        key.push('\0');
+        for t in types {
+            key.push_str(&t.oid().to_string());
+            key.push(',');
+        }
+        if let Some(st) = conn.prepared.get(&key) {
+            return Ok(st.clone());
+        }
+        let st = conn.client.prepare_typed(text, types)?;
+        if conn.prepared.len() >= MAX_PREPARED {
+            // Dropping a Statement closes it on the server.
+            conn.prepared.clear();
+        }
+        conn.prepared.insert(key, st.clone());
+        Ok(st)
+    }
+
+    /// Statements prepared on this connection.
+    pub fn prepared_count(&self) -> usize {
+        self.conn.as_ref().map_or(0, |c| c.prepared.len())
+    }
 }
 
 impl Deref for PooledClient<'_> {
     type Target = Client;
     fn deref(&self) -> &Client {
-        // Invariant: `client` is Some from construction until drop.
-        match &self.client {
-            Some(c) => c,
+        // Invariant: `conn` is Some from construction until drop.
+        match &self.conn {
+            Some(c) => &c.client,
             None => unreachable!("pooled client taken before drop"),
         }
     }
@@ -197,23 +265,20 @@ impl Deref for PooledClient<'_> {
 
 impl DerefMut for PooledClient<'_> {
     fn deref_mut(&mut self) -> &mut Client {
-        match &mut self.client {
-            Some(c) => c,
-            None => unreachable!("pooled client taken before drop"),
-        }
+        &mut self.conn().client
     }
 }
 
 impl Drop for PooledClient<'_> {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
         let mut slots = self.pool.lock();
-        if client.is_closed() {
+        if conn.client.is_closed() {
             slots.open -= 1;
         } else {
-            slots.idle.push(client);
+            slots.idle.push(conn);
         }
         drop(slots);
         self.pool.freed.notify_one();

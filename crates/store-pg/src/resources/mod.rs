@@ -1,8 +1,8 @@
 //! [`PgStore`]: the PostgreSQL [`tessera_store::ResourceStore`].
 //!
 //! Reads and searches compile the Grant with the shared compiler
-//! ([`tessera_store::sql`], PostgreSQL dialect) and run as one typed round trip each; writes
-//! are batched set-based statements inside one transaction (`write.rs`); the person linkage
+//! ([`tessera_store::sql`], PostgreSQL dialect) and run as one statement each (a search's
+//! total and page together), prepared once per connection; writes are batched set-based statements inside one transaction (`write.rs`); the person linkage
 //! is computed by `tessera_store::linkage` and persisted here as SQLite persists it
 //! (`linkage.rs`).
 
@@ -55,9 +55,9 @@ impl PgStore {
         &self.pool
     }
 
-    /// `EXPLAIN` of the statements [`ResourceStore::search`] runs for `query` under `grant`
-    /// (count, then page), one line per plan line, for tests that check searches stay
-    /// index-driven.
+    /// `EXPLAIN` of the statement [`ResourceStore::search`] runs for `query` under `grant`
+    /// (total and page together, unless `_total=none` or `_summary=count`), one line per plan
+    /// line, for tests that check searches stay index-driven.
     pub fn explain_search(
         &self,
         scope: Scope<'_>,

@@ -6,10 +6,39 @@ use postgres::Client;
 use postgres::types::{ToSql, Type};
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
-use tessera_store::sql::{Dialect, Param, Sql, read_statement, search_statements};
+use tessera_store::sql::{
+    Dialect, Param, Sql, read_statement, search_statements, search_with_total_statement,
+};
 use tessera_store::{PageEntry, Scope, SearchPage, SiteAddress, SiteProfile};
 
 use crate::error::PgError;
+use crate::pool::PooledClient;
+
+/// Runs `sql` as a statement prepared on this connection: reads and searches repeat a few
+/// shapes with new values, so each shape is parsed and analysed once per connection. It is
+/// still planned for each execution's values (the pool's connections run with
+/// `plan_cache_mode = force_custom_plan`): a generic plan cannot know that a date range or a
+/// code is selective, and would scan where the EXPLAIN tests require an index.
+fn run(client: &mut PooledClient<'_>, sql: &Sql) -> Result<Vec<postgres::Row>, PgError> {
+    let types: Vec<Type> = sql.params.iter().map(param_type).collect();
+    let st = client.prepared(&sql.text, &types)?;
+    let values: Vec<&(dyn ToSql + Sync)> = sql.params.iter().map(param_value).collect();
+    Ok(client.query(&st, &values)?)
+}
+
+fn param_type(p: &Param) -> Type {
+    match p {
+        Param::Text(_) => Type::TEXT,
+        Param::Int(_) => Type::INT8,
+    }
+}
+
+fn param_value(p: &Param) -> &(dyn ToSql + Sync) {
+    match p {
+        Param::Text(s) => s,
+        Param::Int(i) => i,
+    }
+}
 
 /// The statement's parameters with their types, so it runs in one round trip (no separate
 /// prepare) and the planner sees the actual values.
@@ -24,80 +53,96 @@ fn typed(sql: &Sql) -> Vec<(&(dyn ToSql + Sync), Type)> {
 }
 
 pub fn read(
-    client: &mut Client,
+    client: &mut PooledClient<'_>,
     scope: Scope<'_>,
     rtype: &str,
     id: &str,
     grant: &Filter,
 ) -> Result<Option<Vec<u8>>, PgError> {
     let sql = read_statement(Dialect::Postgres, scope, rtype, id, grant)?;
-    let row = client.query_typed_opt(&sql.text, &typed(&sql))?;
+    let row = run(client, &sql)?.into_iter().next();
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 pub fn search(
-    client: &mut Client,
+    client: &mut PooledClient<'_>,
     scope: Scope<'_>,
     query: &SearchQuery,
     grant: &Filter,
 ) -> Result<SearchPage, PgError> {
-    let st = search_statements(Dialect::Postgres, scope, query, grant)?;
     let mut page = SearchPage::default();
-    if query.skip_total && !query.summary_count {
-        // One statement is one snapshot: no transaction needed without the count.
-        let rows = client.query_typed(&st.page.text, &typed(&st.page))?;
-        fill_page(&mut page, rows, query.count)?;
+    // Each path is one statement, hence one snapshot and one round trip: the total and the
+    // page cannot disagree under a concurrent ingest, and no transaction is opened.
+    if query.summary_count {
+        let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
+        let total: i64 = match run(client, &count)?.first() {
+            Some(row) => row.try_get(0)?,
+            None => return Err(PgError::Corrupt("a count returned no row".into())),
+        };
+        page.total = Some(u64::try_from(total).unwrap_or(0));
         return Ok(page);
     }
-    // One snapshot for the total and the page, so they cannot disagree under a concurrent
-    // ingest.
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?;
-    let total: i64 = tx
-        .query_typed_one(&st.count.text, &typed(&st.count))?
-        .try_get(0)?;
-    page.total = Some(u64::try_from(total).unwrap_or(0));
-    if !query.summary_count {
-        let rows = tx.query_typed(&st.page.text, &typed(&st.page))?;
-        fill_page(&mut page, rows, query.count)?;
+    if query.skip_total {
+        let st = search_statements(Dialect::Postgres, scope, query, grant)?;
+        let rows = run(client, &st.page)?;
+        fill_page(&mut page, rows, 0, query.count)?;
+        return Ok(page);
     }
-    tx.commit()?;
+    let sql = search_with_total_statement(scope, query, grant)?;
+    let rows = run(client, &sql)?;
+    let total: i64 = match rows.first() {
+        Some(row) => row.try_get(0)?,
+        None => return Err(PgError::Corrupt("a search returned no total row".into())),
+    };
+    page.total = Some(u64::try_from(total).unwrap_or(0));
+    fill_page(&mut page, rows, 1, query.count)?;
     Ok(page)
 }
 
-/// The page's resources from the page statement's rows (one more than the page size, so a
-/// next cursor is known).
-fn fill_page(page: &mut SearchPage, rows: Vec<postgres::Row>, count: u32) -> Result<(), PgError> {
+/// The page's resources from the rows of a page statement whose `rid, id, json` start at
+/// column `first` (one more row than the page size, so a next cursor is known; a NULL `rid`
+/// is the combined statement's row for an empty page).
+fn fill_page(
+    page: &mut SearchPage,
+    rows: Vec<postgres::Row>,
+    first: usize,
+    count: u32,
+) -> Result<(), PgError> {
     let mut last = None;
     for row in rows {
+        let Some(rid) = row.try_get::<_, Option<i64>>(first)? else {
+            continue;
+        };
         if page.resources.len() == count as usize {
             page.next_cursor = last;
             break;
         }
-        last = Some(row.try_get::<_, i64>(0)?);
+        last = Some(rid);
         page.resources.push(PageEntry {
-            id: row.try_get(1)?,
-            json: row.try_get(2)?,
+            id: row.try_get(first + 1)?,
+            json: row.try_get(first + 2)?,
         });
     }
     Ok(())
 }
 
+/// `EXPLAIN` of the statement `search` runs for `query`.
 pub fn explain_search(
     client: &mut Client,
     scope: Scope<'_>,
     query: &SearchQuery,
     grant: &Filter,
 ) -> Result<Vec<String>, PgError> {
-    let st = search_statements(Dialect::Postgres, scope, query, grant)?;
+    let sql = if query.summary_count {
+        search_statements(Dialect::Postgres, scope, query, grant)?.count
+    } else if query.skip_total {
+        search_statements(Dialect::Postgres, scope, query, grant)?.page
+    } else {
+        search_with_total_statement(scope, query, grant)?
+    };
     let mut out = Vec::new();
-    for sql in [&st.count, &st.page] {
-        for row in client.query_typed(&format!("EXPLAIN {}", sql.text), &typed(sql))? {
-            out.push(row.try_get(0)?);
-        }
+    for row in client.query_typed(&format!("EXPLAIN {}", sql.text), &typed(&sql))? {
+        out.push(row.try_get(0)?);
     }
     Ok(out)
 }

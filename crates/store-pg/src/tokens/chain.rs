@@ -111,53 +111,41 @@ pub(crate) fn lock(c: &mut Client) -> Result<Appender, PgError> {
 }
 
 impl Appender {
-    /// Inserts `r` as the chain's next row. The id is the head's plus one: every append holds
-    /// the head lock, so no other transaction can take it.
-    pub(crate) fn append(&mut self, c: &mut Client, r: &AuditRecord) -> Result<(), PgError> {
-        let id = self.head.row_id + 1;
-        let details = if r.details.is_empty() {
-            "{}"
-        } else {
-            r.details.as_str()
-        };
-        let record = AuditRecord {
-            id,
-            details: details.to_string(),
-            ..r.clone()
-        };
-        let l = audit_chain::link(&self.head, id, &record);
-        let (prev, hash) = (l.prev_hash.to_vec(), l.hash.to_vec());
-        let params: [(&(dyn ToSql + Sync), Type); 20] = [
-            (&id, Type::INT8),
-            (&r.at, Type::INT8),
-            (&r.event, Type::TEXT),
-            (&r.outcome, Type::TEXT),
-            (&r.step, Type::TEXT),
-            (&r.error, Type::TEXT),
-            (&r.error_description, Type::TEXT),
-            (&r.jti, Type::TEXT),
-            (&r.iss, Type::TEXT),
-            (&r.ticket_type, Type::TEXT),
-            (&r.client_id, Type::TEXT),
-            (&r.requester, Type::TEXT),
-            (&r.binding, Type::TEXT),
-            (&r.patient, Type::TEXT),
-            (&r.scopes, Type::TEXT),
-            (&details, Type::TEXT),
-            (&l.seq, Type::INT8),
-            (&l.version, Type::INT8),
-            (&prev, Type::BYTEA),
-            (&hash, Type::BYTEA),
-        ];
-        c.execute_typed(
-            &format!(
-                "INSERT INTO redemption_audit ({AUDIT_COLUMNS}, chain_seq, chain_version, \
-                 prev_hash, chain_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-            ),
-            &params,
-        )?;
-        self.head = l.head(id);
+    /// Inserts `records`, in order, as the chain's next rows, with one statement. Ids follow
+    /// the head's: every append holds the head lock, so no other transaction can take them.
+    pub(crate) fn append_all(
+        &mut self,
+        c: &mut Client,
+        records: &[&AuditRecord],
+    ) -> Result<(), PgError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut cols = AuditColumns::with_capacity(records.len());
+        for r in records {
+            let id = self.head.row_id + 1;
+            let details = if r.details.is_empty() {
+                "{}"
+            } else {
+                r.details.as_str()
+            };
+            // The hash covers the row as stored (an empty `details` is stored as `{}`).
+            let stored = AuditRecord {
+                id,
+                details: details.to_owned(),
+                ..(*r).clone()
+            };
+            let l = audit_chain::link(&self.head, id, &stored);
+            cols.push(
+                stored,
+                l.seq,
+                l.version,
+                l.prev_hash.to_vec(),
+                l.hash.to_vec(),
+            );
+            self.head = l.head(id);
+        }
+        cols.insert(c)?;
         self.moved = true;
         Ok(())
     }
@@ -175,6 +163,91 @@ impl Appender {
                 ],
             )?;
         }
+        Ok(())
+    }
+}
+
+/// Audit rows as one array per column, for one `unnest` insert.
+struct AuditColumns {
+    rows: Vec<AuditRecord>,
+    seq: Vec<i64>,
+    version: Vec<i64>,
+    prev: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+impl AuditColumns {
+    fn with_capacity(n: usize) -> AuditColumns {
+        AuditColumns {
+            rows: Vec::with_capacity(n),
+            seq: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            prev: Vec::with_capacity(n),
+            hash: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, r: AuditRecord, seq: i64, version: i64, prev: Vec<u8>, hash: Vec<u8>) {
+        self.rows.push(r);
+        self.seq.push(seq);
+        self.version.push(version);
+        self.prev.push(prev);
+        self.hash.push(hash);
+    }
+
+    fn insert(&self, c: &mut Client) -> Result<(), PgError> {
+        let rows = &self.rows;
+        let text = |f: fn(&AuditRecord) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+        let opt =
+            |f: fn(&AuditRecord) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
+        let id: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let at: Vec<i64> = rows.iter().map(|r| r.at).collect();
+        let event = text(|r| &r.event);
+        let outcome = text(|r| &r.outcome);
+        let step = opt(|r| r.step.as_deref());
+        let error = opt(|r| r.error.as_deref());
+        let description = opt(|r| r.error_description.as_deref());
+        let jti = opt(|r| r.jti.as_deref());
+        let iss = opt(|r| r.iss.as_deref());
+        let ticket_type = opt(|r| r.ticket_type.as_deref());
+        let client_id = opt(|r| r.client_id.as_deref());
+        let requester = opt(|r| r.requester.as_deref());
+        let binding = opt(|r| r.binding.as_deref());
+        let patient = opt(|r| r.patient.as_deref());
+        let scopes = opt(|r| r.scopes.as_deref());
+        let details = text(|r| &r.details);
+        let params: [(&(dyn ToSql + Sync), Type); 20] = [
+            (&id, Type::INT8_ARRAY),
+            (&at, Type::INT8_ARRAY),
+            (&event, Type::TEXT_ARRAY),
+            (&outcome, Type::TEXT_ARRAY),
+            (&step, Type::TEXT_ARRAY),
+            (&error, Type::TEXT_ARRAY),
+            (&description, Type::TEXT_ARRAY),
+            (&jti, Type::TEXT_ARRAY),
+            (&iss, Type::TEXT_ARRAY),
+            (&ticket_type, Type::TEXT_ARRAY),
+            (&client_id, Type::TEXT_ARRAY),
+            (&requester, Type::TEXT_ARRAY),
+            (&binding, Type::TEXT_ARRAY),
+            (&patient, Type::TEXT_ARRAY),
+            (&scopes, Type::TEXT_ARRAY),
+            (&details, Type::TEXT_ARRAY),
+            (&self.seq, Type::INT8_ARRAY),
+            (&self.version, Type::INT8_ARRAY),
+            (&self.prev, Type::BYTEA_ARRAY),
+            (&self.hash, Type::BYTEA_ARRAY),
+        ];
+        c.execute_typed(
+            &format!(
+                "INSERT INTO redemption_audit ({AUDIT_COLUMNS}, chain_seq, chain_version, \
+                 prev_hash, chain_hash) SELECT * FROM unnest($1::int8[], $2::int8[], \
+                 $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                 $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], \
+                 $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bytea[], $20::bytea[])"
+            ),
+            &params,
+        )?;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod rows;
 mod tx;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 
 use tessera_store::audit::AuditRecord;
 use tessera_store::durable::{SetOutcome, TokenStore, WriteSet};
@@ -35,6 +36,8 @@ pub struct PgTokenStore {
     /// The commit level verified at open; every batch pins it (`SET LOCAL`), so a later change
     /// of the session or role default cannot make a batch answer before it is durable.
     sync_commit: SyncCommit,
+    /// The batch clock of this node's last purge of expired rows (`commit.rs`).
+    purged: Arc<AtomicI64>,
 }
 
 impl PgTokenStore {
@@ -42,7 +45,11 @@ impl PgTokenStore {
     /// makes commits durable (`fsync` on, `synchronous_commit` not `off`).
     pub fn open(pool: Arc<Pool>) -> Result<PgTokenStore, PgError> {
         let sync_commit = durability::check(&mut *pool.get()?)?;
-        Ok(PgTokenStore { pool, sync_commit })
+        Ok(PgTokenStore {
+            pool,
+            sync_commit,
+            purged: Arc::new(AtomicI64::new(i64::MIN)),
+        })
     }
 
     /// Makes the audit chain ready to append (after migrating): chains the rows from before
@@ -59,7 +66,8 @@ impl PgTokenStore {
 
 impl TokenStore for PgTokenStore {
     fn commit_batch(&self, sets: &[WriteSet]) -> Result<Vec<SetOutcome>, TokenDbError> {
-        run(|| commit::commit_batch(&self.pool, self.sync_commit, sets)).map_err(Into::into)
+        run(|| commit::commit_batch(&self.pool, self.sync_commit, &self.purged, sets))
+            .map_err(Into::into)
     }
 
     fn is_spent(&self, namespace: &str, key: &str, now: i64) -> Result<bool, TokenDbError> {

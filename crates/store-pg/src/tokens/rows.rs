@@ -1,5 +1,6 @@
-//! Rows ⇄ records of the token tables, and the single-row writes the batch is made of. Every
-//! statement is sent with its parameter types (`*_typed`): one round trip, no prepare.
+//! Rows ⇄ records of the token tables, and the writes the batch is made of (single rows, or
+//! many rows through `unnest` of one array per column). Every statement is sent with its
+//! parameter types (`*_typed`): one round trip, no prepare.
 
 use postgres::Client;
 use postgres::Row;
@@ -26,45 +27,40 @@ pub(crate) const FAMILY_COLUMNS: &str = "f.family_id, f.client_id, f.grant_json,
 pub(crate) const REGISTRATION_COLUMNS: &str =
     "client_id, kind, trust_framework, san, metadata, token_hash, created_at, updated_at";
 
-/// Spends `(namespace, key)`: `false` when it is spent already — by an earlier transaction,
-/// another node (whose uncommitted insert makes this one wait, then conflict), or an earlier
-/// set of this batch.
-pub(crate) fn spend_key(
-    c: &mut Client,
-    namespace: &str,
-    key: &str,
-    keep_until: i64,
-) -> Result<bool, PgError> {
-    let n = c.execute_typed(
-        "INSERT INTO assertion_jti (client_id, jti, keep_until) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
-        &[
-            (&namespace, Type::TEXT),
-            (&key, Type::TEXT),
-            (&keep_until, Type::INT8),
-        ],
-    )?;
-    Ok(n == 1)
-}
-
-pub(crate) fn insert_token(c: &mut Client, r: &TokenRecord) -> Result<(), PgError> {
+/// Inserts `tokens` with one statement (nothing when empty).
+pub(crate) fn insert_tokens(c: &mut Client, tokens: &[&TokenRecord]) -> Result<(), PgError> {
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let hash: Vec<&[u8]> = tokens.iter().map(|t| t.token_hash.as_slice()).collect();
+    let client: Vec<&str> = tokens.iter().map(|t| t.client_id.as_str()).collect();
+    let grant: Vec<&str> = tokens.iter().map(|t| t.grant_json.as_str()).collect();
+    let jti: Vec<&str> = tokens.iter().map(|t| t.ticket_jti.as_str()).collect();
+    let iss: Vec<&str> = tokens.iter().map(|t| t.ticket_iss.as_str()).collect();
+    let ttype: Vec<&str> = tokens.iter().map(|t| t.ticket_type.as_str()).collect();
+    let patient: Vec<&str> = tokens.iter().map(|t| t.patient.as_str()).collect();
+    let scope: Vec<&str> = tokens.iter().map(|t| t.scope.as_str()).collect();
+    let issued: Vec<i64> = tokens.iter().map(|t| t.issued_at).collect();
+    let expires: Vec<i64> = tokens.iter().map(|t| t.expires_at).collect();
+    let jkt: Vec<Option<&str>> = tokens.iter().map(|t| t.cnf_jkt.as_deref()).collect();
     let params: [P<'_>; 11] = [
-        (&r.token_hash, Type::BYTEA),
-        (&r.client_id, Type::TEXT),
-        (&r.grant_json, Type::TEXT),
-        (&r.ticket_jti, Type::TEXT),
-        (&r.ticket_iss, Type::TEXT),
-        (&r.ticket_type, Type::TEXT),
-        (&r.patient, Type::TEXT),
-        (&r.scope, Type::TEXT),
-        (&r.issued_at, Type::INT8),
-        (&r.expires_at, Type::INT8),
-        (&r.cnf_jkt, Type::TEXT),
+        (&hash, Type::BYTEA_ARRAY),
+        (&client, Type::TEXT_ARRAY),
+        (&grant, Type::TEXT_ARRAY),
+        (&jti, Type::TEXT_ARRAY),
+        (&iss, Type::TEXT_ARRAY),
+        (&ttype, Type::TEXT_ARRAY),
+        (&patient, Type::TEXT_ARRAY),
+        (&scope, Type::TEXT_ARRAY),
+        (&issued, Type::INT8_ARRAY),
+        (&expires, Type::INT8_ARRAY),
+        (&jkt, Type::TEXT_ARRAY),
     ];
     c.execute_typed(
         &format!(
-            "INSERT INTO access_token ({TOKEN_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO access_token ({TOKEN_COLUMNS}) SELECT * FROM unnest($1::bytea[], \
+             $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+             $9::int8[], $10::int8[], $11::text[])"
         ),
         &params,
     )?;

@@ -7,6 +7,7 @@
 mod audit_chain;
 mod backends;
 mod issuer;
+mod pool;
 // The store crate's independent reference for search parameters over raw JSON, shared rather
 // than copied so both suites check against one definition.
 #[path = "../../../store/tests/it/expect.rs"]

@@ -119,7 +119,7 @@ fn pt_ca_05_a_spent_key_conflicts_within_and_across_batches() {
     }
 }
 
-// A set refused at its second key leaves its first key unspent (the savepoint), and a set
+// A set refused at its second key leaves its first key unspent, and a set
 // whose only key conflicts writes its refusal and nothing else.
 #[test]
 fn a_set_refused_at_its_second_key_spends_neither() {
@@ -150,6 +150,90 @@ fn a_set_refused_at_its_second_key_spends_neither() {
         assert_eq!(
             db.commit_batch(&[redemption("fresh", 3, "t3")]).unwrap(),
             [SetOutcome::Committed],
+            "{}",
+            b.name
+        );
+    }
+}
+
+// Sets are decided in batch order as if each spent its keys alone: a key of a set refused at
+// a later key is free for a later set of the same batch, and a key named twice in one set
+// conflicts at its second mention.
+#[test]
+fn a_refused_sets_keys_are_free_for_a_later_set_of_its_batch() {
+    for b in backends::tokens() {
+        let db = b.store.as_ref();
+        db.commit_batch(&[redemption("dpop-seen", 1, "t1")])
+            .unwrap();
+        let mut first = redemption("shared", 2, "t2");
+        first.once.push(key("client-a", "dpop-seen", "t2"));
+        let mut twice = redemption("own", 4, "t4");
+        twice.once.push(key("client-a", "own", "t4"));
+        let out = db
+            .commit_batch(&[first, redemption("shared", 3, "t3"), twice])
+            .unwrap();
+        assert_eq!(
+            out,
+            [
+                SetOutcome::Conflict(1),
+                SetOutcome::Committed,
+                SetOutcome::Conflict(1)
+            ],
+            "{}",
+            b.name
+        );
+        assert_eq!(outcomes_of(db, "t2"), ["rejected"], "{}", b.name);
+        assert_eq!(outcomes_of(db, "t3"), ["accepted"], "{}", b.name);
+        assert_eq!(outcomes_of(db, "t4"), ["rejected"], "{}", b.name);
+        assert!(
+            db.is_spent("client-a", "shared", 100).unwrap(),
+            "{}",
+            b.name
+        );
+        assert!(!db.is_spent("client-a", "own", 100).unwrap(), "{}", b.name);
+        assert!(
+            db.find_token(&[3; 32], 100).unwrap().is_some()
+                && db.find_token(&[2; 32], 100).unwrap().is_none()
+                && db.find_token(&[4; 32], 100).unwrap().is_none(),
+            "{}",
+            b.name
+        );
+    }
+}
+
+// A key whose keep_until has passed is free even while its row is still stored (PostgreSQL
+// purges at most once per second of the batch clock): the batch at 550 does not purge, and
+// the one at 600 spends a key kept until 599 that no purge has removed.
+#[test]
+fn an_expired_key_is_free_before_it_is_purged() {
+    for b in backends::tokens() {
+        let db = b.store.as_ref();
+        let at = |now: i64, jti: &str, keep_until: i64, hash: u8| {
+            let mut set = redemption(jti, hash, &format!("t{hash}"));
+            set.now = now;
+            set.once[0].keep_until = keep_until;
+            set.tokens[0].expires_at = 900;
+            set
+        };
+        assert_eq!(
+            db.commit_batch(&[at(600, "first", 600, 1)]).unwrap(),
+            [SetOutcome::Committed],
+            "{}",
+            b.name
+        );
+        db.commit_batch(&[at(550, "old", 599, 2)]).unwrap();
+        assert!(db.is_spent("client-a", "old", 599).unwrap(), "{}", b.name);
+        assert!(!db.is_spent("client-a", "old", 600).unwrap(), "{}", b.name);
+        assert_eq!(
+            db.commit_batch(&[at(600, "old", 700, 3)]).unwrap(),
+            [SetOutcome::Committed],
+            "{}",
+            b.name
+        );
+        assert!(db.is_spent("client-a", "old", 700).unwrap(), "{}", b.name);
+        assert_eq!(
+            db.commit_batch(&[at(600, "old", 700, 4)]).unwrap(),
+            [SetOutcome::Conflict(0)],
             "{}",
             b.name
         );

@@ -16,7 +16,9 @@ mod filter;
 mod search;
 
 pub use filter::{push_clause, push_filter};
-pub use search::{SearchStatements, read_statement, search_statements};
+pub use search::{
+    SearchStatements, read_statement, search_statements, search_with_total_statement,
+};
 
 use tessera_access::TokenDim;
 

@@ -16,6 +16,18 @@ fn base_query(
     grant: &Filter,
 ) -> Result<Sql, StoreError> {
     let mut sql = Sql::new(dialect);
+    push_base(&mut sql, select, scope, rtype, grant)?;
+    Ok(sql)
+}
+
+/// Appends `select FROM resource r WHERE type AND scope AND grant`.
+fn push_base(
+    sql: &mut Sql,
+    select: &str,
+    scope: Scope<'_>,
+    rtype: &str,
+    grant: &Filter,
+) -> Result<(), StoreError> {
     sql.push(select)
         .push(" FROM resource r WHERE r.type = ")
         .bind(rtype.to_owned());
@@ -25,8 +37,7 @@ fn base_query(
             .push(")");
     }
     sql.push(" AND ");
-    push_filter(&mut sql, grant)?;
-    Ok(sql)
+    push_filter(sql, grant)
 }
 
 /// `SELECT r.json` of `type/id` in `scope` under `grant` (one row or none).
@@ -51,6 +62,57 @@ pub struct SearchStatements {
     pub page: Sql,
 }
 
+/// The total and the page of `query` as one PostgreSQL statement (one snapshot, one round
+/// trip, no transaction): columns `total, rid, id, json`, one row per page entry plus one, or
+/// a single row with a NULL `rid` when the page is empty. The count is an uncorrelated
+/// subquery, evaluated once.
+pub fn search_with_total_statement(
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<Sql, StoreError> {
+    let mut sql = Sql::new(Dialect::Postgres);
+    sql.push("SELECT (");
+    push_matches(&mut sql, "SELECT COUNT(*)", scope, query, grant)?;
+    sql.push(") AS total, p.rid, p.id, p.json FROM (SELECT 1) AS one LEFT JOIN LATERAL (");
+    push_page(&mut sql, scope, query, grant)?;
+    sql.push(") AS p ON TRUE ORDER BY p.rid");
+    sql.check()?;
+    Ok(sql)
+}
+
+/// Appends `select` of every match of `query` (type, scope, grant, clauses).
+fn push_matches(
+    sql: &mut Sql,
+    select: &str,
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<(), StoreError> {
+    push_base(sql, select, scope, query.resource_type, grant)?;
+    for clause in &query.clauses {
+        sql.push(" AND ");
+        push_clause(sql, clause)?;
+    }
+    Ok(())
+}
+
+/// Appends the page statement: matches after the cursor, `count + 1` rows in `rid` order.
+fn push_page(
+    sql: &mut Sql,
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<(), StoreError> {
+    push_matches(sql, "SELECT r.rid, r.id, r.json", scope, query, grant)?;
+    if let Some(cursor) = query.cursor {
+        sql.push(" AND r.rid > ").bind(cursor);
+    }
+    sql.push(" ORDER BY r.rid LIMIT ")
+        .bind(Param::Int(i64::from(query.count) + 1));
+    Ok(())
+}
+
 /// The total and the page statements of `query` in `scope` under `grant`.
 pub fn search_statements(
     dialect: Dialect,
@@ -58,30 +120,9 @@ pub fn search_statements(
     query: &SearchQuery,
     grant: &Filter,
 ) -> Result<SearchStatements, StoreError> {
-    let mut count = base_query(
-        dialect,
-        "SELECT COUNT(*)",
-        scope,
-        query.resource_type,
-        grant,
-    )?;
-    let mut page = base_query(
-        dialect,
-        "SELECT r.rid, r.id, r.json",
-        scope,
-        query.resource_type,
-        grant,
-    )?;
-    for clause in &query.clauses {
-        for sql in [&mut count, &mut page] {
-            sql.push(" AND ");
-            push_clause(sql, clause)?;
-        }
-    }
-    if let Some(cursor) = query.cursor {
-        page.push(" AND r.rid > ").bind(cursor);
-    }
-    page.push(" ORDER BY r.rid LIMIT ")
-        .bind(Param::Int(i64::from(query.count) + 1));
+    let mut count = Sql::new(dialect);
+    push_matches(&mut count, "SELECT COUNT(*)", scope, query, grant)?;
+    let mut page = Sql::new(dialect);
+    push_page(&mut page, scope, query, grant)?;
     Ok(SearchStatements { count, page })
 }

@@ -1,7 +1,8 @@
 //! PostgreSQL searches stay index-driven at scale (SQLite's counterpart is
 //! crates/store/tests/it/query_plans.rs): over enough rows that a sequential scan would be a
 //! real choice, with fresh statistics, `EXPLAIN` of the exact statements a search runs
-//! (count and page) under an open and a patient-compartment grant uses indexes and never
+//! (the total and the page in one, as prepared statements always planned for their values)
+//! under an open and a patient-compartment grant uses indexes and never
 //! scans a table sequentially. Structure only: no timing.
 
 use tessera_access::{Filter, TokenDim};
@@ -127,6 +128,13 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
         ("Condition", vec![("code", "c44")], true),
         ("Encounter", vec![("date", "ge2025")], true),
         ("Coverage", vec![], true),
+        // The other two statement shapes: the page alone, the total alone.
+        ("Observation", vec![("_total", "none")], false),
+        (
+            "Observation",
+            vec![("_summary", "count"), ("code", "4548-4")],
+            true,
+        ),
     ];
     let grants = [("open", Filter::All), ("patient", patient_grant(patient))];
     let mut checked = 0;

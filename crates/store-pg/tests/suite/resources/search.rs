@@ -301,6 +301,28 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
             summary.resources.is_empty() && summary.next_cursor.is_none(),
             "{name}"
         );
+        // Nothing matches: a total of 0 and an empty page. A cursor past the last match: the
+        // full total and an empty page (PostgreSQL answers both in one statement).
+        let none = store
+            .search(
+                Scope::Network,
+                &query("Observation", &[("code", "no-such-code")]),
+                &grant,
+            )
+            .unwrap();
+        assert_eq!(none.total, Some(0), "{name}");
+        assert!(
+            none.resources.is_empty() && none.next_cursor.is_none(),
+            "{name}"
+        );
+        let mut past = query("Observation", &[("_count", "7")]);
+        past.cursor = Some(i64::MAX);
+        let past = store.search(Scope::Network, &past, &grant).unwrap();
+        assert_eq!(past.total, Some(everything.len() as u64), "{name}");
+        assert!(
+            past.resources.is_empty() && past.next_cursor.is_none(),
+            "{name}"
+        );
         // A per-site base sees only that site's resources, under the same grant.
         let site = d.manifest["patient_records"][0]["sites"][0]["site"]
             .as_str()
