@@ -74,12 +74,7 @@ pub fn search(
     // Each path is one statement, hence one snapshot and one round trip: the total and the
     // page cannot disagree under a concurrent ingest, and no transaction is opened.
     if query.summary_count {
-        let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
-        let total: i64 = match run(client, &count)?.first() {
-            Some(row) => row.try_get(0)?,
-            None => return Err(PgError::Corrupt("a count returned no row".into())),
-        };
-        page.total = Some(u64::try_from(total).unwrap_or(0));
+        page.total = Some(count(client, scope, query, grant)?);
         return Ok(page);
     }
     if query.skip_total {
@@ -90,18 +85,40 @@ pub fn search(
     }
     let sql = search_with_total_statement(scope, query, grant)?;
     let rows = run(client, &sql)?;
-    let total: i64 = match rows.first() {
-        Some(row) => row.try_get(0)?,
-        None => return Err(PgError::Corrupt("a search returned no total row".into())),
+    let Some(first) = rows.first() else {
+        // No row to carry the total. Without a cursor an empty page means no match at all in
+        // that snapshot. After a cursor (paged past the end) count again: an empty page
+        // agrees with any total, and each page of a walk is its own snapshot anyway.
+        if query.cursor.is_none() {
+            page.total = Some(0);
+            return Ok(page);
+        }
+        page.total = Some(count(client, scope, query, grant)?);
+        return Ok(page);
     };
+    let total: i64 = first.try_get(0)?;
     page.total = Some(u64::try_from(total).unwrap_or(0));
     fill_page(&mut page, rows, 1, query.count)?;
     Ok(page)
 }
 
+/// The number of matches of `query` (its count statement).
+fn count(
+    client: &mut PooledClient<'_>,
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<u64, PgError> {
+    let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
+    let total: i64 = match run(client, &count)?.first() {
+        Some(row) => row.try_get(0)?,
+        None => return Err(PgError::Corrupt("a count returned no row".into())),
+    };
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
 /// The page's resources from the rows of a page statement whose `rid, id, json` start at
-/// column `first` (one more row than the page size, so a next cursor is known; a NULL `rid`
-/// is the combined statement's row for an empty page).
+/// column `first` (one more row than the page size, so a next cursor is known).
 fn fill_page(
     page: &mut SearchPage,
     rows: Vec<postgres::Row>,
@@ -110,9 +127,7 @@ fn fill_page(
 ) -> Result<(), PgError> {
     let mut last = None;
     for row in rows {
-        let Some(rid) = row.try_get::<_, Option<i64>>(first)? else {
-            continue;
-        };
+        let rid: i64 = row.try_get(first)?;
         if page.resources.len() == count as usize {
             page.next_cursor = last;
             break;

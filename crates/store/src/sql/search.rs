@@ -62,10 +62,11 @@ pub struct SearchStatements {
     pub page: Sql,
 }
 
-/// The total and the page of `query` as one PostgreSQL statement (one snapshot, one round
-/// trip, no transaction): columns `total, rid, id, json`, one row per page entry plus one, or
-/// a single row with a NULL `rid` when the page is empty. The count is an uncorrelated
-/// subquery, evaluated once.
+/// The page of `query` with the total on every row, as one PostgreSQL statement (one
+/// snapshot, one round trip, no transaction): columns `total, rid, id, json`, the page's
+/// `count + 1` rows in `rid` order. The count is an uncorrelated subquery, evaluated once;
+/// the page keeps its index order (no sort of the ~1 KB rows). An empty page has no row to
+/// carry the total: the caller counts separately then.
 pub fn search_with_total_statement(
     scope: Scope<'_>,
     query: &SearchQuery,
@@ -74,9 +75,9 @@ pub fn search_with_total_statement(
     let mut sql = Sql::new(Dialect::Postgres);
     sql.push("SELECT (");
     push_matches(&mut sql, "SELECT COUNT(*)", scope, query, grant)?;
-    sql.push(") AS total, p.rid, p.id, p.json FROM (SELECT 1) AS one LEFT JOIN LATERAL (");
+    sql.push(") AS total, p.rid, p.id, p.json FROM (");
     push_page(&mut sql, scope, query, grant)?;
-    sql.push(") AS p ON TRUE ORDER BY p.rid");
+    sql.push(") AS p ORDER BY p.rid");
     sql.check()?;
     Ok(sql)
 }
