@@ -8,18 +8,6 @@ use super::{Dialect, Param, Sql, push_clause, push_filter};
 use crate::error::StoreError;
 use crate::model::Scope;
 
-fn base_query(
-    dialect: Dialect,
-    select: &str,
-    scope: Scope<'_>,
-    rtype: &str,
-    grant: &Filter,
-) -> Result<Sql, StoreError> {
-    let mut sql = Sql::new(dialect);
-    push_base(&mut sql, select, scope, rtype, grant)?;
-    Ok(sql)
-}
-
 /// Appends `select FROM resource r WHERE type AND scope AND grant`.
 fn push_base(
     sql: &mut Sql,
@@ -48,7 +36,8 @@ pub fn read_statement(
     id: &str,
     grant: &Filter,
 ) -> Result<Sql, StoreError> {
-    let mut sql = base_query(dialect, "SELECT r.json", scope, rtype, grant)?;
+    let mut sql = Sql::new(dialect);
+    push_base(&mut sql, "SELECT r.json", scope, rtype, grant)?;
     sql.push(" AND r.id = ").bind(id.to_owned());
     Ok(sql)
 }
