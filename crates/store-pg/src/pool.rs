@@ -93,10 +93,12 @@ impl Pool {
         if config.get_application_name().is_none() {
             config.application_name("tessera");
         }
-        // Prepared statements are planned for each execution's values (resources/read.rs).
+        // The default, set explicitly so a server configured otherwise cannot change it:
+        // statements sent unnamed are planned for their values, and a named one keeps a
+        // generic plan only when it costs no more (resources/plan.rs decides which is which).
         let startup = match config.get_options() {
-            Some(o) => format!("{o} -c plan_cache_mode=force_custom_plan"),
-            None => "-c plan_cache_mode=force_custom_plan".to_owned(),
+            Some(o) => format!("{o} -c plan_cache_mode=auto"),
+            None => "-c plan_cache_mode=auto".to_owned(),
         };
         config.options(&startup);
         let pool = Pool {
@@ -222,7 +224,8 @@ impl PooledClient<'_> {
     }
 
     /// `text` prepared on this connection (once; later calls reuse it), for statements run
-    /// often enough that parsing and planning them each time is PostgreSQL's main cost.
+    /// often enough that parsing and planning them each time is PostgreSQL's main cost, and
+    /// whose plan may be kept (resources/plan.rs).
     pub fn prepared(&mut self, text: &str, types: &[Type]) -> Result<Statement, PgError> {
         let conn = self.conn();
         // The parameter types are part of the statement: the same text with other types is

@@ -2,11 +2,13 @@
 //!
 //! Reads and searches compile the Grant with the shared compiler
 //! ([`tessera_store::sql`], PostgreSQL dialect) and run as one statement each (a search's
-//! total and page together), prepared once per connection; writes are batched set-based statements inside one transaction (`write.rs`); the person linkage
+//! total and page together); only shapes whose plan cannot depend on the values keep a
+//! plan per connection (`plan.rs`); writes are batched set-based statements inside one transaction (`write.rs`); the person linkage
 //! is computed by `tessera_store::linkage` and persisted here as SQLite persists it
 //! (`linkage.rs`).
 
 mod linkage;
+mod plan;
 mod read;
 mod write;
 
@@ -66,6 +68,47 @@ impl PgStore {
     ) -> Result<Vec<String>, StoreError> {
         let mut client = self.pool.get()?;
         Ok(read::explain_search(&mut client, scope, query, grant)?)
+    }
+
+    /// `EXPLAIN` of the generic plan of the statement [`ResourceStore::search`] runs for
+    /// `query`: the plan a connection may keep for it when [`PgStore::reuses_plan`] says so.
+    pub fn explain_search_generic(
+        &self,
+        scope: Scope<'_>,
+        query: &SearchQuery,
+        grant: &Filter,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::explain_search_generic(
+            &mut client,
+            scope,
+            query,
+            grant,
+        )?)
+    }
+
+    /// `EXPLAIN` of the generic plan of a read of `rtype/id` (reads always keep their plan).
+    pub fn explain_read_generic(
+        &self,
+        scope: Scope<'_>,
+        rtype: &str,
+        id: &str,
+        grant: &Filter,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut client = self.pool.get()?;
+        Ok(read::explain_read_generic(
+            &mut client,
+            scope,
+            rtype,
+            id,
+            grant,
+        )?)
+    }
+
+    /// Whether a connection keeps one plan for `query`'s statement (no date, token, string
+    /// or `_lastUpdated` clause) rather than planning it for every execution's values.
+    pub fn reuses_plan(query: &SearchQuery) -> bool {
+        read::search_reuses_plan(query)
     }
 
     /// `VACUUM (ANALYZE)` of the resource tables, for after a bulk ingest: fresh statistics,

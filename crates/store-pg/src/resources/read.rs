@@ -3,54 +3,17 @@
 use std::collections::HashMap;
 
 use postgres::Client;
-use postgres::types::{ToSql, Type};
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
 use tessera_store::sql::{
-    Dialect, Param, Sql, read_statement, search_statements, search_with_total_statement,
+    Dialect, Sql, read_statement, search_statements, search_with_total_statement,
 };
 use tessera_store::{PageEntry, Scope, SearchPage, SiteAddress, SiteProfile};
 
 use crate::error::PgError;
 use crate::pool::PooledClient;
 
-/// Runs `sql` as a statement prepared on this connection: reads and searches repeat a few
-/// shapes with new values, so each shape is parsed and analysed once per connection. It is
-/// still planned for each execution's values (the pool's connections run with
-/// `plan_cache_mode = force_custom_plan`): a generic plan cannot know that a date range or a
-/// code is selective, and would scan where the EXPLAIN tests require an index.
-fn run(client: &mut PooledClient<'_>, sql: &Sql) -> Result<Vec<postgres::Row>, PgError> {
-    let types: Vec<Type> = sql.params.iter().map(param_type).collect();
-    let st = client.prepared(&sql.text, &types)?;
-    let values: Vec<&(dyn ToSql + Sync)> = sql.params.iter().map(param_value).collect();
-    Ok(client.query(&st, &values)?)
-}
-
-fn param_type(p: &Param) -> Type {
-    match p {
-        Param::Text(_) => Type::TEXT,
-        Param::Int(_) => Type::INT8,
-    }
-}
-
-fn param_value(p: &Param) -> &(dyn ToSql + Sync) {
-    match p {
-        Param::Text(s) => s,
-        Param::Int(i) => i,
-    }
-}
-
-/// The statement's parameters with their types, so it runs in one round trip (no separate
-/// prepare) and the planner sees the actual values.
-fn typed(sql: &Sql) -> Vec<(&(dyn ToSql + Sync), Type)> {
-    sql.params
-        .iter()
-        .map(|p| match p {
-            Param::Text(s) => (s as &(dyn ToSql + Sync), Type::TEXT),
-            Param::Int(i) => (i as &(dyn ToSql + Sync), Type::INT8),
-        })
-        .collect()
-}
+use super::plan::{Plan, explain_custom, explain_generic, read_plan, run, search_plan};
 
 pub fn read(
     client: &mut PooledClient<'_>,
@@ -60,7 +23,7 @@ pub fn read(
     grant: &Filter,
 ) -> Result<Option<Vec<u8>>, PgError> {
     let sql = read_statement(Dialect::Postgres, scope, rtype, id, grant)?;
-    let row = run(client, &sql)?.into_iter().next();
+    let row = run(client, &sql, read_plan())?.into_iter().next();
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
@@ -71,6 +34,7 @@ pub fn search(
     grant: &Filter,
 ) -> Result<SearchPage, PgError> {
     let mut page = SearchPage::default();
+    let plan = search_plan(query);
     // Each path is one statement, hence one snapshot and one round trip: the total and the
     // page cannot disagree under a concurrent ingest, and no transaction is opened.
     if query.summary_count {
@@ -79,12 +43,12 @@ pub fn search(
     }
     if query.skip_total {
         let st = search_statements(Dialect::Postgres, scope, query, grant)?;
-        let rows = run(client, &st.page)?;
+        let rows = run(client, &st.page, plan)?;
         fill_page(&mut page, rows, 0, query.count)?;
         return Ok(page);
     }
     let sql = search_with_total_statement(scope, query, grant)?;
-    let rows = run(client, &sql)?;
+    let rows = run(client, &sql, plan)?;
     let Some(first) = rows.first() else {
         // No row to carry the total. Without a cursor an empty page means no match at all in
         // that snapshot. After a cursor (paged past the end) count again: an empty page
@@ -110,7 +74,7 @@ fn count(
     grant: &Filter,
 ) -> Result<u64, PgError> {
     let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
-    let total: i64 = match run(client, &count)?.first() {
+    let total: i64 = match run(client, &count, search_plan(query))?.first() {
         Some(row) => row.try_get(0)?,
         None => return Err(PgError::Corrupt("a count returned no row".into())),
     };
@@ -141,25 +105,55 @@ fn fill_page(
     Ok(())
 }
 
-/// `EXPLAIN` of the statement `search` runs for `query`.
+/// The statement `search` runs for `query`.
+fn search_statement(scope: Scope<'_>, query: &SearchQuery, grant: &Filter) -> Result<Sql, PgError> {
+    Ok(if query.summary_count {
+        search_statements(Dialect::Postgres, scope, query, grant)?.count
+    } else if query.skip_total {
+        search_statements(Dialect::Postgres, scope, query, grant)?.page
+    } else {
+        search_with_total_statement(scope, query, grant)?
+    })
+}
+
+/// `EXPLAIN` of the statement `search` runs for `query`, planned for its values.
 pub fn explain_search(
     client: &mut Client,
     scope: Scope<'_>,
     query: &SearchQuery,
     grant: &Filter,
 ) -> Result<Vec<String>, PgError> {
-    let sql = if query.summary_count {
-        search_statements(Dialect::Postgres, scope, query, grant)?.count
-    } else if query.skip_total {
-        search_statements(Dialect::Postgres, scope, query, grant)?.page
-    } else {
-        search_with_total_statement(scope, query, grant)?
-    };
-    let mut out = Vec::new();
-    for row in client.query_typed(&format!("EXPLAIN {}", sql.text), &typed(&sql))? {
-        out.push(row.try_get(0)?);
-    }
-    Ok(out)
+    explain_custom(client, &search_statement(scope, query, grant)?)
+}
+
+/// `EXPLAIN` of the generic plan of the statement `search` runs for `query`: the plan it may
+/// settle on when it is [`Plan::Reused`].
+pub fn explain_search_generic(
+    client: &mut Client,
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<Vec<String>, PgError> {
+    explain_generic(client, &search_statement(scope, query, grant)?)
+}
+
+/// `EXPLAIN` of the generic plan of a read by id.
+pub fn explain_read_generic(
+    client: &mut Client,
+    scope: Scope<'_>,
+    rtype: &str,
+    id: &str,
+    grant: &Filter,
+) -> Result<Vec<String>, PgError> {
+    explain_generic(
+        client,
+        &read_statement(Dialect::Postgres, scope, rtype, id, grant)?,
+    )
+}
+
+/// Whether `query`'s statement keeps its plan across executions.
+pub fn search_reuses_plan(query: &SearchQuery) -> bool {
+    search_plan(query) == Plan::Reused
 }
 
 pub fn sites(client: &mut Client) -> Result<Vec<SiteProfile>, PgError> {

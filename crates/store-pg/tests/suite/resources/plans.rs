@@ -1,9 +1,10 @@
 //! PostgreSQL searches stay index-driven at scale (SQLite's counterpart is
 //! crates/store/tests/it/query_plans.rs): over enough rows that a sequential scan would be a
 //! real choice, with fresh statistics, `EXPLAIN` of the exact statements a search runs
-//! (the total and the page in one, as prepared statements always planned for their values)
-//! under an open and a patient-compartment grant uses indexes and never
-//! scans a table sequentially. Structure only: no timing.
+//! (the total and the page in one) under an open and a patient-compartment grant uses indexes
+//! and never scans a table sequentially — planned for the values, and, for the shapes a
+//! connection keeps one plan for, as the generic plan made without them. Structure only: no
+//! timing.
 
 use tessera_access::{Filter, TokenDim};
 use tessera_fhir::parse_search;
@@ -138,8 +139,10 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
     ];
     let grants = [("open", Filter::All), ("patient", patient_grant(patient))];
     let mut checked = 0;
+    let mut reused = 0;
     for (rtype, pairs, selective) in &cases {
         let q = query(rtype, pairs);
+        let keeps_plan = tessera_store_pg::PgStore::reuses_plan(&q);
         for (name, grant) in &grants {
             let plan = store.explain_search(Scope::Network, &q, grant).unwrap();
             // The patient compartment is selective whatever the query.
@@ -152,8 +155,34 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
                 !plan[0].starts_with("Sort"),
                 "{what}: the outer query sorts: {plan:#?}"
             );
+            if keeps_plan {
+                let generic = store
+                    .explain_search_generic(Scope::Network, &q, grant)
+                    .unwrap();
+                let what = format!("generic plan of {what}");
+                assert_index_driven(&what, &generic, selective);
+                assert!(
+                    !generic[0].starts_with("Sort"),
+                    "{what}: the outer query sorts: {generic:#?}"
+                );
+                reused += 1;
+            }
             checked += 1;
         }
+    }
+    // The page the bench drives, a cursor's page, a patient's, `_total=none`, Coverage and the
+    // plain page keep their plans under both grants; every date, code and category search is
+    // planned per execution.
+    assert_eq!(reused, 6 * grants.len(), "shapes keeping a plan");
+    for (name, grant) in &grants {
+        let generic = store
+            .explain_read_generic(Scope::Network, "Observation", "r35", grant)
+            .unwrap();
+        assert_index_driven(
+            &format!("generic plan of a read under {name} grant"),
+            &generic,
+            true,
+        );
     }
     let q = query("Observation", &[]);
     let plan = store
