@@ -78,7 +78,7 @@ impl PgStore {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<Vec<String>, StoreError> {
-        let mut client = self.pool.get()?;
+        let mut client = self.pool.dedicated()?;
         Ok(read::explain_search_generic(
             &mut client,
             scope,
@@ -95,7 +95,7 @@ impl PgStore {
         id: &str,
         grant: &Filter,
     ) -> Result<Vec<String>, StoreError> {
-        let mut client = self.pool.get()?;
+        let mut client = self.pool.dedicated()?;
         Ok(read::explain_read_generic(
             &mut client,
             scope,
@@ -108,7 +108,7 @@ impl PgStore {
     /// Whether a connection keeps one plan for `query`'s statement (no date, token, string
     /// or `_lastUpdated` clause) rather than planning it for every execution's values.
     pub fn reuses_plan(query: &SearchQuery) -> bool {
-        read::search_reuses_plan(query)
+        plan::search_plan(query) == plan::Plan::Reused
     }
 
     /// `VACUUM (ANALYZE)` of the resource tables, for after a bulk ingest: fresh statistics,

@@ -101,8 +101,10 @@ pub fn explain_custom(client: &mut postgres::Client, sql: &Sql) -> Result<Vec<St
 }
 
 /// `EXPLAIN` of the generic plan of `sql`: the plan a reused statement may settle on, made
-/// without looking at any value. Runs in a transaction that is rolled back, so neither the
-/// prepared statement nor the forced setting outlives it.
+/// without looking at any value. The forced setting is local to a transaction that is rolled
+/// back; the SQL-level `PREPARE` is not transactional, so callers pass a connection of its
+/// own (not a pooled one) that is closed afterwards, and a failure cannot leave the statement
+/// behind on a connection others reuse.
 pub fn explain_generic(client: &mut postgres::Client, sql: &Sql) -> Result<Vec<String>, PgError> {
     let types: Vec<&str> = sql
         .params

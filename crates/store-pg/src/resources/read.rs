@@ -13,7 +13,7 @@ use tessera_store::{PageEntry, Scope, SearchPage, SiteAddress, SiteProfile};
 use crate::error::PgError;
 use crate::pool::PooledClient;
 
-use super::plan::{Plan, explain_custom, explain_generic, read_plan, run, search_plan};
+use super::plan::{explain_custom, explain_generic, read_plan, run, search_plan};
 
 pub fn read(
     client: &mut PooledClient<'_>,
@@ -127,7 +127,7 @@ pub fn explain_search(
 }
 
 /// `EXPLAIN` of the generic plan of the statement `search` runs for `query`: the plan it may
-/// settle on when it is [`Plan::Reused`].
+/// settle on when it is [`super::plan::Plan::Reused`].
 pub fn explain_search_generic(
     client: &mut Client,
     scope: Scope<'_>,
@@ -149,11 +149,6 @@ pub fn explain_read_generic(
         client,
         &read_statement(Dialect::Postgres, scope, rtype, id, grant)?,
     )
-}
-
-/// Whether `query`'s statement keeps its plan across executions.
-pub fn search_reuses_plan(query: &SearchQuery) -> bool {
-    search_plan(query) == Plan::Reused
 }
 
 pub fn sites(client: &mut Client) -> Result<Vec<SiteProfile>, PgError> {
