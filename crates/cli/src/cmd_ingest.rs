@@ -79,14 +79,11 @@ impl Store {
         }
     }
 
-    /// After a load: PostgreSQL plans on the statistics and visibility map VACUUM leaves, so
-    /// searches are index-driven from the first request (SQLite needs nothing).
+    /// After a load: searches are planned on the data now stored from the first request.
     fn settle(&self) -> anyhow::Result<()> {
-        if let Store::Postgres(s) = self {
-            s.vacuum_analyze()
-                .context("VACUUM (ANALYZE) after the ingest")?;
-        }
-        Ok(())
+        self.resources()
+            .settle_after_load()
+            .context("settling the store after the ingest")
     }
 }
 

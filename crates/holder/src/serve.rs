@@ -116,12 +116,20 @@ pub fn ingest_configured(
         now,
         sites: SiteMode::PerBundleFile,
     };
+    let mut written = 0;
     for (i, path) in config.load.iter().enumerate() {
         let report = ingest_path(store, path, &opts)
             .map_err(|e| ServeError(format!("config key `load[{i}]`: {e}")))?;
         for err in report.errors.iter().take(20) {
             tracing::warn!(error = %err, "ingest skipped an entry");
         }
+        written += report.created + report.updated;
+    }
+    // A restart over unchanged data skips this: it has nothing new to plan on.
+    if written > 0 {
+        store
+            .settle_after_load()
+            .map_err(|e| ServeError(format!("after loading `load`: {e}")))?;
     }
     Ok(())
 }

@@ -134,6 +134,13 @@ pub trait ResourceStore: Send + Sync {
     }
     /// Resource counts per type (no grant: operator statistics only, never served to clients).
     fn type_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// After a load that created or changed rows: whatever the backend needs so that the
+    /// next searches are planned on the data now stored. A planner that has never seen the
+    /// tables' statistics (PostgreSQL before its first ANALYZE) takes the wrong joins; SQLite
+    /// needs nothing.
+    fn settle_after_load(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Appends an operator linkage assertion; returns its version (`seq`). The caller has
     /// validated it; it takes effect at the next [`ResourceStore::rebuild_linkage`].

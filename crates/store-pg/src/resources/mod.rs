@@ -110,20 +110,6 @@ impl PgStore {
     pub fn reuses_plan(query: &SearchQuery) -> bool {
         plan::search_plan(query) == plan::Plan::Reused
     }
-
-    /// `VACUUM (ANALYZE)` of the resource tables, for after a bulk ingest: fresh statistics,
-    /// and a visibility map that lets counts read indexes alone. Without it, the first
-    /// searches after a large load plan on stale estimates and count by sequential scan.
-    pub fn vacuum_analyze(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get()?;
-        // VACUUM cannot run inside a transaction block: one statement per call.
-        for table in RESOURCE_TABLES {
-            client
-                .batch_execute(&format!("VACUUM (ANALYZE) {table}"))
-                .map_err(PgError::from)?;
-        }
-        Ok(())
-    }
 }
 
 /// The tables a resource write touches.
@@ -202,6 +188,23 @@ impl ResourceStore for PgStore {
         crate::blocking::run(|| {
             let mut client = self.pool.get()?;
             Ok(read::type_counts(&mut client)?)
+        })
+    }
+
+    /// `VACUUM (ANALYZE)` of the resource tables: fresh statistics, and a visibility map that
+    /// lets counts read indexes alone. Without it, the searches after a load plan on no
+    /// statistics at all (a 1-row estimate for a 31-row patient page chose a nested loop over
+    /// `idx_date_hi` that cost 9 ms instead of 1: BENCHMARKS.md) until autovacuum comes by.
+    fn settle_after_load(&self) -> Result<(), StoreError> {
+        crate::blocking::run(|| {
+            let mut client = self.pool.get()?;
+            // VACUUM cannot run inside a transaction block: one statement per call.
+            for table in RESOURCE_TABLES {
+                client
+                    .batch_execute(&format!("VACUUM (ANALYZE) {table}"))
+                    .map_err(PgError::from)?;
+            }
+            Ok(())
         })
     }
 

@@ -8,7 +8,7 @@
 
 use tessera_access::{Filter, TokenDim};
 use tessera_fhir::parse_search;
-use tessera_store::Scope;
+use tessera_store::{ResourceStore as _, Scope};
 
 /// Rows generated: a network's mix of types, 2,000 patients, each row about as wide as a
 /// real resource (~1 KB of JSON), since row width decides whether reading the heap or an
@@ -97,8 +97,8 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
             .batch_execute(&FILL.replace("$ROWS", &ROWS.to_string()))
             .unwrap();
     }
-    // What `tessera ingest` does after a load.
-    store.vacuum_analyze().unwrap();
+    // What `tessera ingest` and `tessera serve`'s `load` do after writing rows.
+    store.settle_after_load().unwrap();
     let patient = "p17";
     // (type, query, selective): dates run from 2010 to 2025.
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool);
