@@ -152,8 +152,46 @@ fn push_list(sql: &mut Sql, values: impl Iterator<Item = String>) {
     }
 }
 
+/// How a clause on an index table (`idx_token`, `idx_date`, `idx_ref`, `idx_string`) meets
+/// the resource rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `r.rid IN (SELECT x.rid FROM idx … WHERE param AND value)`: the clause's own index
+    /// can drive the search, which is what a selective clause over the whole store needs.
+    /// SQLite evaluates the subquery whole (every matching index row of the store), so this
+    /// form costs as much as the clause matches network-wide.
+    FromIndex,
+    /// `EXISTS (SELECT 1 FROM idx … x WHERE x.rid = r.rid AND param AND value)`: each
+    /// candidate row is probed by its `rid` (the `(rid, param, …)` indexes), so the cost is
+    /// bounded by the rows the rest of the WHERE clause selects. For a grant pinned to a
+    /// patient's compartment, that is the patient's own records, whatever the store's size.
+    FromResource,
+}
+
+/// The probe for a search under `grant`: [`Probe::FromResource`] when the grant confines every
+/// match to named patients (their compartment is found by the `(patient, type)` index and is
+/// small), else [`Probe::FromIndex`]. PostgreSQL plans both forms as the same semi-join and
+/// picks the order by cost; SQLite keeps the order the form states.
+pub fn probe_for(grant: &Filter) -> Probe {
+    if pins_patient(grant) {
+        Probe::FromResource
+    } else {
+        Probe::FromIndex
+    }
+}
+
+/// Whether every row `grant` admits belongs to a patient it names.
+fn pins_patient(grant: &Filter) -> bool {
+    match grant {
+        Filter::PatientIs(_) => true,
+        Filter::And(parts) => parts.iter().any(pins_patient),
+        Filter::Or(parts) => !parts.is_empty() && parts.iter().all(pins_patient),
+        _ => false,
+    }
+}
+
 /// Appends one search clause (its alternatives ORed) as a boolean expression over `r`.
-pub fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
+pub fn push_clause(sql: &mut Sql, clause: &Clause, probe: Probe) -> Result<(), StoreError> {
     match &clause.values {
         ClauseValues::Id(ids) => {
             sql.push("r.id IN (");
@@ -171,15 +209,15 @@ pub fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
             sql.push(")");
         }
         ClauseValues::Token(values) => {
-            index_subquery(sql, "idx_token", clause.param, values, push_token);
+            index_subquery(sql, probe, "idx_token", clause.param, values, push_token);
         }
         ClauseValues::Date(values) => {
-            index_subquery(sql, "idx_date", clause.param, values, |sql, v| {
+            index_subquery(sql, probe, "idx_date", clause.param, values, |sql, v| {
                 push_date(sql, "x.lo", "x.hi", v)
             });
         }
         ClauseValues::Reference(values) => {
-            index_subquery(sql, "idx_ref", clause.param, values, |sql, v| {
+            index_subquery(sql, probe, "idx_ref", clause.param, values, |sql, v| {
                 sql.push("(x.target_id = ").bind(v.target_id.clone());
                 if let Some(t) = &v.target_type {
                     sql.push(" AND x.target_type = ").bind(t.clone());
@@ -188,7 +226,7 @@ pub fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
             });
         }
         ClauseValues::String(values) => {
-            index_subquery(sql, "idx_string", clause.param, values, |sql, v| {
+            index_subquery(sql, probe, "idx_string", clause.param, values, |sql, v| {
                 // Prefix match as a range so the (param, value) index applies (byte order:
                 // SQLite's BINARY collation, PostgreSQL's "C" on the column).
                 let upper = format!("{v}\u{10FFFF}");
@@ -203,18 +241,26 @@ pub fn push_clause(sql: &mut Sql, clause: &Clause) -> Result<(), StoreError> {
     sql.check()
 }
 
-/// `r.rid IN (SELECT rid FROM table WHERE param = ? AND (alt OR alt ...))`: lets the planner
-/// drive from the index when the clause is selective.
+/// The clause's rows of `table` (`param = ? AND (alt OR alt ...)`), met as `probe` says.
 fn index_subquery<T>(
     sql: &mut Sql,
+    probe: Probe,
     table: &str,
     param: &str,
     values: &[T],
     each: impl Fn(&mut Sql, &T),
 ) {
-    sql.push("r.rid IN (SELECT x.rid FROM ")
-        .push(table)
-        .push(" x WHERE x.param = ")
+    match probe {
+        Probe::FromIndex => sql
+            .push("r.rid IN (SELECT x.rid FROM ")
+            .push(table)
+            .push(" x WHERE"),
+        Probe::FromResource => sql
+            .push("EXISTS (SELECT 1 FROM ")
+            .push(table)
+            .push(" x WHERE x.rid = r.rid AND"),
+    };
+    sql.push(" x.param = ")
         .bind(param.to_owned())
         .push(" AND (");
     for (i, v) in values.iter().enumerate() {
@@ -288,4 +334,49 @@ fn push_date(sql: &mut Sql, lo: &str, hi: &str, v: &DateValue) {
         }
     }
     sql.push(")");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patient(id: &str) -> Filter {
+        Filter::PatientIs(id.into())
+    }
+
+    #[test]
+    fn a_search_is_driven_by_the_compartment_only_when_the_grant_confines_it() {
+        let label = Filter::Token {
+            dim: TokenDim::Security,
+            system: None,
+            code: "R".into(),
+        };
+        let pinned = [
+            patient("a"),
+            Filter::And(vec![Filter::Not(Box::new(label.clone())), patient("a")]),
+            Filter::Or(vec![patient("a"), patient("b")]),
+            Filter::And(vec![
+                Filter::All,
+                Filter::Or(vec![
+                    patient("a"),
+                    Filter::And(vec![patient("b"), label.clone()]),
+                ]),
+            ]),
+        ];
+        for g in &pinned {
+            assert_eq!(probe_for(g), Probe::FromResource, "{g:?}");
+        }
+        let open = [
+            Filter::All,
+            Filter::Nothing,
+            Filter::Not(Box::new(patient("a"))),
+            Filter::Or(vec![patient("a"), Filter::All]),
+            Filter::Or(vec![]),
+            Filter::And(vec![]),
+            Filter::And(vec![label]),
+        ];
+        for g in &open {
+            assert_eq!(probe_for(g), Probe::FromIndex, "{g:?}");
+        }
+    }
 }

@@ -15,7 +15,7 @@
 mod filter;
 mod search;
 
-pub use filter::{push_clause, push_filter};
+pub use filter::{Probe, probe_for, push_clause, push_filter};
 pub use search::{
     SearchStatements, read_statement, search_statements, search_with_total_statement,
 };

@@ -4,7 +4,7 @@
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
 
-use super::{Dialect, Param, Sql, push_clause, push_filter};
+use super::{Dialect, Param, Sql, probe_for, push_clause, push_filter};
 use crate::error::StoreError;
 use crate::model::Scope;
 
@@ -80,9 +80,10 @@ fn push_matches(
     grant: &Filter,
 ) -> Result<(), StoreError> {
     push_base(sql, select, scope, query.resource_type, grant)?;
+    let probe = probe_for(grant);
     for clause in &query.clauses {
         sql.push(" AND ");
-        push_clause(sql, clause)?;
+        push_clause(sql, clause, probe)?;
     }
     Ok(())
 }

@@ -23,6 +23,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_linkage_inputs.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_probe_indexes.sql"),
+    ),
 ];
 
 /// Where the database lives.
