@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use postgres::types::Type;
 use postgres::{Client, GenericClient};
 use tessera_store::linkage::{
     Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
@@ -12,6 +13,7 @@ use tessera_store::linkage::{
 };
 
 use crate::error::PgError;
+use crate::pool::PooledClient;
 
 /// Key of the transaction-scoped advisory lock a rebuild holds: two nodes rebuilding at once
 /// take turns, so the second sees the first's result and writes no duplicate version.
@@ -252,17 +254,22 @@ fn inputs(client: &mut impl GenericClient, rules: &LinkageRules) -> Result<Vec<u
     Ok(inputs_fingerprint(&[count, max], last, rules))
 }
 
-pub fn person_of(client: &mut Client, record: &str) -> Result<PersonOf, PgError> {
-    let row = client.query_opt(
-        "SELECT person_id, status FROM person_record WHERE record_id = $1",
-        &[&record],
-    )?;
-    let Some(row) = row else {
+/// The record's row and its person's records, in one round trip: every redemption asks this
+/// (subject resolution), so it is a statement kept on the connection, and the person's records
+/// ride on the record's row instead of following in a second query.
+const PERSON_OF: &str = "SELECT p.person_id, p.status, q.record_id, q.site_id \
+     FROM person_record p LEFT JOIN person_record q ON q.person_id = p.person_id \
+     WHERE p.record_id = $1 ORDER BY q.record_id";
+
+pub fn person_of(client: &mut PooledClient<'_>, record: &str) -> Result<PersonOf, PgError> {
+    let st = client.prepared(PERSON_OF, &[Type::TEXT])?;
+    let rows = client.query(&st, &[&record])?;
+    let Some(first) = rows.first() else {
         // Not in the linkage yet (ingested since the last rebuild): a person of one record.
-        let site = client.query_opt(
+        let site = client.query_typed_opt(
             "SELECT (SELECT MIN(s.site_id) FROM resource_site s WHERE s.rid = r.rid) \
              FROM resource r WHERE r.type = 'Patient' AND r.id = $1",
-            &[&record],
+            &[(&record, Type::TEXT)],
         )?;
         return Ok(match site {
             None => PersonOf::Unknown,
@@ -272,11 +279,11 @@ pub fn person_of(client: &mut Client, record: &str) -> Result<PersonOf, PgError>
             },
         });
     };
-    let (person, status): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    let (person, status): (String, String) = (first.try_get(0)?, first.try_get(1)?);
     if status == RecordStatus::Quarantined.as_str() {
-        let anchors = client.query_opt(
+        let anchors = client.query_typed_opt(
             "SELECT anchors FROM link_conflict WHERE record_id = $1",
-            &[&record],
+            &[(&record, Type::TEXT)],
         )?;
         let anchors = match anchors {
             Some(r) => serde_json::from_str(r.try_get(0)?).unwrap_or_default(),
@@ -287,13 +294,10 @@ pub fn person_of(client: &mut Client, record: &str) -> Result<PersonOf, PgError>
             anchors,
         }));
     }
-    let rows = client.query(
-        "SELECT record_id, site_id FROM person_record WHERE person_id = $1 ORDER BY record_id",
-        &[&person],
-    )?;
+    // The join always meets the record itself (same person), so every row has a record.
     let records = rows
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get(2)?, r.try_get(3)?)))
         .collect::<Result<Vec<(String, Option<String>)>, PgError>>()?;
     Ok(PersonOf::Person {
         id: person,

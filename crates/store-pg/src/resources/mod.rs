@@ -105,10 +105,10 @@ impl PgStore {
         )?)
     }
 
-    /// Whether a connection keeps one plan for `query`'s statement (no date, token, string
-    /// or `_lastUpdated` clause) rather than planning it for every execution's values.
-    pub fn reuses_plan(query: &SearchQuery) -> bool {
-        plan::search_plan(query) == plan::Plan::Reused
+    /// Whether a connection keeps one plan for `query`'s statement under `grant` (see
+    /// `resources/plan.rs`) rather than planning it for every execution's values.
+    pub fn reuses_plan(query: &SearchQuery, grant: &Filter) -> bool {
+        plan::search_plan(query, grant) == plan::Plan::Reused
     }
 }
 

@@ -4,13 +4,15 @@
 //! Planning is about a third of PostgreSQL's CPU per search (BENCHMARKS.md). A plan can be
 //! kept only where the best plan cannot depend on the values: a generic plan does not know
 //! that a date range, a code or a name prefix is selective, and for `date=ge…` it was measured
-//! scanning `idx_date` whole where a custom plan walks the index from the bound. Reads by id
-//! and searches without such clauses drive from the same index whatever the values (the
-//! `(type, id)` key, the patient index, the `(type, rid)` order), so they are kept.
+//! scanning `idx_date` whole where a custom plan walks the index from the bound. A statement
+//! is kept when every key it can drive from is an equality whose best index no value changes
+//! (the `(type, id)` key, the patient index, a reference's or a code's index, the `(type,
+//! rid)` order) — see [`search_plan`].
 
 use postgres::types::{ToSql, Type};
+use tessera_access::Filter;
 use tessera_fhir::{ClauseValues, SearchQuery};
-use tessera_store::sql::{Param, Sql};
+use tessera_store::sql::{Param, Probe, Sql, probe_for};
 
 use crate::error::PgError;
 use crate::pool::PooledClient;
@@ -32,23 +34,32 @@ pub fn read_plan() -> Plan {
     Plan::Reused
 }
 
-/// The plan of `query`'s statements. The grant never decides it: of the grant's clauses only
-/// the patient and the ids are indexed, both by equality, so its values cannot change which
-/// index is best.
-pub fn search_plan(query: &SearchQuery) -> Plan {
-    let value_selective = query.clauses.iter().any(|c| {
-        matches!(
-            c.values,
-            ClauseValues::Token(_)
-                | ClauseValues::Date(_)
-                | ClauseValues::String(_)
-                | ClauseValues::LastUpdated(_)
-        )
+/// The plan of `query`'s statements under `grant`: kept when each clause meets the rows by a
+/// key whose choice no value can change.
+/// - `_id` and references (`patient=`): equalities on `(type, id)` and `(param, target_id)`.
+/// - A token with a code, under a grant that does not pin patients: an equality on the
+///   `(param, code)` index, the one key such a search (and its total) can drive from.
+/// - A date or `_lastUpdated` range, under a grant pinned to patients: the compartment, an
+///   equality on `(patient, type)`, drives and the range is checked per row
+///   (`tessera_store::sql::Probe::FromResource`) — a generic plan that drove from a range
+///   was measured scanning `idx_date` whole.
+///
+/// Planned for its values every time: any string clause (a prefix may or may not be
+/// selective), a token without a code, a token under a pinned grant (a generic plan cannot
+/// tell a code every patient has from a rare one, and would drive from the code index
+/// across the whole store), a range under any other grant.
+pub fn search_plan(query: &SearchQuery, grant: &Filter) -> Plan {
+    let pinned = probe_for(grant) == Probe::FromResource;
+    let value_independent = query.clauses.iter().all(|c| match &c.values {
+        ClauseValues::Id(_) | ClauseValues::Reference(_) => true,
+        ClauseValues::Token(values) => !pinned && values.iter().all(|v| v.code.is_some()),
+        ClauseValues::Date(_) | ClauseValues::LastUpdated(_) => pinned,
+        ClauseValues::String(_) => false,
     });
-    if value_selective {
-        Plan::PerExecution
-    } else {
+    if value_independent {
         Plan::Reused
+    } else {
+        Plan::PerExecution
     }
 }
 
@@ -148,45 +159,86 @@ fn literal(p: &Param) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tessera_access::Filter;
     use tessera_fhir::parse_search;
 
     use super::{Param, Plan, literal, search_plan};
 
-    fn plan_of(rtype: &str, pairs: &[(&str, &str)]) -> Plan {
+    fn plan_of(rtype: &str, pairs: &[(&str, &str)], grant: &Filter) -> Plan {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        search_plan(&parse_search(rtype, &pairs).unwrap())
+        search_plan(&parse_search(rtype, &pairs).unwrap(), grant)
     }
 
     #[test]
-    fn only_shapes_without_value_selective_clauses_keep_a_plan() {
-        for reused in [
-            vec![],
-            vec![("_count", "50")],
-            vec![("_cursor", "10"), ("_count", "50")],
-            vec![("_id", "a,b")],
-            vec![("patient", "p1")],
-            vec![("_summary", "count")],
-            vec![("_total", "none")],
-        ] {
-            assert_eq!(plan_of("Observation", &reused), Plan::Reused, "{reused:?}");
-        }
-        for planned in [
-            vec![("code", "4548-4")],
-            vec![("category", "laboratory"), ("_count", "50")],
-            vec![("date", "ge2020-01-01")],
-            vec![("_lastUpdated", "gt2020")],
-            vec![("patient", "p1"), ("date", "lt2020")],
-        ] {
+    fn a_plan_is_kept_only_where_an_equality_key_drives_whatever_the_values() {
+        let open = Filter::All;
+        let pinned = Filter::And(vec![
+            Filter::PatientIs("p1".into()),
+            Filter::CurrentlyRelevant,
+        ]);
+        let obs = "Observation";
+        // (query, kept under an open grant, kept under a pinned one)
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool, bool);
+        let cases: Vec<Case<'_>> = vec![
+            (obs, vec![], true, true),
+            (obs, vec![("_count", "50")], true, true),
+            (obs, vec![("_cursor", "10"), ("_count", "50")], true, true),
+            (obs, vec![("_id", "a,b")], true, true),
+            (obs, vec![("patient", "p1")], true, true),
+            (obs, vec![("_summary", "count")], true, true),
+            (obs, vec![("_total", "none")], true, true),
+            (obs, vec![("code", "4548-4")], true, false),
+            (
+                obs,
+                vec![("code", "http://loinc.org|4548-4,8867-4")],
+                true,
+                false,
+            ),
+            (
+                obs,
+                vec![("category", "laboratory"), ("_count", "50")],
+                true,
+                false,
+            ),
+            (obs, vec![("code", "http://loinc.org|")], false, false),
+            (obs, vec![("date", "ge2020-01-01")], false, true),
+            (obs, vec![("_lastUpdated", "gt2020")], false, true),
+            (
+                obs,
+                vec![("patient", "p1"), ("date", "lt2020")],
+                false,
+                true,
+            ),
+            (
+                obs,
+                vec![("code", "4548-4"), ("date", "lt2020")],
+                false,
+                false,
+            ),
+            ("Patient", vec![("family", "smi")], false, false),
+        ];
+        for (rtype, pairs, kept_open, kept_pinned) in cases {
+            let want = |kept| {
+                if kept {
+                    Plan::Reused
+                } else {
+                    Plan::PerExecution
+                }
+            };
             assert_eq!(
-                plan_of("Observation", &planned),
-                Plan::PerExecution,
-                "{planned:?}"
+                plan_of(rtype, &pairs, &open),
+                want(kept_open),
+                "{pairs:?} open"
+            );
+            assert_eq!(
+                plan_of(rtype, &pairs, &pinned),
+                want(kept_pinned),
+                "{pairs:?} pinned"
             );
         }
-        assert_eq!(plan_of("Patient", &[("family", "smi")]), Plan::PerExecution);
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn search(
     grant: &Filter,
 ) -> Result<SearchPage, PgError> {
     let mut page = SearchPage::default();
-    let plan = search_plan(query);
+    let plan = search_plan(query, grant);
     // Each path is one statement, hence one snapshot and one round trip: the total and the
     // page cannot disagree under a concurrent ingest, and no transaction is opened.
     if query.summary_count {
@@ -74,7 +74,7 @@ fn count(
     grant: &Filter,
 ) -> Result<u64, PgError> {
     let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
-    let total: i64 = match run(client, &count, search_plan(query))?.first() {
+    let total: i64 = match run(client, &count, search_plan(query, grant))?.first() {
         Some(row) => row.try_get(0)?,
         None => return Err(PgError::Corrupt("a count returned no row".into())),
     };

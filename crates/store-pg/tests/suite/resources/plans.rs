@@ -142,8 +142,8 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
     let mut reused = 0;
     for (rtype, pairs, selective) in &cases {
         let q = query(rtype, pairs);
-        let keeps_plan = tessera_store_pg::PgStore::reuses_plan(&q);
         for (name, grant) in &grants {
+            let keeps_plan = tessera_store_pg::PgStore::reuses_plan(&q, grant);
             let plan = store.explain_search(Scope::Network, &q, grant).unwrap();
             // The patient compartment is selective whatever the query.
             let selective = *selective || *name == "patient";
@@ -165,15 +165,22 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
                     !generic[0].starts_with("Sort"),
                     "{what}: the outer query sorts: {generic:#?}"
                 );
+                // Under the patient grant the compartment drives, whatever range is asked.
+                if *name == "patient" {
+                    assert!(
+                        generic.iter().any(|l| l.contains("resource_patient")),
+                        "{what}: the compartment does not drive: {generic:#?}"
+                    );
+                }
                 reused += 1;
             }
             checked += 1;
         }
     }
     // The page the bench drives, a cursor's page, a patient's, `_total=none`, Coverage and the
-    // plain page keep their plans under both grants; every date, code and category search is
-    // planned per execution.
-    assert_eq!(reused, 6 * grants.len(), "shapes keeping a plan");
+    // plain page keep their plans under both grants; the five code and category searches
+    // under the open grant; the five date searches under the patient grant.
+    assert_eq!(reused, 6 * grants.len() + 5 + 5, "shapes keeping a plan");
     for (name, grant) in &grants {
         let generic = store
             .explain_read_generic(Scope::Network, "Observation", "r35", grant)
