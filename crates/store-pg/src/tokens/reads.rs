@@ -1,7 +1,11 @@
 //! The lookups beside the write path, each one statement on a pooled connection (autocommit:
-//! they see every committed batch of every node).
+//! they see every committed batch of every node). The key lookups every request makes (an
+//! access token on each FHIR call, an assertion `jti` on each redemption) are statements kept
+//! on the connection: a primary-key lookup's plan cannot depend on the values, and parsing and
+//! planning them again was PostgreSQL's work on every request.
 
-use postgres::types::Type;
+use postgres::Row;
+use postgres::types::{ToSql, Type};
 use tessera_store::audit::{AuditRecord, MAX_AUDIT_ROWS};
 use tessera_store::refresh::{RefreshFamily, RefreshRecord};
 use tessera_store::tokens::TokenRecord;
@@ -12,8 +16,22 @@ use crate::pool::Pool;
 
 use super::rows::{self, AUDIT_COLUMNS, FAMILY_COLUMNS, TOKEN_COLUMNS};
 
+/// The row, if any, of `text` run as a statement kept on the pooled connection.
+fn kept_opt(
+    pool: &Pool,
+    text: &str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Option<Row>, PgError> {
+    let mut c = pool.get()?;
+    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+    let st = c.prepared(text, &types)?;
+    let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+    Ok(c.query_opt(&st, &values)?)
+}
+
 pub(crate) fn is_spent(pool: &Pool, namespace: &str, key: &str, now: i64) -> Result<bool, PgError> {
-    let row = pool.get()?.query_typed_opt(
+    let row = kept_opt(
+        pool,
         "SELECT 1 FROM assertion_jti WHERE client_id = $1 AND jti = $2 AND keep_until >= $3",
         &[
             (&namespace, Type::TEXT),
@@ -44,7 +62,8 @@ pub(crate) fn find_token(
     hash: &[u8],
     now: i64,
 ) -> Result<Option<TokenRecord>, PgError> {
-    let row = pool.get()?.query_typed_opt(
+    let row = kept_opt(
+        pool,
         &format!(
             "SELECT {TOKEN_COLUMNS} FROM access_token WHERE token_hash = $1 AND expires_at > $2"
         ),
@@ -57,7 +76,8 @@ pub(crate) fn find_refresh(
     pool: &Pool,
     hash: &[u8],
 ) -> Result<Option<(RefreshRecord, RefreshFamily)>, PgError> {
-    let row = pool.get()?.query_typed_opt(
+    let row = kept_opt(
+        pool,
         &format!(
             "SELECT t.token_hash, t.family_id, t.issued_at, t.expires_at, t.used_at, \
              {FAMILY_COLUMNS} FROM refresh_token t \
@@ -73,7 +93,8 @@ pub(crate) fn refresh_family(
     pool: &Pool,
     family_id: &str,
 ) -> Result<Option<RefreshFamily>, PgError> {
-    let row = pool.get()?.query_typed_opt(
+    let row = kept_opt(
+        pool,
         &format!("SELECT {FAMILY_COLUMNS} FROM refresh_family f WHERE f.family_id = $1"),
         &[(&family_id, Type::TEXT)],
     )?;
