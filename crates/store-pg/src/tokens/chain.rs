@@ -5,7 +5,7 @@
 //! uncommitted keys. Rows are linked with `tessera_store::audit_chain` in memory and the head
 //! is written once before COMMIT; `verify` walks one read-only snapshot through a cursor.
 
-use postgres::types::{ToSql, Type};
+use postgres::types::Type;
 use postgres::{Client, IsolationLevel, Row};
 use tessera_store::audit::{AuditChainReport, AuditChainStore, AuditRecord};
 use tessera_store::audit_chain::{
@@ -18,6 +18,7 @@ use crate::error::PgError;
 use crate::pool::Pool;
 
 use super::PgTokenStore;
+use super::closing::Owned;
 use super::durability::SyncCommit;
 use super::rows::{AUDIT_COLUMNS, audit_from};
 
@@ -111,16 +112,10 @@ pub(crate) fn lock(c: &mut Client) -> Result<Appender, PgError> {
 }
 
 impl Appender {
-    /// Inserts `records`, in order, as the chain's next rows, with one statement. Ids follow
-    /// the head's: every append holds the head lock, so no other transaction can take them.
-    pub(crate) fn append_all(
-        &mut self,
-        c: &mut Client,
-        records: &[&AuditRecord],
-    ) -> Result<(), PgError> {
-        if records.is_empty() {
-            return Ok(());
-        }
+    /// Chains `records`, in order, as the next rows: their columns for the batch's closing
+    /// statement. Ids follow the head's: every append holds the head lock, so no other
+    /// transaction can take them.
+    pub(crate) fn append_all(&mut self, records: &[&AuditRecord]) -> AuditColumns {
         let mut cols = AuditColumns::with_capacity(records.len());
         for r in records {
             let id = self.head.row_id + 1;
@@ -144,13 +139,13 @@ impl Appender {
                 l.hash.to_vec(),
             );
             self.head = l.head(id);
+            self.moved = true;
         }
-        cols.insert(c)?;
-        self.moved = true;
-        Ok(())
+        cols
     }
 
-    /// Writes the head, if this batch appended anything.
+    /// Writes the head, if this batch appended anything: after the rows are inserted, since
+    /// the head's guard checks it names a stored row.
     pub(crate) fn finish(self, c: &mut Client) -> Result<(), PgError> {
         if self.moved {
             let hash = self.head.hash.to_vec();
@@ -168,7 +163,7 @@ impl Appender {
 }
 
 /// Audit rows as one array per column, for one `unnest` insert.
-struct AuditColumns {
+pub(crate) struct AuditColumns {
     rows: Vec<AuditRecord>,
     seq: Vec<i64>,
     version: Vec<i64>,
@@ -195,60 +190,49 @@ impl AuditColumns {
         self.hash.push(hash);
     }
 
-    fn insert(&self, c: &mut Client) -> Result<(), PgError> {
+    /// Whether no row was chained.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// One array per column: [`AUDIT_COLUMNS`], then the chain columns.
+    pub(crate) fn params(&self) -> Vec<Owned<'_>> {
         let rows = &self.rows;
-        let text = |f: fn(&AuditRecord) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
-        let opt =
-            |f: fn(&AuditRecord) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
-        let id: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let at: Vec<i64> = rows.iter().map(|r| r.at).collect();
-        let event = text(|r| &r.event);
-        let outcome = text(|r| &r.outcome);
-        let step = opt(|r| r.step.as_deref());
-        let error = opt(|r| r.error.as_deref());
-        let description = opt(|r| r.error_description.as_deref());
-        let jti = opt(|r| r.jti.as_deref());
-        let iss = opt(|r| r.iss.as_deref());
-        let ticket_type = opt(|r| r.ticket_type.as_deref());
-        let client_id = opt(|r| r.client_id.as_deref());
-        let requester = opt(|r| r.requester.as_deref());
-        let binding = opt(|r| r.binding.as_deref());
-        let patient = opt(|r| r.patient.as_deref());
-        let scopes = opt(|r| r.scopes.as_deref());
-        let details = text(|r| &r.details);
-        let params: [(&(dyn ToSql + Sync), Type); 20] = [
-            (&id, Type::INT8_ARRAY),
-            (&at, Type::INT8_ARRAY),
-            (&event, Type::TEXT_ARRAY),
-            (&outcome, Type::TEXT_ARRAY),
-            (&step, Type::TEXT_ARRAY),
-            (&error, Type::TEXT_ARRAY),
-            (&description, Type::TEXT_ARRAY),
-            (&jti, Type::TEXT_ARRAY),
-            (&iss, Type::TEXT_ARRAY),
-            (&ticket_type, Type::TEXT_ARRAY),
-            (&client_id, Type::TEXT_ARRAY),
-            (&requester, Type::TEXT_ARRAY),
-            (&binding, Type::TEXT_ARRAY),
-            (&patient, Type::TEXT_ARRAY),
-            (&scopes, Type::TEXT_ARRAY),
-            (&details, Type::TEXT_ARRAY),
-            (&self.seq, Type::INT8_ARRAY),
-            (&self.version, Type::INT8_ARRAY),
-            (&self.prev, Type::BYTEA_ARRAY),
-            (&self.hash, Type::BYTEA_ARRAY),
-        ];
-        c.execute_typed(
-            &format!(
-                "INSERT INTO redemption_audit ({AUDIT_COLUMNS}, chain_seq, chain_version, \
-                 prev_hash, chain_hash) SELECT * FROM unnest($1::int8[], $2::int8[], \
-                 $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                 $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], \
-                 $15::text[], $16::text[], $17::int8[], $18::int8[], $19::bytea[], $20::bytea[])"
-            ),
-            &params,
-        )?;
-        Ok(())
+        let text = |f: fn(&AuditRecord) -> &str| -> Owned<'_> {
+            (
+                Box::new(rows.iter().map(f).collect::<Vec<&str>>()),
+                Type::TEXT_ARRAY,
+            )
+        };
+        let opt = |f: fn(&AuditRecord) -> Option<&str>| -> Owned<'_> {
+            (
+                Box::new(rows.iter().map(f).collect::<Vec<Option<&str>>>()),
+                Type::TEXT_ARRAY,
+            )
+        };
+        let int = |v: Vec<i64>| -> Owned<'_> { (Box::new(v), Type::INT8_ARRAY) };
+        vec![
+            int(rows.iter().map(|r| r.id).collect()),
+            int(rows.iter().map(|r| r.at).collect()),
+            text(|r| &r.event),
+            text(|r| &r.outcome),
+            opt(|r| r.step.as_deref()),
+            opt(|r| r.error.as_deref()),
+            opt(|r| r.error_description.as_deref()),
+            opt(|r| r.jti.as_deref()),
+            opt(|r| r.iss.as_deref()),
+            opt(|r| r.ticket_type.as_deref()),
+            opt(|r| r.client_id.as_deref()),
+            opt(|r| r.requester.as_deref()),
+            opt(|r| r.binding.as_deref()),
+            opt(|r| r.patient.as_deref()),
+            opt(|r| r.scopes.as_deref()),
+            text(|r| &r.details),
+            int(self.seq.clone()),
+            int(self.version.clone()),
+            (Box::new(self.prev.as_slice()), Type::BYTEA_ARRAY),
+            (Box::new(self.hash.as_slice()), Type::BYTEA_ARRAY),
+        ]
     }
 }
 

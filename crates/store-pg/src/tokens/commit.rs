@@ -1,7 +1,7 @@
 //! The durable write path: a batch of write sets is one transaction (`synchronous_commit`
 //! pinned, so `Ok` means on disk) of a fixed number of round trips, whatever its size: the
 //! batch's single-use keys are spent by one statement, its access tokens and its audit rows
-//! are inserted by one statement each. Only the rare parts (refresh rotations and families,
+//! are written by one more (`closing.rs`), and the chain head by a last one. Only the rare parts (refresh rotations and families,
 //! revocations, registrations) are written row by row.
 //!
 //! Single-use keys go in with `INSERT … ON CONFLICT` under the primary key, in key order (two
@@ -26,6 +26,7 @@ use crate::error::PgError;
 use crate::pool::Pool;
 
 use super::chain;
+use super::closing::Closing;
 use super::durability::SyncCommit;
 use super::rows;
 
@@ -67,14 +68,20 @@ pub(crate) fn commit_batch(
             .map(|set| decide_set(c, &mut keys, &mut written, set))
             .collect::<Result<Vec<_>, _>>()?;
         keys.release_unclaimed(c)?;
-        rows::insert_tokens(c, &written.tokens)?;
-        match chain {
-            Some(mut chain) => {
-                chain.append_all(c, &written.audit)?;
-                chain.finish(c)?;
-            }
-            None if written.audit.is_empty() => {}
+        let mut chain = match chain {
+            Some(chain) => Some(chain),
+            None if written.audit.is_empty() => None,
             None => return Err(PgError::Corrupt("audit row outside the chain".into())),
+        };
+        let columns = chain.as_mut().map(|ch| ch.append_all(&written.audit));
+        let mut closing = Closing::default();
+        closing.tokens(&written.tokens);
+        if let Some(columns) = columns.as_ref().filter(|cols| !cols.is_empty()) {
+            closing.audit(columns.params());
+        }
+        closing.run(c)?;
+        if let Some(chain) = chain {
+            chain.finish(c)?;
         }
         Ok(outcomes)
     })?;

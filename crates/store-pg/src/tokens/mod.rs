@@ -7,6 +7,7 @@
 //! that acknowledges commits before they are durable.
 
 mod chain;
+mod closing;
 mod commit;
 mod durability;
 mod reads;

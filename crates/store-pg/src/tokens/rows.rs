@@ -27,46 +27,6 @@ pub(crate) const FAMILY_COLUMNS: &str = "f.family_id, f.client_id, f.grant_json,
 pub(crate) const REGISTRATION_COLUMNS: &str =
     "client_id, kind, trust_framework, san, metadata, token_hash, created_at, updated_at";
 
-/// Inserts `tokens` with one statement (nothing when empty).
-pub(crate) fn insert_tokens(c: &mut Client, tokens: &[&TokenRecord]) -> Result<(), PgError> {
-    if tokens.is_empty() {
-        return Ok(());
-    }
-    let hash: Vec<&[u8]> = tokens.iter().map(|t| t.token_hash.as_slice()).collect();
-    let client: Vec<&str> = tokens.iter().map(|t| t.client_id.as_str()).collect();
-    let grant: Vec<&str> = tokens.iter().map(|t| t.grant_json.as_str()).collect();
-    let jti: Vec<&str> = tokens.iter().map(|t| t.ticket_jti.as_str()).collect();
-    let iss: Vec<&str> = tokens.iter().map(|t| t.ticket_iss.as_str()).collect();
-    let ttype: Vec<&str> = tokens.iter().map(|t| t.ticket_type.as_str()).collect();
-    let patient: Vec<&str> = tokens.iter().map(|t| t.patient.as_str()).collect();
-    let scope: Vec<&str> = tokens.iter().map(|t| t.scope.as_str()).collect();
-    let issued: Vec<i64> = tokens.iter().map(|t| t.issued_at).collect();
-    let expires: Vec<i64> = tokens.iter().map(|t| t.expires_at).collect();
-    let jkt: Vec<Option<&str>> = tokens.iter().map(|t| t.cnf_jkt.as_deref()).collect();
-    let params: [P<'_>; 11] = [
-        (&hash, Type::BYTEA_ARRAY),
-        (&client, Type::TEXT_ARRAY),
-        (&grant, Type::TEXT_ARRAY),
-        (&jti, Type::TEXT_ARRAY),
-        (&iss, Type::TEXT_ARRAY),
-        (&ttype, Type::TEXT_ARRAY),
-        (&patient, Type::TEXT_ARRAY),
-        (&scope, Type::TEXT_ARRAY),
-        (&issued, Type::INT8_ARRAY),
-        (&expires, Type::INT8_ARRAY),
-        (&jkt, Type::TEXT_ARRAY),
-    ];
-    c.execute_typed(
-        &format!(
-            "INSERT INTO access_token ({TOKEN_COLUMNS}) SELECT * FROM unnest($1::bytea[], \
-             $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-             $9::int8[], $10::int8[], $11::text[])"
-        ),
-        &params,
-    )?;
-    Ok(())
-}
-
 pub(crate) fn insert_family(c: &mut Client, f: &RefreshFamily) -> Result<(), PgError> {
     let index =
         i64::try_from(f.revocation_index).map_err(|_| PgError::OutOfRange("revocation index"))?;
