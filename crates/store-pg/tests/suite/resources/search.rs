@@ -35,7 +35,22 @@ fn every_parameter_of_every_type_matches_the_json_on_every_backend() {
     let resources = data().resources();
     for (name, store) in &loaded().stores {
         let mut checked = 0;
+        let mut pinned_hits = 0;
         let mut empty = BTreeSet::new();
+        // Grants pinned to a patient compile a clause as a probe by row instead of an `IN`
+        // list (`tessera_store::sql::Probe`): the same matches, within the compartment.
+        let patients = ids(&all(
+            store.as_ref(),
+            Scope::Network,
+            "Patient",
+            &[],
+            &Filter::All,
+        ));
+        let pinned: Vec<Filter> = [patients.first(), patients.get(1), patients.last()]
+            .into_iter()
+            .flatten()
+            .map(|p| Filter::And(vec![Filter::PatientIs(p.clone())]))
+            .collect();
         for def in RESOURCES {
             let rtype = def.resource_type;
             let of_type: Vec<&Value> = resources
@@ -78,6 +93,30 @@ fn every_parameter_of_every_type_matches_the_json_on_every_backend() {
                     ));
                     assert_eq!(got, want, "{name}: {rtype}?{}={value}", param.name);
                     checked += 1;
+                    for grant in &pinned {
+                        let compartment: BTreeSet<String> =
+                            ids(&all(store.as_ref(), Scope::Network, rtype, &[], grant))
+                                .into_iter()
+                                .collect();
+                        let want_pinned: Vec<String> = want
+                            .iter()
+                            .filter(|id| compartment.contains(*id))
+                            .cloned()
+                            .collect();
+                        let got_pinned = ids(&all(
+                            store.as_ref(),
+                            Scope::Network,
+                            rtype,
+                            &[(param.name, &value)],
+                            grant,
+                        ));
+                        assert_eq!(
+                            got_pinned, want_pinned,
+                            "{name}: {rtype}?{}={value} under {grant:?}",
+                            param.name
+                        );
+                        pinned_hits += usize::from(!got_pinned.is_empty());
+                    }
                 }
             }
         }
@@ -87,6 +126,10 @@ fn every_parameter_of_every_type_matches_the_json_on_every_backend() {
             "{name}"
         );
         assert!(checked > 100, "{name}: {checked}");
+        assert!(
+            pinned_hits > 30,
+            "{name}: {pinned_hits} non-empty pinned searches"
+        );
     }
 }
 
