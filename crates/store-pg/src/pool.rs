@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
 
-use postgres::types::Type;
-use postgres::{Client, Config, NoTls, Statement};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Config, NoTls, Row, Statement};
 
 use crate::error::PgError;
 
@@ -247,6 +247,19 @@ impl PooledClient<'_> {
         }
         conn.prepared.insert(key, st.clone());
         Ok(st)
+    }
+
+    /// The rows of `text` run as a statement kept on this connection ([`Self::prepared`]),
+    /// with its parameters given as for `query_typed`.
+    pub fn query_kept(
+        &mut self,
+        text: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, PgError> {
+        let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+        let st = self.prepared(text, &types)?;
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        Ok(self.query(&st, &values)?)
     }
 
     /// Statements prepared on this connection.

@@ -262,8 +262,7 @@ const PERSON_OF: &str = "SELECT p.person_id, p.status, q.record_id, q.site_id \
      WHERE p.record_id = $1 ORDER BY q.record_id";
 
 pub fn person_of(client: &mut PooledClient<'_>, record: &str) -> Result<PersonOf, PgError> {
-    let st = client.prepared(PERSON_OF, &[Type::TEXT])?;
-    let rows = client.query(&st, &[&record])?;
+    let rows = client.query_kept(PERSON_OF, &[(&record, Type::TEXT)])?;
     let Some(first) = rows.first() else {
         // Not in the linkage yet (ingested since the last rebuild): a person of one record.
         let site = client.query_typed_opt(

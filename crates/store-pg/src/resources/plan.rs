@@ -70,12 +70,7 @@ pub fn run(
     plan: Plan,
 ) -> Result<Vec<postgres::Row>, PgError> {
     match plan {
-        Plan::Reused => {
-            let types: Vec<Type> = sql.params.iter().map(param_type).collect();
-            let st = client.prepared(&sql.text, &types)?;
-            let values: Vec<&(dyn ToSql + Sync)> = sql.params.iter().map(param_value).collect();
-            Ok(client.query(&st, &values)?)
-        }
+        Plan::Reused => client.query_kept(&sql.text, &typed(sql)),
         Plan::PerExecution => Ok(client.query_typed(&sql.text, &typed(sql))?),
     }
 }

@@ -228,8 +228,8 @@ impl AuditColumns {
             opt(|r| r.patient.as_deref()),
             opt(|r| r.scopes.as_deref()),
             text(|r| &r.details),
-            int(self.seq.clone()),
-            int(self.version.clone()),
+            (Box::new(self.seq.as_slice()), Type::INT8_ARRAY),
+            (Box::new(self.version.as_slice()), Type::INT8_ARRAY),
             (Box::new(self.prev.as_slice()), Type::BYTEA_ARRAY),
             (Box::new(self.hash.as_slice()), Type::BYTEA_ARRAY),
         ]

@@ -1,8 +1,8 @@
 //! The durable write path: a batch of write sets is one transaction (`synchronous_commit`
 //! pinned, so `Ok` means on disk) of a fixed number of round trips, whatever its size: the
 //! batch's single-use keys are spent by one statement, its access tokens and its audit rows
-//! are written by one more (`closing.rs`), and the chain head by a last one. Only the rare parts (refresh rotations and families,
-//! revocations, registrations) are written row by row.
+//! are written by one more (`closing.rs`), and the chain head by a last one. Only the rare
+//! parts (refresh rotations and families, revocations, registrations) are written row by row.
 //!
 //! Single-use keys go in with `INSERT … ON CONFLICT` under the primary key, in key order (two
 //! nodes' batches take key locks in the same order, so they cannot deadlock on each other): a
@@ -68,11 +68,10 @@ pub(crate) fn commit_batch(
             .map(|set| decide_set(c, &mut keys, &mut written, set))
             .collect::<Result<Vec<_>, _>>()?;
         keys.release_unclaimed(c)?;
-        let mut chain = match chain {
-            Some(chain) => Some(chain),
-            None if written.audit.is_empty() => None,
-            None => return Err(PgError::Corrupt("audit row outside the chain".into())),
-        };
+        let mut chain = chain;
+        if chain.is_none() && !written.audit.is_empty() {
+            return Err(PgError::Corrupt("audit row outside the chain".into()));
+        }
         let columns = chain.as_mut().map(|ch| ch.append_all(&written.audit));
         let mut closing = Closing::default();
         closing.tokens(&written.tokens);

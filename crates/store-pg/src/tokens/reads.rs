@@ -22,11 +22,8 @@ fn kept_opt(
     text: &str,
     params: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<Option<Row>, PgError> {
-    let mut c = pool.get()?;
-    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
-    let st = c.prepared(text, &types)?;
-    let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-    Ok(c.query_opt(&st, &values)?)
+    // Key lookups: at most one row.
+    Ok(pool.get()?.query_kept(text, params)?.into_iter().next())
 }
 
 pub(crate) fn is_spent(pool: &Pool, namespace: &str, key: &str, now: i64) -> Result<bool, PgError> {
