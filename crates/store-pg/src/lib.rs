@@ -15,8 +15,11 @@
 //!   issuer for the trait, never the reverse.
 //!
 //! Synchronous like the traits (the postgres crate's blocking client): callers already run
-//! store calls on blocking threads, and the group-commit writer is a thread of its own.
+//! store calls on blocking threads, and the group-commit writer is a thread of its own. FHIR
+//! reads and searches also have an asynchronous path (`tessera_store::async_reads`, on
+//! [`async_pool::AsyncPool`]), which spares each its hand-off to a blocking thread.
 
+pub mod async_pool;
 pub mod blocking;
 pub mod error;
 pub mod issuer;

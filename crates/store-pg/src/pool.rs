@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
+use crate::async_pool::AsyncPool;
 use crate::error::PgError;
 
 /// Pool sizing.
@@ -42,6 +43,19 @@ impl Default for PoolOptions {
 /// shapes in use refill it within a few requests).
 pub const MAX_PREPARED: usize = 256;
 
+/// The key a statement is kept under on a connection. The parameter types are part of the
+/// statement: the same text with other types is another one.
+pub(crate) fn statement_key(text: &str, types: &[Type]) -> String {
+    let mut key = String::with_capacity(text.len() + 4 * types.len() + 1);
+    key.push_str(text);
+    key.push('\0');
+    for t in types {
+        key.push_str(&t.oid().to_string());
+        key.push(',');
+    }
+    key
+}
+
 /// A connection and the statements prepared on it, by text.
 struct Conn {
     client: Client,
@@ -67,6 +81,8 @@ struct Slots {
 pub struct Pool {
     config: Config,
     options: PoolOptions,
+    /// The asynchronous connections FHIR reads and searches use (at most `max` more).
+    reads: AsyncPool,
     slots: Mutex<Slots>,
     freed: Condvar,
 }
@@ -86,7 +102,7 @@ impl Pool {
     /// Parses `url` and makes one connection now, so a wrong URL or an unreachable server is
     /// reported at start-up.
     pub fn connect(url: &str, options: PoolOptions) -> Result<Pool, PgError> {
-        let mut config: Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| PgError::BadUrl(crate::error::describe(&e)))?;
         config.connect_timeout(options.connect_timeout);
@@ -101,12 +117,16 @@ impl Pool {
             None => "-c plan_cache_mode=auto".to_owned(),
         };
         config.options(&startup);
+        let max = options.max.max(1);
         let pool = Pool {
-            config,
-            options: PoolOptions {
-                max: options.max.max(1),
-                ..options
-            },
+            reads: AsyncPool::new(
+                config.clone(),
+                max,
+                options.checkout_timeout,
+                options.connect_timeout,
+            ),
+            config: Config::from(config),
+            options: PoolOptions { max, ..options },
             slots: Mutex::new(Slots {
                 idle: Vec::new(),
                 open: 0,
@@ -183,18 +203,24 @@ impl Pool {
         }
     }
 
+    /// The asynchronous connections of FHIR reads and searches.
+    pub fn reads(&self) -> &AsyncPool {
+        &self.reads
+    }
+
     /// Connections open now (idle or checked out).
     pub fn open_connections(&self) -> usize {
         self.lock().open
     }
 
-    /// Open, checked-out and maximum connections, read together under the lock.
+    /// Open, checked-out and maximum connections, blocking and asynchronous together.
     pub fn usage(&self) -> tessera_store::PoolUse {
+        let (reads_open, reads_in_use) = self.reads.usage();
         let slots = self.lock();
         tessera_store::PoolUse {
-            open: slots.open,
-            in_use: slots.open.saturating_sub(slots.idle.len()),
-            max: self.options.max,
+            open: slots.open + reads_open,
+            in_use: slots.open.saturating_sub(slots.idle.len()) + reads_in_use,
+            max: self.options.max + self.reads.max(),
         }
     }
 }
@@ -227,16 +253,8 @@ impl PooledClient<'_> {
     /// often enough that parsing and planning them each time is PostgreSQL's main cost, and
     /// whose plan may be kept (resources/plan.rs).
     pub fn prepared(&mut self, text: &str, types: &[Type]) -> Result<Statement, PgError> {
+        let key = statement_key(text, types);
         let conn = self.conn();
-        // The parameter types are part of the statement: the same text with other types is
-        // another one.
-        let mut key = String::with_capacity(text.len() + 4 * types.len() + 1);
-        key.push_str(text);
-        key.push('\0');
-        for t in types {
-            key.push_str(&t.oid().to_string());
-            key.push(',');
-        }
         if let Some(st) = conn.prepared.get(&key) {
             return Ok(st.clone());
         }

@@ -8,6 +8,7 @@
 
 // Token-endpoint tables (owned by the token engineer): audit, assertion replay, access tokens,
 // and the durable write contract with its group-commit writer.
+pub mod async_reads;
 pub mod audit;
 pub mod audit_chain;
 mod audit_chain_sqlite;

@@ -123,6 +123,12 @@ pub trait ResourceStore: Send + Sync {
         query: &SearchQuery,
         grant: &Filter,
     ) -> Result<SearchPage, StoreError>;
+    /// The same reads and searches answered without a blocking thread, where the backend has
+    /// them (its reads are network round trips); `None` (the default) means call
+    /// [`ResourceStore::read`] and [`ResourceStore::search`] on a blocking thread.
+    fn async_reads(&self) -> Option<&dyn crate::async_reads::AsyncReads> {
+        None
+    }
     /// Every site profile, by id.
     fn sites(&self) -> Result<Vec<SiteProfile>, StoreError>;
     /// Whether the store can serve now: its database answers and its schema is this

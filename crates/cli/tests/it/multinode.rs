@@ -295,7 +295,10 @@ async fn a_node_exports_its_pool_use(url: String) {
     let max = value("tessera_db_pool_connections_max");
     let open = value("tessera_db_pool_connections_open");
     let in_use = value("tessera_db_pool_connections_in_use");
-    assert_eq!(max, 8, "the default pool size");
+    assert_eq!(
+        max, 16,
+        "the default pool size: 8 blocking and 8 asynchronous (FHIR read) connections"
+    );
     assert!((1..=max).contains(&open), "{open} open of {max}");
     // Idle between requests: nothing holds a connection while the node waits.
     assert_eq!(in_use, 0);

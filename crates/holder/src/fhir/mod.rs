@@ -6,7 +6,8 @@
 //! [`tessera_access::Filter`] becomes part of the storage query. A request without a Grant is
 //! 401. See docs/design/001-fhir-enforcement.md.
 //!
-//! The store is synchronous; each call runs in `spawn_blocking`.
+//! The store is synchronous; each call runs in `spawn_blocking`, except reads and searches on
+//! a store that answers them asynchronously ([`ResourceStore::async_reads`]).
 
 mod capability;
 mod error;

@@ -33,12 +33,20 @@ pub async fn read(
     if !tessera_fhir::is_valid_id(&id) {
         return Err(FhirError::NotFound(format!("{rtype} not found")));
     }
-    let store = state.store.clone();
-    let found = blocking(move || {
-        let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
-        store.read(scope, &rtype, &id, &filter)
-    })
-    .await?;
+    let found = match state.store.async_reads() {
+        Some(reads) => {
+            let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
+            reads.read(scope, &rtype, &id, &filter).await?
+        }
+        None => {
+            let store = state.store.clone();
+            blocking(move || {
+                let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
+                store.read(scope, &rtype, &id, &filter)
+            })
+            .await?
+        }
+    };
     match found {
         Some(bytes) => Ok(fhir_ok(bytes)),
         None => Err(FhirError::NotFound("resource not found".to_owned())),

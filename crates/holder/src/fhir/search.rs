@@ -93,13 +93,21 @@ async fn run(
         crate::network::expand_person_params(&mut pairs, g);
     }
     let query = parse_search(&rtype, &pairs)?;
-    let store = state.store.clone();
-    let q = query.clone();
-    let page = blocking(move || {
-        let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
-        store.search(scope, &q, &filter)
-    })
-    .await?;
+    let page = match state.store.async_reads() {
+        Some(reads) => {
+            let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
+            reads.search(scope, &query, &filter).await?
+        }
+        None => {
+            let store = state.store.clone();
+            let q = query.clone();
+            blocking(move || {
+                let scope = site.as_deref().map_or(Scope::Network, Scope::Site);
+                store.search(scope, &q, &filter)
+            })
+            .await?
+        }
+    };
     Ok(fhir_ok(searchset(&base, &query, &page)))
 }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
+use tessera_store::async_reads::{AsyncReads, ReadFuture};
 use tessera_store::linkage::{
     Conflict, LinkAssertion, LinkRefusal, LinkageRules, LinkageSummary, LinkageVersion,
     LinkedRecord, PersonOf,
@@ -112,6 +113,35 @@ impl PgStore {
     }
 }
 
+/// FHIR reads and searches on the pool's asynchronous connections: the same statements as
+/// [`ResourceStore::read`] and [`ResourceStore::search`], without a blocking thread.
+impl AsyncReads for PgStore {
+    fn read<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        rtype: &'a str,
+        id: &'a str,
+        grant: &'a Filter,
+    ) -> ReadFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let mut client = self.pool.reads().get().await?;
+            Ok(read::read_async(&mut client, scope, rtype, id, grant).await?)
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        scope: Scope<'a>,
+        query: &'a SearchQuery,
+        grant: &'a Filter,
+    ) -> ReadFuture<'a, SearchPage> {
+        Box::pin(async move {
+            let mut client = self.pool.reads().get().await?;
+            Ok(read::search_async(&mut client, scope, query, grant).await?)
+        })
+    }
+}
+
 /// The tables a resource write touches.
 const RESOURCE_TABLES: [&str; 8] = [
     "resource",
@@ -164,6 +194,10 @@ impl ResourceStore for PgStore {
             let mut client = self.pool.get()?;
             Ok(read::search(&mut client, scope, query, grant)?)
         })
+    }
+
+    fn async_reads(&self) -> Option<&dyn AsyncReads> {
+        Some(self)
     }
 
     fn sites(&self) -> Result<Vec<SiteProfile>, StoreError> {

@@ -14,6 +14,7 @@ use tessera_access::Filter;
 use tessera_fhir::{ClauseValues, SearchQuery};
 use tessera_store::sql::{Param, Probe, Sql, probe_for};
 
+use crate::async_pool::AsyncClient;
 use crate::error::PgError;
 use crate::pool::PooledClient;
 
@@ -37,22 +38,24 @@ pub fn read_plan() -> Plan {
 /// The plan of `query`'s statements under `grant`: kept when each clause meets the rows by a
 /// key whose choice no value can change.
 /// - `_id` and references (`patient=`): equalities on `(type, id)` and `(param, target_id)`.
+/// - Under a grant pinned to patients, every clause: the compartment, an equality on
+///   `(patient, type)`, drives, and each token, string and date clause is a probe of each of
+///   its rows that the planner may not turn around (`tessera_store::sql::Probe::FromResource`,
+///   fenced with `OFFSET 0`). Before the fence, a generic plan drove `date=ge…` from
+///   `idx_date` across the whole store, and token clauses had to be planned per execution.
 /// - A token with a code, under a grant that does not pin patients: an equality on the
 ///   `(param, code)` index, the one key such a search (and its total) can drive from.
-/// - A date or `_lastUpdated` range, under a grant pinned to patients: the compartment, an
-///   equality on `(patient, type)`, drives and the range is checked per row
-///   (`tessera_store::sql::Probe::FromResource`) — a generic plan that drove from a range
-///   was measured scanning `idx_date` whole.
 ///
-/// Planned for its values every time: any string clause (a prefix may or may not be
-/// selective), a token without a code, a token under a pinned grant (a generic plan cannot
-/// tell a code every patient has from a rare one, and would drive from the code index
-/// across the whole store), a range under any other grant.
+/// Planned for its values every time, under grants that do not pin patients: any string
+/// clause (a prefix may or may not be selective), a token without a code, a date range.
 pub fn search_plan(query: &SearchQuery, grant: &Filter) -> Plan {
     let pinned = probe_for(grant) == Probe::FromResource;
     let value_independent = query.clauses.iter().all(|c| match &c.values {
         ClauseValues::Id(_) | ClauseValues::Reference(_) => true,
-        ClauseValues::Token(values) => !pinned && values.iter().all(|v| v.code.is_some()),
+        // Under a pinned grant every index-table clause is a fenced probe of each row of the
+        // compartment (`tessera_store::sql::Probe`), so no value can move the drive.
+        ClauseValues::Token(_) | ClauseValues::String(_) if pinned => true,
+        ClauseValues::Token(values) => values.iter().all(|v| v.code.is_some()),
         ClauseValues::Date(_) | ClauseValues::LastUpdated(_) => pinned,
         ClauseValues::String(_) => false,
     });
@@ -72,6 +75,18 @@ pub fn run(
     match plan {
         Plan::Reused => client.query_kept(&sql.text, &typed(sql)),
         Plan::PerExecution => Ok(client.query_typed(&sql.text, &typed(sql))?),
+    }
+}
+
+/// [`run`] on an asynchronous connection.
+pub async fn run_async(
+    client: &mut AsyncClient<'_>,
+    sql: &Sql,
+    plan: Plan,
+) -> Result<Vec<postgres::Row>, PgError> {
+    match plan {
+        Plan::Reused => client.query_kept(&sql.text, &typed(sql)).await,
+        Plan::PerExecution => client.query_typed(&sql.text, &typed(sql)).await,
     }
 }
 
@@ -168,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_is_kept_only_where_an_equality_key_drives_whatever_the_values() {
+    fn a_plan_is_kept_only_where_an_equality_key_or_the_compartment_drives_whatever_the_values() {
         let open = Filter::All;
         let pinned = Filter::And(vec![
             Filter::PatientIs("p1".into()),
@@ -185,20 +200,20 @@ mod tests {
             (obs, vec![("patient", "p1")], true, true),
             (obs, vec![("_summary", "count")], true, true),
             (obs, vec![("_total", "none")], true, true),
-            (obs, vec![("code", "4548-4")], true, false),
+            (obs, vec![("code", "4548-4")], true, true),
             (
                 obs,
                 vec![("code", "http://loinc.org|4548-4,8867-4")],
                 true,
-                false,
+                true,
             ),
             (
                 obs,
                 vec![("category", "laboratory"), ("_count", "50")],
                 true,
-                false,
+                true,
             ),
-            (obs, vec![("code", "http://loinc.org|")], false, false),
+            (obs, vec![("code", "http://loinc.org|")], false, true),
             (obs, vec![("date", "ge2020-01-01")], false, true),
             (obs, vec![("_lastUpdated", "gt2020")], false, true),
             (
@@ -211,9 +226,9 @@ mod tests {
                 obs,
                 vec![("code", "4548-4"), ("date", "lt2020")],
                 false,
-                false,
+                true,
             ),
-            ("Patient", vec![("family", "smi")], false, false),
+            ("Patient", vec![("family", "smi")], false, true),
         ];
         for (rtype, pairs, kept_open, kept_pinned) in cases {
             let want = |kept| {

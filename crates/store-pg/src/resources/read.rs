@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use postgres::Client;
+use postgres::{Client, Row};
 use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
 use tessera_store::sql::{
@@ -10,10 +10,11 @@ use tessera_store::sql::{
 };
 use tessera_store::{PageEntry, Scope, SearchPage, SiteAddress, SiteProfile};
 
+use crate::async_pool::AsyncClient;
 use crate::error::PgError;
 use crate::pool::PooledClient;
 
-use super::plan::{explain_custom, explain_generic, read_plan, run, search_plan};
+use super::plan::{explain_custom, explain_generic, read_plan, run, run_async, search_plan};
 
 pub fn read(
     client: &mut PooledClient<'_>,
@@ -23,8 +24,23 @@ pub fn read(
     grant: &Filter,
 ) -> Result<Option<Vec<u8>>, PgError> {
     let sql = read_statement(Dialect::Postgres, scope, rtype, id, grant)?;
-    let row = run(client, &sql, read_plan())?.into_iter().next();
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    read_of(run(client, &sql, read_plan())?)
+}
+
+/// [`read`] on an asynchronous connection.
+pub async fn read_async(
+    client: &mut AsyncClient<'_>,
+    scope: Scope<'_>,
+    rtype: &str,
+    id: &str,
+    grant: &Filter,
+) -> Result<Option<Vec<u8>>, PgError> {
+    let sql = read_statement(Dialect::Postgres, scope, rtype, id, grant)?;
+    read_of(run_async(client, &sql, read_plan()).await?)
+}
+
+fn read_of(rows: Vec<Row>) -> Result<Option<Vec<u8>>, PgError> {
+    Ok(rows.into_iter().next().map(|r| r.try_get(0)).transpose()?)
 }
 
 pub fn search(
@@ -33,59 +49,115 @@ pub fn search(
     query: &SearchQuery,
     grant: &Filter,
 ) -> Result<SearchPage, PgError> {
-    let mut page = SearchPage::default();
     let plan = search_plan(query, grant);
-    // Each path is one statement, hence one snapshot and one round trip: the total and the
-    // page cannot disagree under a concurrent ingest, and no transaction is opened.
-    if query.summary_count {
-        page.total = Some(count(client, scope, query, grant)?);
-        return Ok(page);
+    let (sql, step) = first_step(scope, query, grant)?;
+    match step.page(run(client, &sql, plan)?, query)? {
+        Some(page) => Ok(page),
+        None => count_page(run(client, &count_statement(scope, query, grant)?, plan)?),
     }
-    if query.skip_total {
-        let st = search_statements(Dialect::Postgres, scope, query, grant)?;
-        let rows = run(client, &st.page, plan)?;
-        fill_page(&mut page, rows, 0, query.count)?;
-        return Ok(page);
-    }
-    let sql = search_with_total_statement(scope, query, grant)?;
-    let rows = run(client, &sql, plan)?;
-    let Some(first) = rows.first() else {
-        // No row to carry the total. Without a cursor an empty page means no match at all in
-        // that snapshot. After a cursor (paged past the end) count again: an empty page
-        // agrees with any total, and each page of a walk is its own snapshot anyway.
-        if query.cursor.is_none() {
-            page.total = Some(0);
-            return Ok(page);
-        }
-        page.total = Some(count(client, scope, query, grant)?);
-        return Ok(page);
-    };
-    let total: i64 = first.try_get(0)?;
-    page.total = Some(u64::try_from(total).unwrap_or(0));
-    fill_page(&mut page, rows, 1, query.count)?;
-    Ok(page)
 }
 
-/// The number of matches of `query` (its count statement).
-fn count(
-    client: &mut PooledClient<'_>,
+/// [`search`] on an asynchronous connection.
+pub async fn search_async(
+    client: &mut AsyncClient<'_>,
     scope: Scope<'_>,
     query: &SearchQuery,
     grant: &Filter,
-) -> Result<u64, PgError> {
-    let count = search_statements(Dialect::Postgres, scope, query, grant)?.count;
-    let total: i64 = match run(client, &count, search_plan(query, grant))?.first() {
+) -> Result<SearchPage, PgError> {
+    let plan = search_plan(query, grant);
+    let (sql, step) = first_step(scope, query, grant)?;
+    match step.page(run_async(client, &sql, plan).await?, query)? {
+        Some(page) => Ok(page),
+        None => {
+            let count = count_statement(scope, query, grant)?;
+            count_page(run_async(client, &count, plan).await?)
+        }
+    }
+}
+
+/// What a search's first statement returns. Each is one statement, hence one snapshot and one
+/// round trip: the total and the page cannot disagree under a concurrent ingest, and no
+/// transaction is opened.
+#[derive(Debug, Clone, Copy)]
+enum FirstStep {
+    /// `_summary=count`: the count alone.
+    Count,
+    /// `_total=none`: the page alone.
+    Page,
+    /// The page with the total on every row.
+    PageWithTotal,
+}
+
+fn first_step(
+    scope: Scope<'_>,
+    query: &SearchQuery,
+    grant: &Filter,
+) -> Result<(Sql, FirstStep), PgError> {
+    Ok(if query.summary_count {
+        (count_statement(scope, query, grant)?, FirstStep::Count)
+    } else if query.skip_total {
+        (
+            search_statements(Dialect::Postgres, scope, query, grant)?.page,
+            FirstStep::Page,
+        )
+    } else {
+        (
+            search_with_total_statement(scope, query, grant)?,
+            FirstStep::PageWithTotal,
+        )
+    })
+}
+
+impl FirstStep {
+    /// The page from the first statement's rows, or `None` when the count must run next.
+    fn page(self, rows: Vec<Row>, query: &SearchQuery) -> Result<Option<SearchPage>, PgError> {
+        let mut page = SearchPage::default();
+        match self {
+            FirstStep::Count => return count_page(rows).map(Some),
+            FirstStep::Page => fill_page(&mut page, rows, 0, query.count)?,
+            FirstStep::PageWithTotal => {
+                let Some(first) = rows.first() else {
+                    // No row to carry the total. Without a cursor an empty page means no
+                    // match at all in that snapshot. After a cursor (paged past the end)
+                    // count again: an empty page agrees with any total, and each page of a
+                    // walk is its own snapshot anyway.
+                    if query.cursor.is_none() {
+                        page.total = Some(0);
+                        return Ok(Some(page));
+                    }
+                    return Ok(None);
+                };
+                let total: i64 = first.try_get(0)?;
+                page.total = Some(u64::try_from(total).unwrap_or(0));
+                fill_page(&mut page, rows, 1, query.count)?;
+            }
+        }
+        Ok(Some(page))
+    }
+}
+
+/// The count statement of `query`.
+fn count_statement(scope: Scope<'_>, query: &SearchQuery, grant: &Filter) -> Result<Sql, PgError> {
+    Ok(search_statements(Dialect::Postgres, scope, query, grant)?.count)
+}
+
+/// An empty page carrying the total a count statement returned.
+fn count_page(rows: Vec<Row>) -> Result<SearchPage, PgError> {
+    let total: i64 = match rows.first() {
         Some(row) => row.try_get(0)?,
         None => return Err(PgError::Corrupt("a count returned no row".into())),
     };
-    Ok(u64::try_from(total).unwrap_or(0))
+    Ok(SearchPage {
+        total: Some(u64::try_from(total).unwrap_or(0)),
+        ..SearchPage::default()
+    })
 }
 
 /// The page's resources from the rows of a page statement whose `rid, id, json` start at
 /// column `first` (one more row than the page size, so a next cursor is known).
 fn fill_page(
     page: &mut SearchPage,
-    rows: Vec<postgres::Row>,
+    rows: Vec<Row>,
     first: usize,
     count: u32,
 ) -> Result<(), PgError> {
@@ -107,13 +179,7 @@ fn fill_page(
 
 /// The statement `search` runs for `query`.
 fn search_statement(scope: Scope<'_>, query: &SearchQuery, grant: &Filter) -> Result<Sql, PgError> {
-    Ok(if query.summary_count {
-        search_statements(Dialect::Postgres, scope, query, grant)?.count
-    } else if query.skip_total {
-        search_statements(Dialect::Postgres, scope, query, grant)?.page
-    } else {
-        search_with_total_statement(scope, query, grant)?
-    })
+    Ok(first_step(scope, query, grant)?.0)
 }
 
 /// `EXPLAIN` of the statement `search` runs for `query`, planned for its values.

@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value;
 use tessera_access::Filter;
-use tessera_fhir::parse_search;
+use tessera_fhir::{SearchQuery, parse_search};
 use tessera_store::{
-    IngestOptions, IngestReport, ResourceStore, Scope, SiteMode, ingest_value, site_id_from,
+    IngestOptions, IngestReport, ResourceStore, Scope, SearchPage, SiteMode, ingest_value,
+    site_id_from,
 };
 use tessera_synth::write::DirSink;
 use tessera_synth::{Config, Layout, generate};
@@ -177,7 +178,7 @@ pub fn all(
     let mut q = parse_search(rtype, &pairs).unwrap();
     let mut out = Vec::new();
     loop {
-        let page = store.search(scope, &q, grant).unwrap();
+        let page = search_page(store, scope, &q, grant);
         out.extend(
             page.resources
                 .iter()
@@ -196,6 +197,60 @@ pub fn all(
             }
         }
     }
+}
+
+/// The runtime the backends' asynchronous reads are awaited on. One for the whole run: a
+/// backend's asynchronous connections do their I/O as tasks on the runtime that opened them,
+/// and the shared stores outlive any one case.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+}
+
+/// One page of `q`. Where the backend also answers searches asynchronously (PostgreSQL), that
+/// path must give the same page: every search of the suite checks both.
+pub fn search_page(
+    store: &dyn ResourceStore,
+    scope: Scope<'_>,
+    q: &SearchQuery,
+    grant: &Filter,
+) -> SearchPage {
+    let page = store.search(scope, q, grant).unwrap();
+    if let Some(reads) = store.async_reads() {
+        let other = runtime().block_on(reads.search(scope, q, grant)).unwrap();
+        assert_eq!(
+            other, page,
+            "the asynchronous search of {q:?} under {grant:?}"
+        );
+    }
+    page
+}
+
+/// A read of `rtype/id`, checked against the asynchronous path as [`search_page`] is.
+pub fn read(
+    store: &dyn ResourceStore,
+    scope: Scope<'_>,
+    rtype: &str,
+    id: &str,
+    grant: &Filter,
+) -> Option<Vec<u8>> {
+    let found = store.read(scope, rtype, id, grant).unwrap();
+    if let Some(reads) = store.async_reads() {
+        let other = runtime()
+            .block_on(reads.read(scope, rtype, id, grant))
+            .unwrap();
+        assert_eq!(
+            other, found,
+            "the asynchronous read of {rtype}/{id} under {grant:?}"
+        );
+    }
+    found
 }
 
 /// Sorted ids.

@@ -3,7 +3,7 @@
 use tessera_access::{Filter, Token, TokenDim};
 use tessera_fhir::{Clause, ClauseValues, DatePrefix, DateValue, TokenValue};
 
-use super::{Sql, fact_dim};
+use super::{Dialect, Sql, fact_dim};
 use crate::error::StoreError;
 
 /// Bound on filter nesting.
@@ -171,7 +171,8 @@ pub enum Probe {
 /// The probe for a search under `grant`: [`Probe::FromResource`] when the grant confines every
 /// match to named patients (their compartment is found by the `(patient, type)` index and is
 /// small), else [`Probe::FromIndex`]. PostgreSQL plans both forms as the same semi-join and
-/// picks the order by cost; SQLite keeps the order the form states.
+/// picks the order by cost, except that a probe by row is fenced (see `index_subquery`);
+/// SQLite keeps the order the form states.
 pub fn probe_for(grant: &Filter) -> Probe {
     if pins_patient(grant) {
         Probe::FromResource
@@ -269,7 +270,16 @@ fn index_subquery<T>(
         }
         each(sql, v);
     }
-    sql.push("))");
+    sql.push(")");
+    if probe == Probe::FromResource && sql.dialect == Dialect::Postgres {
+        // PostgreSQL turns an `EXISTS` into a semi-join and may drive it from the clause's
+        // index across the whole store; `OFFSET 0` keeps it a probe of each candidate row
+        // (its planner never pulls up a subquery with an OFFSET). So the compartment always
+        // drives, whatever the values, and the statement's plan can be kept
+        // (store-pg `resources/plan.rs`). SQLite already probes an `EXISTS` per row.
+        sql.push(" OFFSET 0");
+    }
+    sql.push(")");
 }
 
 fn push_token(sql: &mut Sql, v: &TokenValue) {

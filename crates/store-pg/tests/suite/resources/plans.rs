@@ -163,6 +163,12 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
                 !plan[0].starts_with("Sort"),
                 "{what}: the outer query sorts: {plan:#?}"
             );
+            if *name == "patient" {
+                let probes = assert_probed_by_row(&what, &plan);
+                if !q.clauses.is_empty() {
+                    assert!(probes > 0, "{what}: no index table probed: {plan:#?}");
+                }
+            }
             if keeps_plan {
                 let generic = store
                     .explain_search_generic(Scope::Network, &q, grant)
@@ -173,11 +179,17 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
                     !generic[0].starts_with("Sort"),
                     "{what}: the outer query sorts: {generic:#?}"
                 );
-                // Under the patient grant the compartment drives, whatever range is asked.
+                // Under the patient grant the compartment drives, whatever range or code is
+                // asked, and each index table is only probed by the row's rid.
                 if *name == "patient" {
                     assert!(
                         generic.iter().any(|l| l.contains("resource_patient")),
                         "{what}: the compartment does not drive: {generic:#?}"
+                    );
+                    assert_eq!(
+                        assert_probed_by_row(&what, &generic),
+                        assert_probed_by_row(&what, &plan),
+                        "{what}: the generic and custom plans probe alike"
                     );
                 }
                 reused += 1;
@@ -187,8 +199,13 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
     }
     // The page the bench drives, a cursor's page, a patient's, `_total=none`, Coverage and the
     // plain page keep their plans under both grants; the five code and category searches
-    // under the open grant; the five date searches under the patient grant.
-    assert_eq!(reused, 6 * grants.len() + 5 + 5, "shapes keeping a plan");
+    // under both grants (a fenced probe by row under the patient's); the five date searches
+    // under the patient grant.
+    assert_eq!(
+        reused,
+        6 * grants.len() + 5 * 2 + 5,
+        "shapes keeping a plan"
+    );
     for (name, grant) in &grants {
         let generic = store
             .explain_read_generic(Scope::Network, "Observation", "r35", grant)
@@ -205,4 +222,29 @@ fn postgres_searches_use_indexes_not_sequential_scans() {
         .unwrap();
     assert_index_driven("Observation at a site under patient grant", &plan, true);
     assert_eq!(checked, cases.len() * grants.len());
+}
+
+/// Every scan of an index table in `plan` is a probe of one row: its index condition starts
+/// with the row's `rid` (`tessera_store::sql::Probe::FromResource`, fenced on PostgreSQL so
+/// the planner cannot turn the probe into a semi-join driven from the index table).
+fn assert_probed_by_row(what: &str, plan: &[String]) -> usize {
+    let mut probes = 0;
+    for (i, line) in plan.iter().enumerate() {
+        let table = ["idx_token", "idx_date", "idx_string", "idx_ref"]
+            .into_iter()
+            .find(|t| line.contains(&format!(" on {t} ")));
+        if table.is_none() {
+            continue;
+        }
+        let cond = plan[i + 1..]
+            .iter()
+            .find(|l| l.trim_start().starts_with("Index Cond:"))
+            .unwrap_or_else(|| panic!("{what}: no index condition after {line:?}: {plan:#?}"));
+        assert!(
+            cond.contains("Index Cond: ((rid = r") || cond.contains("Index Cond: (rid = r"),
+            "{what}: an index table read without the row's rid: {line:?} {cond:?} in {plan:#?}"
+        );
+        probes += 1;
+    }
+    probes
 }

@@ -9,7 +9,7 @@ use tessera_access::Filter;
 use tessera_fhir::{DatePrefix, RESOURCES, parse_date_range, parse_search};
 use tessera_store::{ResourceStore, Scope};
 
-use super::{all, data, ids, loaded, matching};
+use super::{all, data, ids, loaded, matching, search_page};
 use crate::expect::{matches, values_of};
 
 /// Parameters the data set never populates (as in the store crate's search test).
@@ -274,7 +274,7 @@ fn pages(
 ) -> (Vec<String>, Vec<u64>, usize) {
     let (mut seen, mut totals, mut n) = (Vec::new(), Vec::new(), 0);
     loop {
-        let page = store.search(scope, &q, grant).unwrap();
+        let page = search_page(store, scope, &q, grant);
         n += 1;
         totals.push(page.total.expect("counted unless _total=none"));
         assert!(page.resources.len() <= q.count as usize);
@@ -311,19 +311,18 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
         let mut sorted = seen.clone();
         sorted.sort();
         assert_eq!(sorted, everything, "{name}: every match exactly once");
-        let summary = store
-            .search(
-                Scope::Network,
-                &query("Observation", &[("_summary", "count")]),
-                &grant,
-            )
-            .unwrap();
+        let summary = search_page(
+            s,
+            Scope::Network,
+            &query("Observation", &[("_summary", "count")]),
+            &grant,
+        );
         assert_eq!(summary.total, Some(everything.len() as u64), "{name}");
         // `_total=none`: the same pages, nothing counted (and `_summary=count` still counts).
         let mut q = query("Observation", &[("_count", "7"), ("_total", "none")]);
         let mut uncounted = Vec::new();
         loop {
-            let page = store.search(Scope::Network, &q, &grant).unwrap();
+            let page = search_page(s, Scope::Network, &q, &grant);
             assert_eq!(page.total, None, "{name}");
             uncounted.extend(page.resources.iter().map(|e| e.id.clone()));
             match page.next_cursor {
@@ -332,13 +331,12 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
             }
         }
         assert_eq!(uncounted, seen, "{name}: _total=none pages the same");
-        let counted = store
-            .search(
-                Scope::Network,
-                &query("Observation", &[("_summary", "count"), ("_total", "none")]),
-                &grant,
-            )
-            .unwrap();
+        let counted = search_page(
+            s,
+            Scope::Network,
+            &query("Observation", &[("_summary", "count"), ("_total", "none")]),
+            &grant,
+        );
         assert_eq!(counted.total, Some(everything.len() as u64), "{name}");
         assert!(
             summary.resources.is_empty() && summary.next_cursor.is_none(),
@@ -346,13 +344,12 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
         );
         // Nothing matches: a total of 0 and an empty page. A cursor past the last match: the
         // full total and an empty page (PostgreSQL answers both in one statement).
-        let none = store
-            .search(
-                Scope::Network,
-                &query("Observation", &[("code", "no-such-code")]),
-                &grant,
-            )
-            .unwrap();
+        let none = search_page(
+            s,
+            Scope::Network,
+            &query("Observation", &[("code", "no-such-code")]),
+            &grant,
+        );
         assert_eq!(none.total, Some(0), "{name}");
         assert!(
             none.resources.is_empty() && none.next_cursor.is_none(),
@@ -360,7 +357,7 @@ fn paging_totals_and_site_scope_agree_on_every_backend() {
         );
         let mut past = query("Observation", &[("_count", "7")]);
         past.cursor = Some(i64::MAX);
-        let past = store.search(Scope::Network, &past, &grant).unwrap();
+        let past = search_page(s, Scope::Network, &past, &grant);
         assert_eq!(past.total, Some(everything.len() as u64), "{name}");
         assert!(
             past.resources.is_empty() && past.next_cursor.is_none(),
