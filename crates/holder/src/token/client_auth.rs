@@ -127,7 +127,7 @@ pub struct AuthContext<'a> {
     /// Clock leeway.
     pub leeway: i64,
     /// Where a verified assertion's `jti` is spent (committed with the request's outcome).
-    pub replay: &'a ReplayGuard<'a>,
+    pub replay: &'a ReplayGuard,
 }
 
 /// Boxed future returned by [`ClientAuthenticator::authenticate`].
@@ -338,10 +338,7 @@ impl RegisteredClients {
         // After the signature, so unauthenticated requests cannot fill the table.
         ctx.replay
             .spend(&client_id, jti, exp + ctx.leeway, KeyKind::Assertion)
-            .map_err(|e| match e {
-                SpendError::Replayed => ClientAuthError::Replayed,
-                SpendError::Unavailable => ClientAuthError::Unavailable,
-            })?;
+            .map_err(|SpendError::Replayed| ClientAuthError::Replayed)?;
         Ok(AuthenticatedClient {
             client_id,
             jkt,

@@ -129,7 +129,7 @@ pub async fn redeem_at(
         "data_holder".into(),
         json!(holder.site.as_deref().unwrap_or("network")),
     );
-    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let guard = ReplayGuard::new();
     let result = run(state, holder, params, dpop, now, &mut trail, &guard).await;
     let mut rec = trail.record;
     rec.at = now;
@@ -222,7 +222,7 @@ async fn run(
     dpop: Option<&str>,
     now: i64,
     trail: &mut Trail,
-    guard: &ReplayGuard<'_>,
+    guard: &ReplayGuard,
 ) -> Result<Issued, TokenError> {
     let st = &state.inner;
     let cfg = &st.config;
@@ -653,7 +653,7 @@ pub(crate) async fn authenticate_at_token_endpoint(
     state: &HolderState,
     params: &FormParams,
     now: i64,
-    guard: &ReplayGuard<'_>,
+    guard: &ReplayGuard,
     audited_client_id: &mut Option<String>,
     token_url: &str,
 ) -> Result<AuthenticatedClient, TokenError> {

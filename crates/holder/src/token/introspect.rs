@@ -30,7 +30,7 @@ pub async fn introspect(state: &HolderState, params: &FormParams) -> Result<Valu
         ..AuditRecord::default()
     };
     let mut step = "client_authentication";
-    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let guard = ReplayGuard::new();
     let result = run(state, params, now, &mut rec, &mut step, &guard).await;
     match &result {
         Ok(body) => {
@@ -54,7 +54,7 @@ async fn run(
     now: i64,
     rec: &mut AuditRecord,
     step: &mut &'static str,
-    guard: &ReplayGuard<'_>,
+    guard: &ReplayGuard,
 ) -> Result<Value, TokenError> {
     let st = &state.inner;
     let audiences = [

@@ -176,7 +176,7 @@ pub async fn refresh(
         ..AuditRecord::default()
     };
     let mut step = "grant_type";
-    let guard = ReplayGuard::new(state.inner.db.as_ref(), now);
+    let guard = ReplayGuard::new();
     let outcome = run(state, params, dpop, now, &mut audit, &mut step, &guard).await;
     let mut effects = WriteSet::default();
     let result = match outcome {
@@ -222,7 +222,7 @@ async fn run(
     now: i64,
     audit: &mut AuditRecord,
     step: &mut &'static str,
-    guard: &ReplayGuard<'_>,
+    guard: &ReplayGuard,
 ) -> Result<Rotated, Refused> {
     let st = &state.inner;
     let cfg = &st.config;

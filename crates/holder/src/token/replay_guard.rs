@@ -1,16 +1,20 @@
 //! The single-use keys one request spends (client-assertion `jti`, DPoP proof `jti`), held
 //! until the request's final commit puts them, its token and its audit row into one
-//! [`WriteSet`] (docs/design/002-durable-writes.md).
+//! [`tessera_store::durable::WriteSet`] (docs/design/002-durable-writes.md).
 //!
-//! [`ReplayGuard::spend`] checks the store early (so a replayed assertion still fails at
-//! client authentication, in the spec's order) and records the key as pending; the commit's
-//! unique constraint is what makes the decision exact under concurrency and across
-//! processes. Authenticators reach the guard through `AuthContext`, so any future
-//! authenticator spends its assertion the same way.
+//! [`ReplayGuard::spend`] only records the key as pending (and refuses the same key twice in
+//! one request); the commit's unique constraint decides, exactly, under concurrency and across
+//! processes and nodes. Every request commits its keys, refused or not, and a key already
+//! spent turns the whole answer into that key's replay refusal with its own audit row
+//! (`token/commit.rs`): so a replayed assertion is still answered `invalid_client` at client
+//! authentication whatever a later step found, the spec's order, without a store read before
+//! the pipeline (it was one round trip per redemption on PostgreSQL; docs/decisions.md).
+//! Authenticators reach the guard through `AuthContext`, so any future authenticator spends
+//! its assertion the same way.
 
 use std::sync::Mutex;
 
-use tessera_store::durable::{OnceKey, TokenStore};
+use tessera_store::durable::OnceKey;
 
 /// Which refusal a spent key means (each maps to its own protocol error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,28 +28,21 @@ pub enum KeyKind {
 /// Why a key cannot be spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpendError {
-    /// Already spent (durably, or earlier in this request).
+    /// Already spent earlier in this request (a durable earlier spend is found by the
+    /// commit).
     Replayed,
-    /// The store could not be asked (fail closed).
-    Unavailable,
 }
 
 /// A request's pending single-use keys.
-#[derive(Debug)]
-pub struct ReplayGuard<'a> {
-    store: &'a dyn TokenStore,
-    now: i64,
+#[derive(Debug, Default)]
+pub struct ReplayGuard {
     pending: Mutex<Vec<(OnceKey, KeyKind)>>,
 }
 
-impl<'a> ReplayGuard<'a> {
-    /// A guard for a request at `now`.
-    pub fn new(store: &'a dyn TokenStore, now: i64) -> ReplayGuard<'a> {
-        ReplayGuard {
-            store,
-            now,
-            pending: Mutex::new(Vec::new()),
-        }
+impl ReplayGuard {
+    /// A guard with nothing spent yet.
+    pub fn new() -> ReplayGuard {
+        ReplayGuard::default()
     }
 
     /// Marks `(namespace, key)` as spent by this request, remembered until `keep_until`.
@@ -62,14 +59,6 @@ impl<'a> ReplayGuard<'a> {
             .any(|(k, _)| k.namespace == namespace && k.key == key)
         {
             return Err(SpendError::Replayed);
-        }
-        match self.store.is_spent(namespace, key, self.now) {
-            Ok(true) => return Err(SpendError::Replayed),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "replay cache unavailable");
-                return Err(SpendError::Unavailable);
-            }
         }
         pending.push((
             OnceKey {

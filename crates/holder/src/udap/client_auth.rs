@@ -112,10 +112,7 @@ impl UdapClients {
                 checked.exp + ctx.leeway,
                 KeyKind::Assertion,
             )
-            .map_err(|e| match e {
-                SpendError::Replayed => ClientAuthError::Replayed,
-                SpendError::Unavailable => ClientAuthError::Unavailable,
-            })?;
+            .map_err(|SpendError::Replayed| ClientAuthError::Replayed)?;
         let metadata: Value = serde_json::from_str(&reg.metadata).unwrap_or(Value::Null);
         let scopes = metadata
             .get("scope")

@@ -13,7 +13,6 @@ use tessera_holder::token::replay_guard::ReplayGuard;
 use tessera_holder::trust::fetch::Fetcher;
 use tessera_holder::trust::keys::KeyResolver;
 use tessera_jose::{Alg, PrivateJwk, sign_compact};
-use tessera_store::token_db::TokenDb;
 
 const CLIENT: &str = "https://client.example/app";
 const TOKEN_URL: &str = "https://holder.example/token";
@@ -49,8 +48,7 @@ async fn authenticate(claims: &Value) -> Result<String, ClientAuthError> {
         assertion: Some(&assertion),
         client_id: None,
     };
-    let db = TokenDb::open_in_memory().unwrap();
-    let replay = ReplayGuard::new(&db, NOW);
+    let replay = ReplayGuard::new();
     let ctx = AuthContext {
         audiences: &audiences,
         now: NOW,

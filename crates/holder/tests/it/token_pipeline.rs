@@ -293,6 +293,53 @@ async fn pt_ca_05_assertion_replay() {
     );
 }
 
+// PT-CA-05 in the spec's order: a replayed assertion is refused at client authentication
+// whatever a later step would have found. No store read precedes the pipeline; the request's
+// commit finds the key spent and answers with the replay refusal and its own audit row.
+#[tokio::test]
+async fn pt_ca_05_a_replayed_assertion_is_refused_before_what_later_steps_find() {
+    let h = Holder::new();
+    let a = sign(&keys().client, &assertion_claims(&h));
+    assert_eq!(with_assertion(&h, &a).await.0, 200);
+    // The same assertion with a ticket whose signature is broken, then with no ticket.
+    let mut broken = mint(&baseline());
+    broken.push('x');
+    let cases: [(&str, Vec<(&str, &str)>); 2] = [
+        ("broken ticket", exchange_form(&broken, &a).to_vec()),
+        (
+            "no ticket",
+            exchange_form("", &a)
+                .into_iter()
+                .filter(|(k, _)| *k != "subject_token")
+                .collect(),
+        ),
+    ];
+    for (what, form) in cases {
+        let (s, _, b) = h.post("/fhir/token", &form, &[]).await;
+        assert_error(
+            &(s, b),
+            401,
+            "invalid_client",
+            Some("Client assertion replayed"),
+        );
+        let rows = h.db.audit_recent().unwrap();
+        let row = rows.last().unwrap(); // oldest first
+        assert_eq!(row.step.as_deref(), Some("client_authentication"), "{what}");
+        assert_eq!(
+            row.error_description.as_deref(),
+            Some("Client assertion replayed"),
+            "{what}"
+        );
+    }
+    // A fresh assertion with the broken ticket fails where the ticket fails.
+    let fresh = sign(&keys().client, &assertion_claims(&h));
+    let (s, _, b) = h
+        .post("/fhir/token", &exchange_form(&broken, &fresh), &[])
+        .await;
+    assert_eq!(s.as_u16(), 400, "{b}");
+    assert_eq!(b["error"], "invalid_grant", "{b}");
+}
+
 #[tokio::test]
 async fn pt_ca_06_unknown_and_disabled_clients() {
     let h = Holder::new();
