@@ -1,4 +1,5 @@
-//! A small blocking connection pool.
+//! A small blocking connection pool, which also holds the node's second set of connections,
+//! the asynchronous ones FHIR reads use ([`crate::async_pool`], same bounds and timeouts).
 //!
 //! Connections are made lazily up to `max`; a checkout waits at most `checkout_timeout` for a
 //! free one. A connection the server closed (restart, network loss) is dropped at checkout or

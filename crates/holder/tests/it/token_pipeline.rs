@@ -293,8 +293,8 @@ async fn pt_ca_05_assertion_replay() {
     );
 }
 
-// PT-CA-05 in the spec's order: a replayed assertion is refused at client authentication
-// whatever a later step would have found. No store read precedes the pipeline; the request's
+// PT-CA-05 in the spec's order (PT-CA-07: Layer 1 first): a replayed assertion is refused at
+// client authentication whatever a later step would have found. No store read precedes the pipeline; the request's
 // commit finds the key spent and answers with the replay refusal and its own audit row.
 #[tokio::test]
 async fn pt_ca_05_a_replayed_assertion_is_refused_before_what_later_steps_find() {
