@@ -27,7 +27,6 @@ use tessera_holder::token::replay_guard::ReplayGuard;
 use tessera_holder::trust::fetch::Fetcher;
 use tessera_holder::trust::keys::KeyResolver;
 use tessera_jose::{JwkSigner, PrivateJwk, sign_compact};
-use tessera_store::token_db::TokenDb;
 
 const CLIENT_ID: &str = "https://client.example/app";
 const TOKEN_URL: &str = "https://holder.example/token";
@@ -38,7 +37,6 @@ struct Fixture {
     key: PrivateJwk,
     signer: JwkSigner,
     clients: RegisteredClients,
-    db: TokenDb,
 }
 
 fn fixture() -> Fixture {
@@ -59,14 +57,12 @@ fn fixture() -> Fixture {
         max_cache_seconds: 3600,
     };
     let fetcher = Fetcher::new(limits, false).expect("fetcher builds");
-    let db = TokenDb::open_in_memory().expect("in-memory replay cache");
     let clients = RegisteredClients::new(&[config], Arc::new(KeyResolver::new(fetcher)))
         .expect("registry builds");
     Fixture {
         signer: key.signer().expect("test key signs"),
         key,
         clients,
-        db,
     }
 }
 
@@ -108,9 +104,9 @@ fuzz_target!(|data: &[u8]| {
         client_id,
     };
     let audiences = [TOKEN_URL.to_owned()];
-    // A guard per input over the shared store: nothing is committed here, so a `jti` is
-    // spent only within one input (the group-commit writer makes spends durable in the server).
-    let replay = ReplayGuard::new(&fx.db, NOW);
+    // A guard per input: nothing is committed here, so a `jti` is spent only within one
+    // input (the server's commit decides a spend durably).
+    let replay = ReplayGuard::new();
     let ctx = AuthContext {
         audiences: &audiences,
         now: NOW,
