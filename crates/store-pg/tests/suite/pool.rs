@@ -2,6 +2,7 @@
 //! auto` whatever the server's default.
 
 use postgres::types::Type;
+use tessera_store_pg::async_pool::PIPELINE_DEPTH;
 use tessera_store_pg::pool::MAX_PREPARED;
 use tessera_store_pg::testing::TestDb;
 use tessera_store_pg::{Pool, PoolOptions};
@@ -42,11 +43,13 @@ fn pooled_connections_reuse_prepared_statements() {
     assert_eq!(c.prepared_count(), 2);
 }
 
-/// The asynchronous connections FHIR reads use follow the blocking pool's rules: the same
-/// session settings, statements kept per connection, at most `max` checked out with a bounded
-/// wait, and a connection the server ended replaced at the next checkout.
+/// The asynchronous connections FHIR reads use: the same session settings and kept
+/// statements as the blocking pool; a connection carries up to `PIPELINE_DEPTH` statements at
+/// once (pipelined, each answered right) before another is opened; at most `max` connections
+/// and `max × PIPELINE_DEPTH` statements in flight, with a bounded wait past that; a
+/// connection the server ended is replaced.
 #[test]
-fn asynchronous_read_connections_keep_statements_wait_bounded_and_reconnect() {
+fn asynchronous_read_connections_pipeline_keep_statements_wait_bounded_and_reconnect() {
     let Some(db) = TestDb::new() else {
         return;
     };
@@ -79,21 +82,55 @@ fn asynchronous_read_connections_keep_statements_wait_bounded_and_reconnect() {
             1,
             "the same text and types: one statement"
         );
-        let pid: i32 = c.query_typed("SELECT pg_backend_pid()", &[]).await.unwrap()[0].get(0);
         drop(c);
-        let c = reads.get().await.unwrap();
-        assert_eq!(c.prepared_count(), 1, "back in the pool, statements kept");
-        // Both permits out: a third checkout waits its timeout and says so.
-        let second = reads.get().await.unwrap();
-        assert_eq!(reads.usage(), (2, 2));
+        // A connection fills its pipeline before a second one is opened.
+        let mut held = Vec::new();
+        for _ in 0..PIPELINE_DEPTH {
+            held.push(reads.get().await.unwrap());
+        }
+        assert_eq!(
+            reads.usage(),
+            (1, 1),
+            "one connection carries {PIPELINE_DEPTH}"
+        );
+        assert_eq!(
+            held[0].prepared_count(),
+            1,
+            "statements kept on the connection"
+        );
+        // Statements in flight together on that one connection each get their own answer.
+        let values: Vec<i64> = (0..PIPELINE_DEPTH as i64).map(|i| i * 100).collect();
+        let answers = futures_join(held.iter_mut().zip(&values).map(|(c, v)| async move {
+            let p = [(v as &(dyn postgres::types::ToSql + Sync), Type::INT8)];
+            let rows = c.query_kept("SELECT $1::int8 + 1", &p).await.unwrap();
+            rows[0].get::<_, i64>(0)
+        }))
+        .await;
+        let want: Vec<i64> = values.iter().map(|v| v + 1).collect();
+        assert_eq!(answers, want);
+        for _ in 0..PIPELINE_DEPTH {
+            held.push(reads.get().await.unwrap());
+        }
+        assert_eq!(reads.usage(), (2, 2), "the second connection, and no third");
         match reads.get().await {
             Err(tessera_store_pg::PgError::PoolTimeout(200)) => {}
             Err(e) => panic!("expected a pool timeout, got {e}"),
-            Ok(_) => panic!("a third connection beyond max = 2"),
+            Ok(_) => panic!("a statement beyond max × PIPELINE_DEPTH"),
         }
-        drop(second);
-        drop(c);
-        // The server ends the first connection: the next checkout replaces it.
+        let mut first = held.remove(0);
+        let pid: i32 = first
+            .query_typed("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()[0]
+            .get(0);
+        drop(first);
+        held.clear();
+        assert_eq!(
+            reads.usage().1,
+            0,
+            "nothing in flight once every client is dropped"
+        );
+        // The server ends a connection: it is dropped and a fresh one answers.
         let (admin, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
             .await
             .unwrap();
@@ -103,20 +140,48 @@ fn asynchronous_read_connections_keep_statements_wait_bounded_and_reconnect() {
             .await
             .unwrap();
         drop(admin);
-        let mut ended = true;
+        let mut recovered = false;
         for _ in 0..50 {
-            // Two idle connections; both may be handed out before the ended one is seen.
-            let mut a = reads.get().await.unwrap();
-            let mut b = reads.get().await.unwrap();
-            let ra = a.query_typed("SELECT 1", &[]).await;
-            let rb = b.query_typed("SELECT 1", &[]).await;
-            if ra.is_ok() && rb.is_ok() {
-                ended = false;
-                break;
+            let mut c = reads.get().await.unwrap();
+            if c.query_typed("SELECT 1", &[]).await.is_ok() {
+                let now: i32 =
+                    c.query_typed("SELECT pg_backend_pid()", &[]).await.unwrap()[0].get(0);
+                if now != pid {
+                    recovered = true;
+                    break;
+                }
             }
+            drop(c);
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(!ended, "a fresh connection replaces the ended one");
+        assert!(
+            recovered,
+            "a live connection answers after the server ended one"
+        );
         assert!(reads.usage().0 <= 2, "never more than max open");
     });
+}
+
+/// Awaits every future of `futs` concurrently on this task, in order.
+async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (f, o) in pending.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
