@@ -50,6 +50,15 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
+/// What a checkout does next.
+enum Pick {
+    Use(Arc<Shared>),
+    /// Open a connection (already counted in `Open::opening`).
+    Open,
+    /// Every allowed connection is being opened: wait for one.
+    Wait,
+}
+
 struct Open {
     conns: Vec<Arc<Shared>>,
     /// Connections being made now (counted against `max`).
@@ -98,49 +107,37 @@ impl AsyncPool {
     }
 
     /// A connection to send one statement on: the first open one with room in its
-    /// pipeline, else a new one while fewer than `max` are open, else the least busy.
+    /// pipeline, else a new one while fewer than `max` are open or being opened, else the
+    /// least busy; while every allowed connection is still being opened, the wait for one
+    /// counts against the checkout timeout.
     pub async fn get(&self) -> Result<AsyncClient<'_>, PgError> {
-        let wait = self.checkout_timeout.as_millis() as u64;
-        let permit = match tokio::time::timeout(self.checkout_timeout, self.permits.acquire()).await
-        {
+        let deadline = tokio::time::Instant::now() + self.checkout_timeout;
+        let timeout = || PgError::PoolTimeout(self.checkout_timeout.as_millis() as u64);
+        let permit = match tokio::time::timeout_at(deadline, self.permits.acquire()).await {
             Ok(Ok(p)) => p,
-            Ok(Err(_)) | Err(_) => return Err(PgError::PoolTimeout(wait)),
+            Ok(Err(_)) | Err(_) => return Err(timeout()),
         };
-        let picked = {
-            let mut open = locked(&self.open);
-            open.conns.retain(|c| !c.client.is_closed());
-            let room = open
-                .conns
-                .iter()
-                .find(|c| c.in_flight.load(Ordering::Relaxed) < PIPELINE_DEPTH)
-                .cloned();
-            match room {
-                Some(c) => Some(c),
-                None if open.conns.len() + open.opening < self.max => {
-                    open.opening += 1;
-                    None
+        let conn = loop {
+            match self.pick() {
+                Pick::Use(c) => break c,
+                Pick::Open => {
+                    let made = self.connect().await;
+                    let mut open = locked(&self.open);
+                    open.opening -= 1;
+                    let c = Arc::new(Shared {
+                        client: made?,
+                        prepared: Mutex::new(HashMap::new()),
+                        in_flight: AtomicUsize::new(0),
+                    });
+                    open.conns.push(c.clone());
+                    break c;
                 }
-                None => open
-                    .conns
-                    .iter()
-                    .min_by_key(|c| c.in_flight.load(Ordering::Relaxed))
-                    .cloned(),
-            }
-        };
-        let conn = match picked {
-            Some(c) => c,
-            None => {
-                let made = self.connect().await;
-                let mut open = locked(&self.open);
-                open.opening -= 1;
-                let client = made?;
-                let c = Arc::new(Shared {
-                    client,
-                    prepared: Mutex::new(HashMap::new()),
-                    in_flight: AtomicUsize::new(0),
-                });
-                open.conns.push(c.clone());
-                c
+                Pick::Wait => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(timeout());
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
             }
         };
         conn.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -148,6 +145,24 @@ impl AsyncPool {
             conn,
             _permit: permit,
         })
+    }
+
+    fn pick(&self) -> Pick {
+        let mut open = locked(&self.open);
+        open.conns.retain(|c| !c.client.is_closed());
+        let busy = |c: &Arc<Shared>| c.in_flight.load(Ordering::Relaxed);
+        if let Some(c) = open.conns.iter().find(|c| busy(c) < PIPELINE_DEPTH) {
+            return Pick::Use(c.clone());
+        }
+        if open.conns.len() + open.opening < self.max {
+            open.opening += 1;
+            return Pick::Open;
+        }
+        match open.conns.iter().min_by_key(|c| busy(c)) {
+            Some(c) => Pick::Use(c.clone()),
+            // Every allowed connection is being opened by other checkouts.
+            None => Pick::Wait,
+        }
     }
 
     async fn connect(&self) -> Result<Client, PgError> {

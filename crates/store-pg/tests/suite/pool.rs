@@ -162,6 +162,36 @@ fn asynchronous_read_connections_pipeline_keep_statements_wait_bounded_and_recon
     });
 }
 
+/// A burst of checkouts on a pool that has opened nothing yet: the first `max` open the
+/// connections, the others wait for them (never a connection beyond `max`).
+#[test]
+fn a_burst_of_first_reads_opens_at_most_max_connections() {
+    let Some(db) = TestDb::new() else {
+        return;
+    };
+    let options = PoolOptions {
+        max: 2,
+        ..PoolOptions::default()
+    };
+    let pool = Pool::connect(db.url(), options).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let reads = pool.reads();
+        let answers = futures_join((0..8_i64).map(|i| async move {
+            let mut c = reads.get().await.unwrap();
+            let p = [(&i as &(dyn postgres::types::ToSql + Sync), Type::INT8)];
+            let rows = c.query_kept("SELECT $1::int8 * 2", &p).await.unwrap();
+            rows[0].get::<_, i64>(0)
+        }))
+        .await;
+        assert_eq!(answers, (0..8).map(|i| i * 2).collect::<Vec<i64>>());
+        assert_eq!(reads.usage(), (2, 0), "two connections, nothing in flight");
+    });
+}
+
 /// Awaits every future of `futs` concurrently on this task, in order.
 async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut pending: Vec<std::pin::Pin<Box<F>>> = futs.map(Box::pin).collect();
