@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_store::audit::AuditRecord;
 use tessera_store::durable::TokenStore;
 use tessera_store::token_db::TokenDbError;
 
+use crate::auth::refusal::{Refusal, audited_admin};
 use crate::state::HolderState;
 
 /// Records for `jti`, or the most recent ones when `jti` is `None`.
@@ -27,8 +28,14 @@ pub fn query_audit(
 
 /// The refusal for a request without the admin secret (`Authorization: Bearer`, compared in
 /// constant time), or `None` when it carries it: 404 when no secret is configured (admin
-/// endpoints do not exist then), else 401 with a `WWW-Authenticate` challenge.
-pub fn admin_refusal(state: &HolderState, headers: &HeaderMap) -> Option<Response> {
+/// endpoints do not exist then, as for any unknown path), else 401 with a `WWW-Authenticate`
+/// challenge, sent once its audit row (`admin_access`, step `admin_token`) is durable.
+pub async fn admin_refusal(
+    state: &HolderState,
+    method: &Method,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+) -> Option<Response> {
     let Some(secret) = state.config().admin_token.as_deref() else {
         return Some(StatusCode::NOT_FOUND.into_response());
     };
@@ -40,16 +47,24 @@ pub fn admin_refusal(state: &HolderState, headers: &HeaderMap) -> Option<Respons
         header::WWW_AUTHENTICATE,
         axum::http::HeaderValue::from_static("Bearer realm=\"tessera-admin\""),
     );
-    Some(r)
+    let what = if headers.contains_key(header::AUTHORIZATION) {
+        "wrong admin credential"
+    } else {
+        "no admin credential"
+    };
+    let why = Refusal::new("admin_token", "invalid_token", what);
+    Some(audited_admin(state, method, uri.path(), why.attach(r)).await)
 }
 
 /// The admin endpoint. 404 when no admin secret is configured (the endpoint does not exist).
 pub async fn admin_audit_handler(
     State(state): State<HolderState>,
+    method: Method,
+    uri: OriginalUri,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = admin_refusal(&state, &headers) {
+    if let Some(refused) = admin_refusal(&state, &method, &uri, &headers).await {
         return refused;
     }
     let db = state.token_db().clone();

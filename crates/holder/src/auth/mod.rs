@@ -9,82 +9,146 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use tessera_store::tokens::TokenRecord;
+
 use crate::state::HolderState;
 use crate::token::access_token::lookup_token;
 use crate::token::dpop::{ProofExpectation, verify_and_commit};
 
-/// The middleware (`axum::middleware::from_fn_with_state`).
-pub async fn require_token(
-    State(state): State<HolderState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub mod refusal;
+
+use refusal::Refusal;
+
+/// The middleware (`axum::middleware::from_fn_with_state`). Every refusal it or the FHIR
+/// API behind it sends is audited first ([`refusal`]).
+pub async fn require_token(State(state): State<HolderState>, req: Request, next: Next) -> Response {
     if is_public(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
+    let method = req.method().clone();
+    let path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|| req.uri().path().to_owned());
+    let (response, token) = admit(&state, req, next).await;
+    let asked = refusal::Asked {
+        event: "fhir_access",
+        method: &method,
+        path: &path,
+    };
+    refusal::audited(&state, &asked, token.as_ref(), response, || {
+        crate::fhir::FhirError::Internal.into_response()
+    })
+    .await
+}
+
+/// The request's answer — the API's, or the middleware's refusal — and the record of the
+/// token it presented, when it presented a known one.
+async fn admit(
+    state: &HolderState,
+    mut req: Request,
+    next: Next,
+) -> (Response, Option<TokenRecord>) {
     // Issue 14: each site base is a Data Holder of its own; one that does not exist is 404
     // whatever the credentials, and a token works only at the Data Holder that issued it.
     let asked = crate::network::site::asked_site(req.uri().path()).map(str::to_owned);
     if let Some(site) = &asked
         && state.network().site(site).is_none()
     {
-        if let Err(e) = crate::network::site::audit_unknown_site(&state, "fhir_access", site).await
-        {
-            tracing::error!(error = %e, "audit of an unknown site failed");
-            return crate::fhir::FhirError::Internal.into_response();
-        }
-        return crate::fhir::FhirError::NotFound("unknown site".to_owned()).into_response();
+        let asked: String = site.chars().take(128).collect();
+        let refused = crate::fhir::FhirError::NotFound("unknown site".to_owned()).into_response();
+        let why = Refusal::new("data_holder", "not_found", "No such Data Holder")
+            .with_details(serde_json::json!({ "asked": asked }));
+        return (why.attach(refused), None);
     }
     // RFC 6750 §3.1: more than one credential is a malformed request, never "first wins".
     if req.headers().get_all(header::AUTHORIZATION).iter().count() > 1 {
-        return invalid_request("more than one Authorization header");
+        return (invalid_request("more than one Authorization header"), None);
     }
     let Some((scheme, token)) = credentials(&req) else {
-        return challenge(None, None);
+        let why = Refusal::new("access_token", "login", "no access token presented");
+        return (why.attach(challenge(None, None)), None);
     };
-    let info = match lookup_token(&state, &token).await {
+    let info = match lookup_token(state, &token).await {
         Ok(Some(i)) => i,
-        Ok(None) => return challenge(Some(scheme), Some("invalid_token")),
+        Ok(None) => {
+            let why = Refusal::new(
+                "access_token",
+                "invalid_token",
+                "unknown, expired or revoked access token",
+            )
+            .with_details(serde_json::json!({ "scheme": scheme.name() }));
+            return (
+                why.attach(challenge(Some(scheme), Some("invalid_token"))),
+                None,
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "token lookup failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR.into_response(), None);
         }
     };
+    let record = info.record.clone();
     match (&info.record.cnf_jkt, scheme) {
         (None, Scheme::Bearer) => {}
         (Some(cnf), Scheme::Dpop) => {
             let proof = proof_parts(&req);
-            if let Err(reason) = check_proof(&state, proof, &token, cnf).await {
+            if let Err(reason) = check_proof(state, proof, &token, cnf).await {
                 tracing::info!(reason, "DPoP proof rejected");
-                return challenge(Some(Scheme::Dpop), Some("invalid_dpop_proof"));
+                let why = Refusal::new("dpop", "invalid_dpop_proof", reason);
+                let refused = challenge(Some(Scheme::Dpop), Some("invalid_dpop_proof"));
+                return (why.attach(refused), Some(record));
             }
         }
         // A DPoP-bound token presented as Bearer, or a Bearer token under the DPoP scheme.
-        (_, s) => return challenge(Some(s), Some("invalid_token")),
+        (bound, s) => {
+            let why = Refusal::new(
+                "access_token",
+                "invalid_token",
+                if bound.is_some() {
+                    "DPoP-bound access token presented as Bearer"
+                } else {
+                    "Bearer access token presented under the DPoP scheme"
+                },
+            );
+            return (
+                why.attach(challenge(Some(s), Some("invalid_token"))),
+                Some(record),
+            );
+        }
     }
     let issued_by = info.grant.person_scope().data_holder.as_deref();
     if issued_by != asked.as_deref() {
-        let audited = crate::network::site::audit_wrong_data_holder(
-            &state,
-            &info.record,
-            asked.as_deref(),
-            issued_by,
+        let why = Refusal::new(
+            "data_holder",
+            "invalid_token",
+            "access token issued by another Data Holder",
         )
-        .await;
-        if let Err(e) = audited {
-            tracing::error!(error = %e, "audit write failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-        return challenge(Some(scheme), Some("invalid_token"));
+        .with_details(serde_json::json!({
+            "asked": asked.as_deref().unwrap_or("network"),
+            "issued_by": issued_by.unwrap_or("network"),
+        }));
+        let refused = challenge(Some(scheme), Some("invalid_token"));
+        return (why.attach(refused), Some(record));
     }
     req.extensions_mut().insert(info.grant.clone());
-    next.run(req).await
+    (next.run(req).await, Some(record))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
     Bearer,
     Dpop,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
+        }
+    }
 }
 
 fn is_public(method: &Method, path: &str) -> bool {
@@ -177,7 +241,7 @@ fn invalid_request(diagnostics: &str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/fhir+json"),
     );
-    resp
+    Refusal::new("request", "invalid_request", diagnostics).attach(resp)
 }
 
 fn challenge(scheme: Option<Scheme>, error: Option<&str>) -> Response {

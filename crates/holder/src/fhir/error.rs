@@ -7,6 +7,8 @@ use serde_json::json;
 use tessera_fhir::SearchError;
 use tessera_store::StoreError;
 
+use crate::auth::refusal::Refusal;
+
 /// The FHIR media type of every response body.
 pub const FHIR_JSON: &str = "application/fhir+json";
 
@@ -95,7 +97,29 @@ impl IntoResponse for FhirError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        resp
+        match self.refusal() {
+            Some(why) => why.attach(resp),
+            None => resp,
+        }
+    }
+}
+
+impl FhirError {
+    /// What the audit row of this refusal records; `None` for an internal error, which is
+    /// not a decision (it is logged where it happened).
+    fn refusal(&self) -> Option<Refusal> {
+        let (_, code) = self.status_and_code();
+        let step = match self {
+            FhirError::Unauthorized => "access_token",
+            FhirError::Forbidden(_) => "grant",
+            FhirError::NotFound(_) => "resource",
+            FhirError::BadRequest(_)
+            | FhirError::MethodNotAllowed
+            | FhirError::UnsupportedMediaType
+            | FhirError::PayloadTooLarge => "request",
+            FhirError::Internal => return None,
+        };
+        Some(Refusal::new(step, code, self.to_string()))
     }
 }
 

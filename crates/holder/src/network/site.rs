@@ -83,9 +83,9 @@ pub async fn site_configuration_handler(
     }
 }
 
-/// Audits a request for a site base that does not exist (discovery or FHIR; the token
-/// endpoint audits through its own refusal path). The site name is the caller's input, so it
-/// is cut to a bounded length before it is stored.
+/// Audits a discovery request for a site base that does not exist (the FHIR middleware and the
+/// token endpoint audit through their own refusal paths). The site name is the caller's input,
+/// so it is cut to a bounded length before it is stored.
 pub async fn audit_unknown_site(
     state: &HolderState,
     event: &str,
@@ -100,44 +100,6 @@ pub async fn audit_unknown_site(
         error: Some("not_found".into()),
         error_description: Some("No such Data Holder".into()),
         details: json!({ "asked": asked }).to_string(),
-        ..Default::default()
-    };
-    let now = rec.at;
-    state
-        .inner
-        .writer
-        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Audits a token presented at a Data Holder other than the one that issued it (the request
-/// is then refused 401 `invalid_token`): which base was asked, which issued it, for whom. The
-/// refusal is sent only after the row is written.
-pub async fn audit_wrong_data_holder(
-    state: &HolderState,
-    record: &tessera_store::tokens::TokenRecord,
-    asked: Option<&str>,
-    issued_by: Option<&str>,
-) -> Result<(), String> {
-    let rec = tessera_store::audit::AuditRecord {
-        at: state.now(),
-        event: "fhir_access".into(),
-        outcome: "rejected".into(),
-        step: Some("data_holder".into()),
-        error: Some("invalid_token".into()),
-        error_description: Some("access token issued by another Data Holder".into()),
-        jti: Some(record.ticket_jti.clone()),
-        iss: Some(record.ticket_iss.clone()),
-        ticket_type: Some(record.ticket_type.clone()),
-        client_id: Some(record.client_id.clone()),
-        patient: Some(record.patient.clone()),
-        details: json!({
-            "asked": asked.unwrap_or("network"),
-            "issued_by": issued_by.unwrap_or("network"),
-        })
-        .to_string(),
         ..Default::default()
     };
     let now = rec.at;

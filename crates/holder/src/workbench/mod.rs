@@ -10,8 +10,8 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
@@ -54,10 +54,12 @@ struct InspectRequest {
 /// `POST [base]/workbench/api/inspect` `{"ticket": …}` with the admin secret.
 async fn inspect_handler(
     State(state): State<HolderState>,
+    method: Method,
+    uri: OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = admin_refusal(&state, &headers) {
+    if let Some(refused) = admin_refusal(&state, &method, &uri, &headers).await {
         return refused;
     }
     let request: InspectRequest = match serde_json::from_slice(&body) {

@@ -572,7 +572,7 @@ async fn pt_rs_01_expired_tampered_and_misschemed_bearer_tokens_are_refused() {
     }
     // A Bearer (unbound) token under the DPoP scheme, even with a well-formed proof by some key.
     let k = PrivateJwk::generate(Alg::Es256).unwrap();
-    let p = proof(
+    let p = dpop_proof_with(
         &k,
         "GET",
         &format!("{BASE}/Observation"),
@@ -623,52 +623,12 @@ async fn pt_rs_01_expired_tampered_and_misschemed_bearer_tokens_are_refused() {
     assert_401(&r, &token, "expired token");
 }
 
-/// A DPoP proof; `jti` defaults to a fresh UUID.
-fn proof(
-    key: &PrivateJwk,
-    htm: &str,
-    htu: &str,
-    iat: i64,
-    token: Option<&str>,
-    jti: Option<&str>,
-) -> String {
-    let jti = jti.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let mut claims = json!({"htm": htm, "htu": htu, "iat": iat, "jti": jti});
-    if let Some(t) = token {
-        let ath = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, t.as_bytes());
-        claims["ath"] = json!(tessera_jose::b64::encode(ath.as_ref()));
-    }
-    sign_with_header(
-        key,
-        json!({"typ": "dpop+jwt", "jwk": key.public().to_value()}),
-        &claims,
-    )
-}
-
-/// Redeems the baseline ticket with a DPoP proof by `key`; returns the bound token.
-async fn dpop_token(h: &Holder, key: &PrivateJwk) -> String {
-    let assertion = h.assertion("app1", &keys().client);
-    let ticket = elena_ticket(ALL_SCOPES);
-    let p = proof(key, "POST", &h.token_url(), h.now(), None, None);
-    let form = [
-        ("grant_type", TOKEN_EXCHANGE),
-        ("subject_token_type", SUBJECT_TOKEN_TYPE),
-        ("subject_token", ticket.as_str()),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion.as_str()),
-    ];
-    let (s, _, body) = h.post("/fhir/token", &form, &[("dpop", p.as_str())]).await;
-    assert_eq!(s, 200, "{body}");
-    assert_eq!(body["token_type"], "DPoP");
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn op_12_dpop_proofs_cannot_be_replayed_redirected_or_moved_to_another_token() {
     let h = Holder::new();
     let key = PrivateJwk::generate(Alg::Es256).unwrap();
-    let t1 = dpop_token(&h, &key).await;
-    let t2 = dpop_token(&h, &key).await;
+    let t1 = dpop_token(&h, &key, &elena_ticket(ALL_SCOPES)).await;
+    let t2 = dpop_token(&h, &key, &elena_ticket(ALL_SCOPES)).await;
     assert_ne!(t1, t2);
     let now = h.now();
     let url = format!("{BASE}/Observation");
@@ -687,29 +647,37 @@ async fn op_12_dpop_proofs_cannot_be_replayed_redirected_or_moved_to_another_tok
     // Positive control, and the jti it burns.
     let (s, _, _) = call(
         t1.clone(),
-        proof(&key, "GET", &url, now, Some(&t1), Some("jti-1")),
+        dpop_proof_with(&key, "GET", &url, now, Some(&t1), Some("jti-1")),
     )
     .await;
     assert_eq!(s, 200);
     // A *new* proof (new iat, new signature) reusing the jti: replay.
     let r = call(
         t1.clone(),
-        proof(&key, "GET", &url, now - 1, Some(&t1), Some("jti-1")),
+        dpop_proof_with(&key, "GET", &url, now - 1, Some(&t1), Some("jti-1")),
     )
     .await;
     assert_401(&r, &t1, "reused jti");
     // The same jti for the other token of the same key is still a replay of that key's jti.
     let r = call(
         t2.clone(),
-        proof(&key, "GET", &url, now, Some(&t2), Some("jti-1")),
+        dpop_proof_with(&key, "GET", &url, now, Some(&t2), Some("jti-1")),
     )
     .await;
     assert_401(&r, &t2, "reused jti, other token");
     // `ath` of the other token.
-    let r = call(t2.clone(), proof(&key, "GET", &url, now, Some(&t1), None)).await;
+    let r = call(
+        t2.clone(),
+        dpop_proof_with(&key, "GET", &url, now, Some(&t1), None),
+    )
+    .await;
     assert_401(&r, &t2, "ath of another token");
     // No `ath` at all.
-    let r = call(t1.clone(), proof(&key, "GET", &url, now, None, None)).await;
+    let r = call(
+        t1.clone(),
+        dpop_proof_with(&key, "GET", &url, now, None, None),
+    )
+    .await;
     assert_401(&r, &t1, "no ath");
     // Wrong method, wrong origin, wrong path (a site base), a proof for the token endpoint.
     for (htm, htu) in [
@@ -724,12 +692,20 @@ async fn op_12_dpop_proofs_cannot_be_replayed_redirected_or_moved_to_another_tok
         ("GET", format!("{BASE}/Observation/obs-in")),
         ("POST", h.token_url()),
     ] {
-        let r = call(t1.clone(), proof(&key, htm, &htu, now, Some(&t1), None)).await;
+        let r = call(
+            t1.clone(),
+            dpop_proof_with(&key, htm, &htu, now, Some(&t1), None),
+        )
+        .await;
         assert_401(&r, &t1, &format!("{htm} {htu}"));
     }
     // Stale and future proofs.
     for iat in [now - 301, now + 31] {
-        let r = call(t1.clone(), proof(&key, "GET", &url, iat, Some(&t1), None)).await;
+        let r = call(
+            t1.clone(),
+            dpop_proof_with(&key, "GET", &url, iat, Some(&t1), None),
+        )
+        .await;
         assert_401(&r, &t1, &format!("iat {iat}"));
     }
     // A proof with the query string in `htu` is the same resource (RFC 9449 §4.3).
@@ -741,7 +717,7 @@ async fn op_12_dpop_proofs_cannot_be_replayed_redirected_or_moved_to_another_tok
             ("authorization", &format!("DPoP {t2}")),
             (
                 "dpop",
-                &proof(
+                &dpop_proof_with(
                     &key,
                     "GET",
                     &format!("{url}?_count=1"),

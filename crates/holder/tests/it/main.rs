@@ -14,6 +14,7 @@ mod fhir_api;
 mod fhir_bad_input;
 mod fhir_enforcement;
 mod fhir_loopback;
+mod fhir_refusal_audit;
 mod fhir_support;
 mod fuzz_regressions;
 mod interaction;

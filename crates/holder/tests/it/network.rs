@@ -310,7 +310,14 @@ async fn each_site_base_is_its_own_data_holder() {
     let wrong: Vec<Value> = rows
         .iter()
         .filter(|r| r.event == "fhir_access" && r.step.as_deref() == Some("data_holder"))
-        .map(|r| serde_json::from_str(&r.details).unwrap())
+        .map(|r| {
+            let d: Value = serde_json::from_str(&r.details).unwrap();
+            assert_eq!(
+                (d["method"].as_str(), d["status"].as_u64()),
+                (Some("GET"), Some(401))
+            );
+            json!({"asked": d["asked"], "issued_by": d["issued_by"]})
+        })
         .collect();
     assert_eq!(wrong.len(), 3, "{wrong:?}");
     assert!(wrong.contains(&json!({"asked": "network", "issued_by": site_a})));

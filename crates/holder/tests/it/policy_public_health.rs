@@ -86,8 +86,14 @@ async fn ids(h: &Holder, token: &str, query: &str) -> Vec<String> {
     out
 }
 
+/// The details of the ticket's one redemption row (its token's FHIR refusals are rows of the
+/// same `jti` under `fhir_access`).
 fn audit_details(h: &Holder, jti: &str) -> Value {
-    let rows = h.audit(jti);
+    let rows: Vec<_> = h
+        .audit(jti)
+        .into_iter()
+        .filter(|r| r.event == "token_exchange")
+        .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     serde_json::from_str(&rows[0].details).unwrap()
 }

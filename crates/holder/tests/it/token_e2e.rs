@@ -227,42 +227,17 @@ async fn pt_audit_introspection_calls_are_recorded_including_rejections() {
     assert!(!dump.contains(&token));
 }
 
-fn proof(key: &PrivateJwk, htm: &str, htu: &str, now: i64, token: Option<&str>) -> String {
-    let mut claims =
-        json!({"htm": htm, "htu": htu, "iat": now, "jti": uuid::Uuid::new_v4().to_string()});
-    if let Some(t) = token {
-        let ath = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, t.as_bytes());
-        claims["ath"] = json!(tessera_jose::b64::encode(ath.as_ref()));
-    }
-    sign_with_header(
-        key,
-        json!({"typ": "dpop+jwt", "jwk": key.public().to_value()}),
-        &claims,
-    )
-}
-
 #[tokio::test]
 async fn dpop_bound_tokens_need_a_proof_per_request() {
     let h = Holder::new();
     let dpop_key = PrivateJwk::generate(Alg::Es256).unwrap();
     let now = h.now();
-    let assertion = h.assertion("app1", &keys().client);
     let ticket = mint(&baseline());
-    let p = proof(&dpop_key, "POST", &h.token_url(), now, None);
-    let form = [
-        ("grant_type", TOKEN_EXCHANGE),
-        ("subject_token_type", SUBJECT_TOKEN_TYPE),
-        ("subject_token", ticket.as_str()),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion.as_str()),
-    ];
-    let (s, _, body) = h.post("/fhir/token", &form, &[("dpop", p.as_str())]).await;
-    assert_eq!(s, 200, "{body}");
-    assert_eq!(body["token_type"], "DPoP");
-    let token = body["access_token"].as_str().unwrap();
+    let token = dpop_token(&h, &dpop_key, &ticket).await;
+    let token = token.as_str();
     let url = format!("{BASE}/Observation");
     let auth = format!("DPoP {token}");
-    let p1 = proof(&dpop_key, "GET", &url, now, Some(token));
+    let p1 = dpop_proof(&dpop_key, "GET", &url, now, Some(token));
     let (s, _, b) = h
         .get(
             "/fhir/Observation",
@@ -289,7 +264,7 @@ async fn dpop_bound_tokens_need_a_proof_per_request() {
         .await;
     assert_eq!(s, 401);
     let other = PrivateJwk::generate(Alg::Es256).unwrap();
-    let p2 = proof(&other, "GET", &url, now, Some(token));
+    let p2 = dpop_proof(&other, "GET", &url, now, Some(token));
     let (s, _, _) = h
         .get(
             "/fhir/Observation",
@@ -297,7 +272,7 @@ async fn dpop_bound_tokens_need_a_proof_per_request() {
         )
         .await;
     assert_eq!(s, 401);
-    let p3 = proof(
+    let p3 = dpop_proof(
         &dpop_key,
         "GET",
         &format!("{BASE}/Condition"),
@@ -320,7 +295,7 @@ async fn dpop_bound_tokens_need_a_proof_per_request() {
         ("client_assertion_type", JWT_BEARER),
         ("client_assertion", assertion.as_str()),
     ];
-    let bad = proof(
+    let bad = dpop_proof(
         &dpop_key,
         "POST",
         "https://elsewhere.example/token",

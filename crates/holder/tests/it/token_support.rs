@@ -180,6 +180,17 @@ impl Holder {
     }
 
     pub fn build(toml: &str, store: Arc<dyn ResourceStore>) -> Holder {
+        Holder::build_on(toml, store, |_| {
+            Arc::new(TokenDb::open_in_memory().unwrap())
+        })
+    }
+
+    /// `build` with the token database `open` makes in the holder's own directory.
+    pub fn build_on(
+        toml: &str,
+        store: Arc<dyn ResourceStore>,
+        open: impl FnOnce(&std::path::Path) -> Arc<TokenDb>,
+    ) -> Holder {
         let k = keys();
         let dir = tempfile::tempdir().unwrap();
         for (name, key) in [
@@ -192,7 +203,7 @@ impl Holder {
         }
         let config = Config::from_toml(toml, dir.path()).unwrap();
         let clock = Arc::new(FixedClock::new(NOW));
-        let db = Arc::new(TokenDb::open_in_memory().unwrap());
+        let db = open(dir.path());
         let state = HolderState::new(config, clock.clone(), store, db.clone()).unwrap();
         let router = app(state.clone()).unwrap();
         Holder {
@@ -396,4 +407,47 @@ pub fn exchange_form<'a>(ticket: &'a str, assertion: &'a str) -> [(&'static str,
         ("client_assertion_type", JWT_BEARER),
         ("client_assertion", assertion),
     ]
+}
+
+/// A DPoP proof (RFC 9449 §4.2) by `key` for `htm` `htu`, bound to `token` when given.
+pub fn dpop_proof(key: &PrivateJwk, htm: &str, htu: &str, iat: i64, token: Option<&str>) -> String {
+    dpop_proof_with(key, htm, htu, iat, token, None)
+}
+
+/// `dpop_proof` with a chosen `jti` (a fresh UUID when `None`).
+pub fn dpop_proof_with(
+    key: &PrivateJwk,
+    htm: &str,
+    htu: &str,
+    iat: i64,
+    token: Option<&str>,
+    jti: Option<&str>,
+) -> String {
+    let jti = jti.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let mut claims = json!({"htm": htm, "htu": htu, "iat": iat, "jti": jti});
+    if let Some(t) = token {
+        let ath = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, t.as_bytes());
+        claims["ath"] = json!(tessera_jose::b64::encode(ath.as_ref()));
+    }
+    sign_with_header(
+        key,
+        json!({"typ": "dpop+jwt", "jwk": key.public().to_value()}),
+        &claims,
+    )
+}
+
+/// Redeems `ticket` as `app1` with a DPoP proof by `key`; returns the bound token.
+pub async fn dpop_token(h: &Holder, key: &PrivateJwk, ticket: &str) -> String {
+    let assertion = h.assertion("app1", &keys().client);
+    let p = dpop_proof(key, "POST", &h.token_url(), h.now(), None);
+    let (s, _, body) = h
+        .post(
+            "/fhir/token",
+            &exchange_form(ticket, &assertion),
+            &[("dpop", p.as_str())],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    body["access_token"].as_str().unwrap().to_owned()
 }
