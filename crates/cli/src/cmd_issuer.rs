@@ -1,5 +1,5 @@
 //! `tessera issuer`: run the ticket issuer, or act on its database as the local operator
-//! (mint, show an issuance record, revoke).
+//! (mint, show an issuance record, revoke, list refused requests).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +21,19 @@ pub enum IssuerCommand {
     Show(JtiArgs),
     /// Revoke a ticket: set its bit on its status list (durable; served on the next fetch).
     Revoke(JtiArgs),
+    /// Print the latest refused minting-API requests, oldest first (who, which endpoint, why).
+    Refusals(RefusalsArgs),
+}
+
+/// Arguments of `tessera issuer refusals`.
+#[derive(Debug, clap::Args)]
+pub struct RefusalsArgs {
+    /// The TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// How many of the latest refusals to print.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
 }
 
 /// Arguments of `tessera issuer serve`.
@@ -116,6 +129,11 @@ pub fn run(cmd: IssuerCommand, clock: &SystemClock) -> anyhow::Result<()> {
         IssuerCommand::Revoke(args) => {
             let record = open(&args.config)?.revoke(&args.jti, clock.now())?;
             print_json(&serde_json::to_value(record)?)
+        }
+        IssuerCommand::Refusals(args) => {
+            let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
+            let rows = open(&args.config)?.refusals(limit)?;
+            print_json(&serde_json::json!({ "refusals": rows }))
         }
     }
 }

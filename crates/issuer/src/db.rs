@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::IssueError;
+use crate::refusal::RefusalRecord;
 use crate::store::{IssuerStore, MintFn};
 
 const SCHEMA: &str = "
@@ -41,6 +42,22 @@ CREATE TABLE IF NOT EXISTS assertion_jti (
     PRIMARY KEY (client_id, jti)
 );
 CREATE INDEX IF NOT EXISTS assertion_jti_exp ON assertion_jti (expires_at);
+CREATE TABLE IF NOT EXISTS refusal (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    at                 INTEGER NOT NULL,
+    endpoint           TEXT NOT NULL,
+    client_id          TEXT,
+    claimed_client_id  TEXT,
+    status             INTEGER NOT NULL,
+    error              TEXT NOT NULL,
+    error_description  TEXT NOT NULL,
+    ticket_type        TEXT,
+    jti                TEXT
+);
+CREATE TRIGGER IF NOT EXISTS refusal_append_only_update BEFORE UPDATE ON refusal
+BEGIN SELECT RAISE(ABORT, 'refusal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS refusal_append_only_delete BEFORE DELETE ON refusal
+BEGIN SELECT RAISE(ABORT, 'refusal is append-only'); END;
 ";
 
 /// A storage failure (always the issuer's problem, never the caller's), of any backend.
@@ -275,6 +292,51 @@ impl IssuerStore for Db {
             params![client_id, jti, expires_at],
         )?;
         Ok(inserted == 1)
+    }
+
+    fn record_refusal(&self, r: &RefusalRecord) -> Result<(), DbError> {
+        self.conn().execute(
+            "INSERT INTO refusal (at, endpoint, client_id, claimed_client_id, status, error,
+                error_description, ticket_type, jti)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                r.at,
+                r.endpoint,
+                r.client_id,
+                r.claimed_client_id,
+                r.status,
+                r.error,
+                r.error_description,
+                r.ticket_type,
+                r.jti,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, DbError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, at, endpoint, client_id, claimed_client_id, status, error,
+                error_description, ticket_type, jti
+             FROM (SELECT * FROM refusal ORDER BY id DESC LIMIT ?1) ORDER BY id",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map([limit], |r| {
+            Ok(RefusalRecord {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                endpoint: r.get(2)?,
+                client_id: r.get(3)?,
+                claimed_client_id: r.get(4)?,
+                status: r.get(5)?,
+                error: r.get(6)?,
+                error_description: r.get(7)?,
+                ticket_type: r.get(8)?,
+                jti: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::error::{AuthError, IssueError};
 use crate::issuer::{Caller, Issuer};
+use crate::refusal::{RefusalRecord, bounded};
 use crate::{Clock, Config};
 
 /// Largest accepted request body (a ticket's claims with embedded identity evidence).
@@ -209,9 +210,10 @@ impl From<IssueError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, description) = match &self {
+impl ApiError {
+    /// The status, `error` code and `error_description` sent.
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
             ApiError::Auth(AuthError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -253,7 +255,24 @@ impl IntoResponse for ApiError {
                 "server_error",
                 "internal error".to_owned(),
             ),
-        };
+        }
+    }
+
+    /// Whether this is a decision about the request (recorded in the refusal log) rather than
+    /// the issuer's own failure (logged; the caller may retry).
+    fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            ApiError::Internal
+                | ApiError::Auth(AuthError::Unavailable)
+                | ApiError::Issue(IssueError::Signing(_) | IssueError::Db(_))
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = self.parts();
         let body = json!({ "error": code, "error_description": description });
         let mut response = (status, no_store(), axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -283,6 +302,84 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|_| ApiError::Internal)?
+}
+
+/// What a refusal row names about a request, filled in as the handler learns it.
+struct Asked {
+    endpoint: &'static str,
+    client_id: Option<String>,
+    ticket_type: Option<String>,
+    jti: Option<String>,
+}
+
+impl Asked {
+    fn new(endpoint: &'static str) -> Asked {
+        Asked {
+            endpoint,
+            client_id: None,
+            ticket_type: None,
+            jti: None,
+        }
+    }
+
+    fn about(endpoint: &'static str, jti: &str) -> Asked {
+        Asked {
+            jti: Some(bounded(jti)),
+            ..Asked::new(endpoint)
+        }
+    }
+}
+
+/// The client id an `Authorization: Bearer <assertion>` claims (`iss`), unverified, for the
+/// refusal log of a failed authentication.
+fn claimed_client(headers: &HeaderMap) -> Option<String> {
+    let assertion = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?
+        .trim();
+    let jws = tessera_jose::decode(assertion, &tessera_jose::Limits::client()).ok()?;
+    jws.claims().get("iss")?.as_str().map(bounded)
+}
+
+/// Answers `e`, after recording it in the refusal log when it is a refusal; a refusal whose
+/// record cannot be made durable is answered 500 instead (never an unrecorded refusal).
+async fn refused(state: &AppState, headers: &HeaderMap, asked: Asked, e: ApiError) -> Response {
+    if !e.is_refusal() {
+        return e.into_response();
+    }
+    let (status, code, description) = e.parts();
+    let claimed_client_id = match (&e, &asked.client_id) {
+        (ApiError::Auth(_), None) => claimed_client(headers),
+        _ => None,
+    };
+    let record = RefusalRecord {
+        id: 0,
+        at: state.clock.now(),
+        endpoint: asked.endpoint.to_owned(),
+        client_id: asked.client_id,
+        claimed_client_id,
+        status: status.as_u16(),
+        error: code.to_owned(),
+        error_description: description,
+        ticket_type: asked.ticket_type,
+        jti: asked.jti,
+    };
+    let issuer = state.issuer.clone();
+    let written = blocking(move || {
+        issuer
+            .record_refusal(&record)
+            .map_err(|e| ApiError::Issue(IssueError::Db(e)))
+    })
+    .await;
+    match written {
+        Ok(()) => e.into_response(),
+        Err(failure) => {
+            tracing::error!(error = ?failure, "the refusal log could not be written");
+            ApiError::Internal.into_response()
+        }
+    }
 }
 
 /// The caller: an authenticated client, or — in demo mode and only without an
@@ -333,10 +430,16 @@ async fn status_list(State(state): State<AppState>, Path(list): Path<String>) ->
 }
 
 async fn mint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut asked = Asked::new("mint");
     let result = async {
         let caller = caller(&state, &headers).await?;
+        asked.client_id = Some(caller.name().to_owned());
         let claims = tessera_jose::json::parse_object(&body, MAX_JSON_DEPTH, "body")
             .map_err(|_| ApiError::Body("the body must be a JSON object of ticket claims"))?;
+        asked.ticket_type = claims
+            .get("ticket_type")
+            .and_then(Value::as_str)
+            .map(bounded);
         let issuer = state.issuer.clone();
         let now = state.clock.now();
         blocking(move || Ok(issuer.mint_as(&caller, &Value::Object(claims), now)?)).await
@@ -361,15 +464,17 @@ async fn mint(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
             }
             response
         }
-        Err(e) => e.into_response(),
+        Err(e) => refused(&state, &headers, asked, e).await,
     }
 }
 
 /// `POST /tickets/check`: the verdict minting would give on these claims, with nothing signed
 /// or recorded — 200 with the claims as they would be signed, or the mint's own error.
 async fn check(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut asked = Asked::new("check");
     let result = async {
         let caller = caller(&state, &headers).await?;
+        asked.client_id = Some(caller.name().to_owned());
         let claims = tessera_jose::json::parse_object(&body, MAX_JSON_DEPTH, "body")
             .map_err(|_| ApiError::Body("the body must be a JSON object of ticket claims"))?;
         let issuer = state.issuer.clone();
@@ -383,7 +488,9 @@ async fn check(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             axum::Json(json!({ "ok": true, "claims": claims })),
         )
             .into_response(),
-        Err(e) => e.into_response(),
+        // What minting would say about the claims is the dry run's answer, not a refusal.
+        Err(e @ ApiError::Issue(_)) => e.into_response(),
+        Err(e) => refused(&state, &headers, asked, e).await,
     }
 }
 
@@ -392,15 +499,17 @@ async fn record(
     headers: HeaderMap,
     Path(jti): Path<String>,
 ) -> Response {
+    let mut asked = Asked::about("record", &jti);
     let result = async {
         let caller = caller(&state, &headers).await?;
+        asked.client_id = Some(caller.name().to_owned());
         let issuer = state.issuer.clone();
         blocking(move || Ok(issuer.record_as(&caller, &jti)?)).await
     }
     .await;
     match result {
         Ok(record) => (no_store(), axum::Json(record)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(&state, &headers, asked, e).await,
     }
 }
 
@@ -409,8 +518,10 @@ async fn revoke(
     headers: HeaderMap,
     Path(jti): Path<String>,
 ) -> Response {
+    let mut asked = Asked::about("revoke", &jti);
     let result = async {
         let caller = caller(&state, &headers).await?;
+        asked.client_id = Some(caller.name().to_owned());
         let issuer = state.issuer.clone();
         let now = state.clock.now();
         blocking(move || Ok(issuer.revoke_as(&caller, &jti, now)?)).await
@@ -418,6 +529,6 @@ async fn revoke(
     .await;
     match result {
         Ok(record) => (no_store(), axum::Json(record)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(&state, &headers, asked, e).await,
     }
 }

@@ -97,6 +97,16 @@ impl Issuer {
         Issuer { config, db }
     }
 
+    /// Appends a refused request to the refusal log (durable on return).
+    pub fn record_refusal(&self, refusal: &crate::RefusalRecord) -> Result<(), crate::DbError> {
+        self.db.record_refusal(refusal)
+    }
+
+    /// The latest `limit` refusals, oldest first (`tessera issuer refusals`).
+    pub fn refusals(&self, limit: usize) -> Result<Vec<crate::RefusalRecord>, crate::DbError> {
+        self.db.refusals(limit)
+    }
+
     /// Whether the store answers and its schema is current (`GET /readyz`).
     pub fn ready(&self) -> Result<(), crate::DbError> {
         self.db.ready()

@@ -24,6 +24,7 @@ mod issuer;
 pub mod keys;
 pub mod lifetimes;
 mod mint;
+pub mod refusal;
 pub mod status;
 mod store;
 pub mod verification;
@@ -38,6 +39,7 @@ pub use http::{
 };
 pub use issuer::{Caller, Issuer, Minted};
 pub use keys::{KeyRing, KeySpec, KeyStatus, RetiredKey};
+pub use refusal::RefusalRecord;
 pub use store::{IssuerStore, MintFn, StoreLocation};
 pub use verification::{EvidenceRef, Fact, VerificationRecord, required_facts};
 

@@ -1,15 +1,16 @@
 //! The issuer's storage contract: issuance records (which carry the revocation bits of the
-//! status lists) and the client-assertion replay cache. [`crate::Db`] is the SQLite backend;
+//! status lists), the client-assertion replay cache and the refusal log. [`crate::Db`] is the SQLite backend;
 //! the PostgreSQL one is `tessera_store_pg::issuer::PgIssuerStore`, which depends on this
 //! crate (the binary wires it up), so the issuer never depends on a database driver it does
 //! not use.
 //!
-//! Every backend keeps the same promises: a write returns only once durable; an index is
+//! Every backend keeps the same promises: a write (a refusal too) returns only once durable; an index is
 //! never handed out twice on a list, even by two issuer processes on one database; a failed
 //! mint stores nothing and consumes no index; a client assertion `jti` is fresh exactly once.
 
 use crate::db::{DbError, IssuanceRecord};
 use crate::error::IssueError;
+use crate::refusal::RefusalRecord;
 
 /// Signs the ticket for a status-list index, returning the record to store and the token.
 /// Runs inside the backend's transaction, after the index is chosen and before it is taken.
@@ -53,6 +54,13 @@ pub trait IssuerStore: Send + Sync + std::fmt::Debug {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, DbError>;
+
+    /// Appends a refused request to the refusal log (durable on return; rows are never
+    /// changed or removed by the issuer).
+    fn record_refusal(&self, refusal: &RefusalRecord) -> Result<(), DbError>;
+
+    /// The latest `limit` refusals, oldest first.
+    fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, DbError>;
 
     /// Whether the store can take writes now: its database answers and its schema is this
     /// binary's (`GET /readyz`). Cheap: one round trip.

@@ -5,15 +5,16 @@
 //! application" enforced by PostgreSQL's privileges rather than by convention runs migrations
 //! and `tessera ingest` as an owner role and the nodes as an application role that owns
 //! nothing: it may write what a node writes, and has no UPDATE, DELETE or TRUNCATE on the
-//! audit rows nor DELETE or TRUNCATE on the chain head, so neither rewriting a row nor
+//! audit rows (nor on the issuer's refusal log) nor DELETE or TRUNCATE on the chain head, so neither rewriting a row nor
 //! disabling a trigger is possible with the nodes' credentials.
 
 use crate::error::PgError;
 
 /// Tables whose rows the application may only add (and, for the head, advance).
-const APPEND_ONLY: [(&str, &str); 2] = [
+const APPEND_ONLY: [(&str, &str); 3] = [
     ("redemption_audit", "UPDATE, DELETE, TRUNCATE"),
     ("audit_chain_head", "DELETE, TRUNCATE"),
+    ("issuer_refusal", "UPDATE, DELETE, TRUNCATE"),
 ];
 
 /// The SQL an owner runs (after the migrations) so that `role` can serve from `schema`.
@@ -63,6 +64,9 @@ mod tests {
         let sql = app_role_grants("public", "tessera_app").unwrap();
         assert!(sql.contains(
             "REVOKE UPDATE, DELETE, TRUNCATE ON public.redemption_audit FROM tessera_app;"
+        ));
+        assert!(sql.contains(
+            "REVOKE UPDATE, DELETE, TRUNCATE ON public.issuer_refusal FROM tessera_app;"
         ));
     }
 }

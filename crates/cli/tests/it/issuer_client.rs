@@ -12,6 +12,7 @@ fn help_is_available() {
         (&["issuer", "--help"][..], "serve"),
         (&["issuer", "serve", "--help"][..], "--print-example-config"),
         (&["issuer", "revoke", "--help"][..], "<JTI>"),
+        (&["issuer", "refusals", "--help"][..], "--limit"),
         (&["redeem", "--help"][..], "--token-endpoint"),
         (&["fetch", "--help"][..], "--dpop-key"),
     ] {
@@ -67,6 +68,66 @@ fn setup_store(dir: &std::path::Path, store: &str) -> std::path::PathBuf {
 fn operator_mints_shows_and_revokes() {
     let dir = tempfile::tempdir().unwrap();
     operator_flow(&setup(dir.path()));
+}
+
+#[test]
+fn operator_lists_the_latest_refusals() {
+    use tessera_issuer::IssuerStore;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    let refusals = |limit: &str| -> Value {
+        let args = [
+            "issuer",
+            "refusals",
+            "--config",
+            path_str(&config),
+            "--limit",
+            limit,
+        ];
+        serde_json::from_str(&ok(&tessera(&args, None))).unwrap()
+    };
+    assert_eq!(refusals("10"), json!({"refusals": []}));
+    // Two refusals the minting API recorded.
+    let db = tessera_issuer::Db::open(&dir.path().join("issuer.sqlite3")).unwrap();
+    for (at, endpoint) in [(10, "mint"), (20, "revoke")] {
+        db.record_refusal(&tessera_issuer::RefusalRecord {
+            id: 0,
+            at,
+            endpoint: endpoint.into(),
+            client_id: None,
+            claimed_client_id: Some("portal".into()),
+            status: 401,
+            error: "invalid_client".into(),
+            error_description: "client assertion signature invalid".into(),
+            ticket_type: None,
+            jti: None,
+        })
+        .unwrap();
+    }
+    let latest = refusals("1");
+    let rows = latest["refusals"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{latest}");
+    assert_eq!(
+        (
+            &rows[0]["endpoint"],
+            &rows[0]["at"],
+            &rows[0]["claimed_client_id"]
+        ),
+        (&json!("revoke"), &json!(20), &json!("portal"))
+    );
+    assert_eq!(refusals("10")["refusals"].as_array().unwrap().len(), 2);
+    let out = tessera(
+        &[
+            "issuer",
+            "refusals",
+            "--config",
+            path_str(&config),
+            "--limit",
+            "0",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "a limit of 0 is a usage error");
 }
 
 /// The same operator flow with `store = "postgres://…"` (skipped without a server unless

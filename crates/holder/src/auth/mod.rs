@@ -9,10 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use tessera_store::tokens::TokenRecord;
+use std::sync::Arc;
 
 use crate::state::HolderState;
-use crate::token::access_token::lookup_token;
+use crate::token::access_token::{TokenInfo, lookup_token};
 use crate::token::dpop::{ProofExpectation, verify_and_commit};
 
 pub mod refusal;
@@ -37,7 +37,8 @@ pub async fn require_token(State(state): State<HolderState>, req: Request, next:
         method: &method,
         path: &path,
     };
-    refusal::audited(&state, &asked, token.as_ref(), response, || {
+    let record = token.as_ref().map(|t| &t.record);
+    refusal::audited(&state, &asked, record, response, || {
         crate::fhir::FhirError::Internal.into_response()
     })
     .await
@@ -49,7 +50,7 @@ async fn admit(
     state: &HolderState,
     mut req: Request,
     next: Next,
-) -> (Response, Option<TokenRecord>) {
+) -> (Response, Option<Arc<TokenInfo>>) {
     // Issue 14: each site base is a Data Holder of its own; one that does not exist is 404
     // whatever the credentials, and a token works only at the Data Holder that issued it.
     let asked = crate::network::site::asked_site(req.uri().path()).map(str::to_owned);
@@ -89,7 +90,6 @@ async fn admit(
             return (StatusCode::INTERNAL_SERVER_ERROR.into_response(), None);
         }
     };
-    let record = info.record.clone();
     match (&info.record.cnf_jkt, scheme) {
         (None, Scheme::Bearer) => {}
         (Some(cnf), Scheme::Dpop) => {
@@ -98,7 +98,7 @@ async fn admit(
                 tracing::info!(reason, "DPoP proof rejected");
                 let why = Refusal::new("dpop", "invalid_dpop_proof", reason);
                 let refused = challenge(Some(Scheme::Dpop), Some("invalid_dpop_proof"));
-                return (why.attach(refused), Some(record));
+                return (why.attach(refused), Some(info));
             }
         }
         // A DPoP-bound token presented as Bearer, or a Bearer token under the DPoP scheme.
@@ -114,7 +114,7 @@ async fn admit(
             );
             return (
                 why.attach(challenge(Some(s), Some("invalid_token"))),
-                Some(record),
+                Some(info),
             );
         }
     }
@@ -130,10 +130,10 @@ async fn admit(
             "issued_by": issued_by.unwrap_or("network"),
         }));
         let refused = challenge(Some(scheme), Some("invalid_token"));
-        return (why.attach(refused), Some(record));
+        return (why.attach(refused), Some(info));
     }
     req.extensions_mut().insert(info.grant.clone());
-    (next.run(req).await, Some(record))
+    (next.run(req).await, Some(info))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -368,6 +368,18 @@ impl tessera_issuer::IssuerStore for Unreachable {
     ) -> Result<bool, tessera_issuer::DbError> {
         Err(gone())
     }
+    fn record_refusal(
+        &self,
+        _: &tessera_issuer::RefusalRecord,
+    ) -> Result<(), tessera_issuer::DbError> {
+        Err(gone())
+    }
+    fn refusals(
+        &self,
+        _: usize,
+    ) -> Result<Vec<tessera_issuer::RefusalRecord>, tessera_issuer::DbError> {
+        Err(gone())
+    }
     fn ready(&self) -> Result<(), tessera_issuer::DbError> {
         Err(gone())
     }

@@ -5,5 +5,6 @@ mod config;
 mod duties;
 mod http;
 mod library;
+mod refusals;
 mod support;
 mod workbench;

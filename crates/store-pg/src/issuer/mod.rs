@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use postgres::GenericClient;
 use serde_json::Value;
-use tessera_issuer::{DbError, IssuanceRecord, IssueError, IssuerStore, MintFn};
+use tessera_issuer::{DbError, IssuanceRecord, IssueError, IssuerStore, MintFn, RefusalRecord};
 
 use crate::error::PgError;
 use crate::pool::{Pool, PoolOptions};
@@ -220,6 +220,61 @@ impl IssuerStore for PgIssuerStore {
             .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(inserted == 1)
+    }
+
+    fn record_refusal(&self, r: &RefusalRecord) -> Result<(), DbError> {
+        let mut client = self.pool.get()?;
+        client
+            .execute(
+                "INSERT INTO issuer_refusal (at, endpoint, client_id, claimed_client_id, status,
+                    error, error_description, ticket_type, jti)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &r.at,
+                    &r.endpoint,
+                    &r.client_id,
+                    &r.claimed_client_id,
+                    &i32::from(r.status),
+                    &r.error,
+                    &r.error_description,
+                    &r.ticket_type,
+                    &r.jti,
+                ],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn refusals(&self, limit: usize) -> Result<Vec<RefusalRecord>, DbError> {
+        let mut client = self.pool.get()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                "SELECT id, at, endpoint, client_id, claimed_client_id, status, error,
+                    error_description, ticket_type, jti
+                 FROM (SELECT * FROM issuer_refusal ORDER BY id DESC LIMIT $1) latest
+                 ORDER BY id",
+                &[&limit],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let status: i32 = r.try_get(5).map_err(db)?;
+                Ok(RefusalRecord {
+                    id: r.try_get(0).map_err(db)?,
+                    at: r.try_get(1).map_err(db)?,
+                    endpoint: r.try_get(2).map_err(db)?,
+                    client_id: r.try_get(3).map_err(db)?,
+                    claimed_client_id: r.try_get(4).map_err(db)?,
+                    status: u16::try_from(status)
+                        .map_err(|_| DbError(format!("issuer_refusal: status {status}")))?,
+                    error: r.try_get(6).map_err(db)?,
+                    error_description: r.try_get(7).map_err(db)?,
+                    ticket_type: r.try_get(8).map_err(db)?,
+                    jti: r.try_get(9).map_err(db)?,
+                })
+            })
+            .collect()
     }
 }
 

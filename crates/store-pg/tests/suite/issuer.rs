@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use serde_json::json;
-use tessera_issuer::{Db, IssuanceRecord, IssueError, IssuerStore};
+use tessera_issuer::{Db, IssuanceRecord, IssueError, IssuerStore, RefusalRecord};
 use tessera_store_pg::PoolOptions;
 use tessera_store_pg::issuer::PgIssuerStore;
 use tessera_store_pg::testing::TestDb;
@@ -168,6 +168,68 @@ fn issuer_assertion_jtis_are_fresh_once_until_they_expire() {
             "{}",
             b.name
         );
+    }
+}
+
+fn refusal(at: i64, endpoint: &str, client: Option<&str>) -> RefusalRecord {
+    RefusalRecord {
+        id: 0,
+        at,
+        endpoint: endpoint.into(),
+        client_id: client.map(str::to_owned),
+        claimed_client_id: None,
+        status: 404,
+        error: "not_found".into(),
+        error_description: "no such ticket: Ana Díaz's".into(),
+        ticket_type: None,
+        jti: Some("j-1".into()),
+    }
+}
+
+#[test]
+fn issuer_refusals_are_kept_in_order_and_are_append_only() {
+    for b in issuers() {
+        let s = b.store.as_ref();
+        for (at, endpoint) in [(1, "mint"), (2, "record"), (3, "revoke")] {
+            s.record_refusal(&refusal(at, endpoint, Some("app")))
+                .unwrap();
+        }
+        let latest = s.refusals(2).unwrap();
+        let got: Vec<(i64, &str)> = latest.iter().map(|r| (r.at, r.endpoint.as_str())).collect();
+        assert_eq!(got, [(2, "record"), (3, "revoke")], "{}", b.name);
+        assert!(latest[0].id < latest[1].id, "{}", b.name);
+        let mut want = refusal(3, "revoke", Some("app"));
+        want.id = latest[1].id;
+        assert_eq!(latest[1], want, "{}: every field round-trips", b.name);
+        // Neither an update nor a delete gets through, whoever asks.
+        let refused: Vec<String> = match &b._guard {
+            Guard::Dir(dir) => {
+                let c = rusqlite::Connection::open(dir.path().join("issuer.db")).unwrap();
+                ["UPDATE refusal SET status = 200", "DELETE FROM refusal"]
+                    .iter()
+                    .map(|q| c.execute(q, []).unwrap_err().to_string())
+                    .collect()
+            }
+            Guard::Pg(db) => {
+                let mut c = postgres::Client::connect(db.url(), postgres::NoTls).unwrap();
+                [
+                    "UPDATE issuer_refusal SET status = 200",
+                    "DELETE FROM issuer_refusal",
+                    "TRUNCATE issuer_refusal",
+                ]
+                .iter()
+                .map(|q| {
+                    let e = c.batch_execute(q).unwrap_err();
+                    e.as_db_error()
+                        .map_or(e.to_string(), |d| d.message().to_owned())
+                })
+                .collect()
+            }
+        };
+        for e in &refused {
+            assert!(e.contains("refusal is append-only"), "{}: {e}", b.name);
+        }
+        assert_eq!(s.refusals(10).unwrap().len(), 3, "{}", b.name);
     }
 }
 

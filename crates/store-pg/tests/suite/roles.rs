@@ -82,6 +82,9 @@ fn an_application_role_serves_but_cannot_rewrite_or_unguard_the_audit_trail() {
         "DELETE FROM redemption_audit",
         "TRUNCATE redemption_audit",
         "DELETE FROM audit_chain_head",
+        "UPDATE issuer_refusal SET status = 200",
+        "DELETE FROM issuer_refusal",
+        "TRUNCATE issuer_refusal",
     ] {
         let e = app.batch_execute(sql).unwrap_err();
         assert_eq!(sqlstate(&e), "42501", "{sql}: {e:?}");
