@@ -131,7 +131,7 @@ impl Metrics {
         let decisions = Family::<DecisionLabels, Counter>::default();
         registry.register(
             "tessera_token_endpoint_decisions",
-            "Audited decisions of the token, introspection and registration endpoints",
+            "Audited decisions: of the token, introspection and registration endpoints, and the refusals of the FHIR API (event fhir_access) and admin endpoints (admin_access)",
             decisions.clone(),
         );
         let redemptions = Family::<RedemptionLabels, Counter>::default();

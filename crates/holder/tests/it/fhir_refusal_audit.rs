@@ -190,6 +190,14 @@ async fn refusals_by_the_grant_and_malformed_requests_are_audited_with_the_token
     // An unknown route behind the token is a 404 like any record outside the grant.
     let (row, _) = refused(&h, "/fhir/Observation/a/b/c", &auth, 404).await;
     assert_eq!((why(&row).0, why(&row).1), ("resource", "not-found"));
+    // The node's metrics count each durable refusal row by event and step.
+    let metrics = h.state.metrics().render();
+    for (step, n) in [("grant", 1), ("resource", 3), ("request", 1)] {
+        let line = format!(
+            "tessera_token_endpoint_decisions_total{{event=\"fhir_access\",outcome=\"rejected\",step=\"{step}\"}} {n}"
+        );
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
 }
 
 #[tokio::test]
