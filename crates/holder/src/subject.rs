@@ -30,20 +30,31 @@ pub const MAX_CANDIDATES: usize = 16;
 
 /// Local lookups the token endpoint needs, unfiltered by any grant (this is the Data Holder
 /// deciding whom a ticket is about, not a client reading data).
+///
+/// Each lookup is a future: on a backend whose reads are round trips (PostgreSQL) it waits on
+/// the runtime instead of blocking the worker; an embedded backend answers at once.
 pub trait LocalRecords: Send + Sync {
     /// `Patient/{id}`.
-    fn patient(&self, id: &str) -> Result<Option<Value>, String>;
+    fn patient<'a>(&'a self, id: &'a str) -> Lookup<'a, Option<Value>>;
     /// Patients carrying `system|value`.
-    fn patients_by_identifier(&self, system: &str, value: &str) -> Result<Vec<Value>, String>;
+    fn patients_by_identifier<'a>(
+        &'a self,
+        system: &'a str,
+        value: &'a str,
+    ) -> Lookup<'a, Vec<Value>>;
     /// Patients born on `date` (FHIR date).
-    fn patients_by_birth_date(&self, date: &str) -> Result<Vec<Value>, String>;
+    fn patients_by_birth_date<'a>(&'a self, date: &'a str) -> Lookup<'a, Vec<Value>>;
     /// `Encounter/{id}`.
-    fn encounter(&self, id: &str) -> Result<Option<Value>, String>;
+    fn encounter<'a>(&'a self, id: &'a str) -> Lookup<'a, Option<Value>>;
     /// Coverage resources whose beneficiary is `Patient/{patient_id}`.
-    fn coverages(&self, patient_id: &str) -> Result<Vec<Value>, String>;
+    fn coverages<'a>(&'a self, patient_id: &'a str) -> Lookup<'a, Vec<Value>>;
     /// `Organization/{id}` (Coverage payors referenced by id).
-    fn organization(&self, id: &str) -> Result<Option<Value>, String>;
+    fn organization<'a>(&'a self, id: &'a str) -> Lookup<'a, Option<Value>>;
 }
+
+/// What a [`LocalRecords`] lookup returns.
+pub type Lookup<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send + 'a>>;
 
 /// Demographics from verified identity evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -58,13 +69,16 @@ pub struct EvidenceDemographics {
 
 /// Resolves the subject; returns the local Patient id. `base_urls` are the own FHIR bases an
 /// absolute hint may start with.
-pub fn resolve_subject(
+pub async fn resolve_subject(
     records: &dyn LocalRecords,
     subject: &Subject,
     evidence: Option<&EvidenceDemographics>,
     base_urls: &[String],
 ) -> Result<String, TokenError> {
-    match matching_records(records, subject, evidence, base_urls)?.as_slice() {
+    match matching_records(records, subject, evidence, base_urls)
+        .await?
+        .as_slice()
+    {
         [one] => Ok(one.clone()),
         _ => Err(TokenError::SubjectAmbiguous),
     }
@@ -73,7 +87,7 @@ pub fn resolve_subject(
 /// Steps 1–4 without the final count: every local record the subject matches (at least one;
 /// none ⇒ unresolved). A hint that resolves yields exactly its record. Person resolution
 /// (`crate::network::person`) decides whether several matches are one person.
-pub fn matching_records(
+pub async fn matching_records(
     records: &dyn LocalRecords,
     subject: &Subject,
     evidence: Option<&EvidenceDemographics>,
@@ -102,7 +116,7 @@ pub fn matching_records(
         return Err(TokenError::SubjectAmbiguous);
     }
     if let Some(Some(id)) = hint_a.or(hint_b)
-        && let Some(local) = records.patient(&id).map_err(internal)?
+        && let Some(local) = records.patient(&id).await.map_err(internal)?
     {
         // A record reached through the hint must still match (PT-SUBJ-05).
         return if consistent(&local) {
@@ -130,6 +144,7 @@ pub fn matching_records(
     for (system, value) in identifiers.iter().take(MAX_CANDIDATES) {
         for p in records
             .patients_by_identifier(system, value)
+            .await
             .map_err(internal)?
         {
             push_unique(&mut candidates, p);
@@ -150,6 +165,7 @@ pub fn matching_records(
         }
         for p in records
             .patients_by_birth_date(birth_date)
+            .await
             .map_err(internal)?
         {
             push_unique(&mut candidates, p);

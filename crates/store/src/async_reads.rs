@@ -4,8 +4,8 @@
 //! blocking thread. Where a read is a network round trip (PostgreSQL), that hand-off and back
 //! is a measurable share of the request (BENCHMARKS.md): such a backend also offers the two
 //! calls here, which send the statement and let the runtime do other work until the answer
-//! comes. Same contract as [`ResourceStore::read`] and [`ResourceStore::search`]: the backend
-//! suite checks both paths give the same answers.
+//! comes. Same contract as [`ResourceStore::read`], [`ResourceStore::search`] and
+//! [`ResourceStore::person_of`]: the backend suite checks both paths give the same answers.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +14,7 @@ use tessera_access::Filter;
 use tessera_fhir::SearchQuery;
 
 use crate::error::StoreError;
+use crate::linkage::PersonOf;
 #[cfg(doc)]
 use crate::model::ResourceStore;
 use crate::model::{Scope, SearchPage};
@@ -40,4 +41,7 @@ pub trait AsyncReads: Send + Sync {
         query: &'a SearchQuery,
         grant: &'a Filter,
     ) -> ReadFuture<'a, SearchPage>;
+
+    /// As [`ResourceStore::person_of`] (the token endpoint's subject step).
+    fn person_of<'a>(&'a self, record: &'a str) -> ReadFuture<'a, PersonOf>;
 }

@@ -60,7 +60,7 @@ impl From<TokenError> for Refusal {
 }
 
 /// Resolves the ticket subject to one person at `holder`.
-pub fn resolve_person(
+pub async fn resolve_person(
     records: &dyn LocalRecords,
     store: &dyn ResourceStore,
     subject: &Subject,
@@ -68,12 +68,13 @@ pub fn resolve_person(
     holder: &DataHolder,
 ) -> Result<ResolvedPerson, Refusal> {
     let internal = |e: String| TokenError::Internal(format!("person lookup: {e}"));
-    let matched = matching_records(records, subject, evidence, &holder.bases)?;
+    let matched = matching_records(records, subject, evidence, &holder.bases).await?;
     let mut persons: BTreeSet<String> = BTreeSet::new();
     let mut person_records: Vec<(String, Option<String>)> = Vec::new();
     let mut considered = 0;
     for id in &matched {
-        match store.person_of(id).map_err(|e| internal(e.to_string()))? {
+        let of = crate::subject::store_records::person_of(store, id).await;
+        match of.map_err(|e| internal(e.to_string()))? {
             PersonOf::Unknown => {}
             PersonOf::Quarantined(c) => {
                 // At a site, a quarantined record elsewhere is not this Data Holder's concern.
@@ -132,6 +133,7 @@ pub fn resolve_person(
         }
         let local = records
             .patient(record)
+            .await
             .map_err(internal)?
             .ok_or_else(|| internal(format!("linked Patient/{record} vanished")))?;
         let agrees = consistent_with_ticket(&local, &subject.patient)

@@ -8,40 +8,61 @@ use super::*;
 #[derive(Default)]
 struct Mem(Vec<Value>);
 
+impl Mem {
+    fn find(&self, id: &str) -> Option<Value> {
+        self.0.iter().find(|p| p["id"] == id).cloned()
+    }
+
+    fn matching(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+        self.0.iter().filter(|p| keep(p)).cloned().collect()
+    }
+}
+
+fn ready<'a, T: Send + 'a>(v: T) -> Lookup<'a, T> {
+    Box::pin(std::future::ready(Ok(v)))
+}
+
 impl LocalRecords for Mem {
-    fn patient(&self, id: &str) -> Result<Option<Value>, String> {
-        Ok(self.0.iter().find(|p| p["id"] == id).cloned())
+    fn patient<'a>(&'a self, id: &'a str) -> Lookup<'a, Option<Value>> {
+        ready(self.find(id))
     }
-    fn patients_by_identifier(&self, system: &str, value: &str) -> Result<Vec<Value>, String> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|p| {
-                p["identifier"].as_array().is_some_and(|ids| {
-                    ids.iter()
-                        .any(|i| i["system"] == system && i["value"] == value)
-                })
+    fn patients_by_identifier<'a>(
+        &'a self,
+        system: &'a str,
+        value: &'a str,
+    ) -> Lookup<'a, Vec<Value>> {
+        ready(self.matching(|p| {
+            p["identifier"].as_array().is_some_and(|ids| {
+                ids.iter()
+                    .any(|i| i["system"] == system && i["value"] == value)
             })
-            .cloned()
-            .collect())
+        }))
     }
-    fn patients_by_birth_date(&self, date: &str) -> Result<Vec<Value>, String> {
-        Ok(self
-            .0
-            .iter()
-            .filter(|p| p["birthDate"] == date)
-            .cloned()
-            .collect())
+    fn patients_by_birth_date<'a>(&'a self, date: &'a str) -> Lookup<'a, Vec<Value>> {
+        ready(self.matching(|p| p["birthDate"] == date))
     }
-    fn encounter(&self, _: &str) -> Result<Option<Value>, String> {
-        Ok(None)
+    fn encounter<'a>(&'a self, _: &'a str) -> Lookup<'a, Option<Value>> {
+        ready(None)
     }
-    fn coverages(&self, _: &str) -> Result<Vec<Value>, String> {
-        Ok(vec![])
+    fn coverages<'a>(&'a self, _: &'a str) -> Lookup<'a, Vec<Value>> {
+        ready(vec![])
     }
-    fn organization(&self, _: &str) -> Result<Option<Value>, String> {
-        Ok(None)
+    fn organization<'a>(&'a self, _: &'a str) -> Lookup<'a, Option<Value>> {
+        ready(None)
     }
+}
+
+/// [`resolve_subject`] run to completion (the in-memory lookups never wait).
+fn resolve(
+    db: &Mem,
+    subject: &Subject,
+    evidence: Option<&EvidenceDemographics>,
+    bases: &[String],
+) -> Result<String, TokenError> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(resolve_subject(db, subject, evidence, bases))
 }
 
 fn elena(id: &str) -> Value {
@@ -78,7 +99,7 @@ fn identifier_match_resolves() {
         json!({"resourceType":"Patient","id":"p2","birthDate":"1950-01-01"}),
     ]);
     assert_eq!(
-        resolve_subject(&db, &subject(ticket_patient()), None, &bases()),
+        resolve(&db, &subject(ticket_patient()), None, &bases()),
         Ok("p1".into())
     );
 }
@@ -90,7 +111,7 @@ fn identifier_match_with_conflicting_birth_date_is_no_match() {
     p.birth_date = Some("1990-01-01".into());
     let db = Mem(vec![elena("p1")]);
     assert_eq!(
-        resolve_subject(&db, &subject(p), None, &bases()),
+        resolve(&db, &subject(p), None, &bases()),
         Err(TokenError::SubjectUnresolved)
     );
 }
@@ -105,10 +126,7 @@ fn demographics_without_identifier_and_normalization() {
         text: None,
     }];
     let db = Mem(vec![elena("p1")]);
-    assert_eq!(
-        resolve_subject(&db, &subject(p), None, &bases()),
-        Ok("p1".into())
-    );
+    assert_eq!(resolve(&db, &subject(p), None, &bases()), Ok("p1".into()));
 }
 
 #[test]
@@ -118,7 +136,7 @@ fn name_alone_never_matches() {
     p.birth_date = None;
     let db = Mem(vec![elena("p1")]);
     assert_eq!(
-        resolve_subject(&db, &subject(p), None, &bases()),
+        resolve(&db, &subject(p), None, &bases()),
         Err(TokenError::SubjectUnresolved)
     );
 }
@@ -128,7 +146,7 @@ fn two_identical_patients_are_ambiguous() {
     // PT-SUBJ-03.
     let db = Mem(vec![elena("p1"), elena("p2")]);
     assert_eq!(
-        resolve_subject(&db, &subject(ticket_patient()), None, &bases()),
+        resolve(&db, &subject(ticket_patient()), None, &bases()),
         Err(TokenError::SubjectAmbiguous)
     );
 }
@@ -143,18 +161,18 @@ fn hints_resolve_but_are_checked() {
         reference: Some("https://dh.example/fhir/Patient/p1".into()),
         ..Reference::default()
     });
-    assert_eq!(resolve_subject(&db, &s, None, &bases()), Ok("p1".into()));
+    assert_eq!(resolve(&db, &s, None, &bases()), Ok("p1".into()));
     // PT-SUBJ-05: hint to an inconsistent record.
     let mut s = subject(ticket_patient());
     s.patient_reference = Some("Patient/p9".into());
     assert_eq!(
-        resolve_subject(&db, &s, None, &bases()),
+        resolve(&db, &s, None, &bases()),
         Err(TokenError::SubjectUnresolved)
     );
     // Unresolvable hint falls back to matching.
     let mut s = subject(ticket_patient());
     s.patient_reference = Some("https://elsewhere.example/Patient/zz".into());
-    assert_eq!(resolve_subject(&db, &s, None, &bases()), Ok("p1".into()));
+    assert_eq!(resolve(&db, &s, None, &bases()), Ok("p1".into()));
     // Two hints naming different records.
     let mut s = subject(ticket_patient());
     s.patient_reference = Some("Patient/p1".into());
@@ -163,7 +181,7 @@ fn hints_resolve_but_are_checked() {
         ..Reference::default()
     });
     assert_eq!(
-        resolve_subject(&db, &s, None, &bases()),
+        resolve(&db, &s, None, &bases()),
         Err(TokenError::SubjectAmbiguous)
     );
 }
@@ -177,7 +195,7 @@ fn evidence_must_agree_with_the_local_record() {
         birth_date: Some("1989-09-14".into()),
     };
     assert_eq!(
-        resolve_subject(&db, &subject(ticket_patient()), Some(&ev), &bases()),
+        resolve(&db, &subject(ticket_patient()), Some(&ev), &bases()),
         Ok("p1".into())
     );
     let ev = EvidenceDemographics {
@@ -185,7 +203,7 @@ fn evidence_must_agree_with_the_local_record() {
         ..ev
     };
     assert_eq!(
-        resolve_subject(&db, &subject(ticket_patient()), Some(&ev), &bases()),
+        resolve(&db, &subject(ticket_patient()), Some(&ev), &bases()),
         Err(TokenError::SubjectUnresolved)
     );
 }

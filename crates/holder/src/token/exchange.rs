@@ -336,10 +336,11 @@ async fn run(
 
     trail.at("subject");
     let demographics: Option<EvidenceDemographics> = evidence.map(|e| e.demographics);
-    // Run on this worker, not through `spawn_blocking`: the lookups are a bounded number of
-    // index-driven reads (at most MAX_CANDIDATES identifiers and MAX_PERSON_RECORDS records),
-    // tens of microseconds in all, while the hand-off to a blocking thread and back cost more
-    // CPU than that in context switches (BENCHMARKS.md, "Where the floor ends").
+    // On this task, not through `spawn_blocking`: the lookups are a bounded number of
+    // index-driven reads (at most MAX_CANDIDATES identifiers and MAX_PERSON_RECORDS records).
+    // An embedded store answers them inline, tens of microseconds in all, less than a hand-off
+    // to a blocking thread costs (BENCHMARKS.md, "Where the floor ends"); a networked one
+    // through its asynchronous reads, so the worker serves other requests meanwhile.
     let resolved = resolve_person(
         st.records.as_ref(),
         st.store.as_ref(),
@@ -347,6 +348,7 @@ async fn run(
         demographics.as_ref(),
         holder,
     )
+    .await
     .map_err(|refusal| {
         if let Some((k, v)) = refusal.detail {
             trail.details.insert(k.into(), v);

@@ -38,26 +38,23 @@ pub async fn claim_encounters(
             ))?;
         ids.push(id);
     }
-    let records = state.inner.records.clone();
-    let patients = patient_records.to_vec();
-    tokio::task::spawn_blocking(move || {
-        for id in &ids {
-            let enc = records
-                .encounter(id)
-                .map_err(TokenError::Internal)?
-                .ok_or(TokenError::ClaimLinkage("unknown encounter"))?;
-            let subject = enc
-                .pointer("/subject/reference")
-                .and_then(Value::as_str)
-                .and_then(tessera_fhir::split_reference);
-            if !subject.is_some_and(|(t, p)| t == "Patient" && patients.iter().any(|r| r == p)) {
-                return Err(TokenError::ClaimLinkage("encounter of another patient"));
-            }
+    // At most MAX_LINKED_ENCOUNTERS index reads, on this task (see the subject step).
+    let records = state.inner.records.as_ref();
+    for id in &ids {
+        let enc = records
+            .encounter(id)
+            .await
+            .map_err(TokenError::Internal)?
+            .ok_or(TokenError::ClaimLinkage("unknown encounter"))?;
+        let subject = enc
+            .pointer("/subject/reference")
+            .and_then(Value::as_str)
+            .and_then(tessera_fhir::split_reference);
+        if !subject.is_some_and(|(t, p)| t == "Patient" && patient_records.iter().any(|r| r == p)) {
+            return Err(TokenError::ClaimLinkage("encounter of another patient"));
         }
-        Ok(ids)
-    })
-    .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?
+    }
+    Ok(ids)
 }
 
 /// Quality gap (OP-35): the requester's relationship with the patient is established by a
@@ -79,52 +76,54 @@ pub async fn check_relationship(
     if wanted.is_empty() {
         return Err(TokenError::RelationshipNotEstablished);
     }
-    let records = state.inner.records.clone();
-    let patients = patient_records.to_vec();
-    let panels: Vec<ContractPanel> = state
+    let records = state.inner.records.as_ref();
+    let panels: Vec<&ContractPanel> = state
         .inner
         .config
         .policy
         .contract_panels
         .iter()
         .filter(|p| wanted.contains(&p.payer))
-        .cloned()
         .collect();
-    tokio::task::spawn_blocking(move || {
-        for patient in &patients {
-            for cov in records.coverages(patient).map_err(TokenError::Internal)? {
-                if !active(&cov, now) {
-                    continue;
-                }
-                for payor in cov
-                    .get("payor")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if payor_matches(records.as_ref(), payor, &wanted)? {
-                        return Ok("coverage");
-                    }
-                }
+    // A person's records and their coverages: bounded index reads, on this task.
+    for patient in patient_records {
+        for cov in records
+            .coverages(patient)
+            .await
+            .map_err(TokenError::Internal)?
+        {
+            if !active(&cov, now) {
+                continue;
             }
-        }
-        for patient in &patients {
-            if !panels.is_empty()
-                && let Some(p) = records.patient(patient).map_err(TokenError::Internal)?
+            for payor in cov
+                .get("payor")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
             {
-                let ids = identifier_pairs(p.get("identifier"));
-                if panels
-                    .iter()
-                    .any(|panel| ids.iter().any(|id| panel.members.contains(id)))
-                {
-                    return Ok("contract_panel");
+                if payor_matches(records, payor, &wanted).await? {
+                    return Ok("coverage");
                 }
             }
         }
-        Err(TokenError::RelationshipNotEstablished)
-    })
-    .await
-    .map_err(|e| TokenError::Internal(e.to_string()))?
+    }
+    for patient in patient_records {
+        if !panels.is_empty()
+            && let Some(p) = records
+                .patient(patient)
+                .await
+                .map_err(TokenError::Internal)?
+        {
+            let ids = identifier_pairs(p.get("identifier"));
+            if panels
+                .iter()
+                .any(|panel| ids.iter().any(|id| panel.members.contains(id)))
+            {
+                return Ok("contract_panel");
+            }
+        }
+    }
+    Err(TokenError::RelationshipNotEstablished)
 }
 
 fn pair(i: &Identifier) -> Option<(String, String)> {
@@ -145,7 +144,7 @@ fn identifier_pairs(v: Option<&Value>) -> Vec<(String, String)> {
     }
 }
 
-fn payor_matches(
+async fn payor_matches(
     records: &dyn crate::subject::LocalRecords,
     payor: &Value,
     wanted: &[(String, String)],
@@ -161,7 +160,10 @@ fn payor_matches(
         .filter(|(t, _)| *t == "Organization")
         .map(|(_, id)| id.to_owned());
     if let Some(id) = org_id
-        && let Some(org) = records.organization(&id).map_err(TokenError::Internal)?
+        && let Some(org) = records
+            .organization(&id)
+            .await
+            .map_err(TokenError::Internal)?
     {
         return Ok(hit(identifier_pairs(org.get("identifier"))));
     }

@@ -4,14 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use postgres::types::Type;
-use postgres::{Client, GenericClient};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, GenericClient, Row};
 use tessera_store::linkage::{
     Conflict, LinkAssertion, LinkClaim, LinkRefusal, Linkage, LinkageRules, LinkageSummary,
     LinkageVersion, LinkedRecord, PatientLinkFacts, PersonOf, RecordStatus, compute,
     inputs_fingerprint, patient_link_facts, stored_summary,
 };
 
+use crate::async_pool::AsyncClient;
 use crate::error::PgError;
 use crate::pool::PooledClient;
 
@@ -261,47 +262,92 @@ const PERSON_OF: &str = "SELECT p.person_id, p.status, q.record_id, q.site_id \
      FROM person_record p LEFT JOIN person_record q ON q.person_id = p.person_id \
      WHERE p.record_id = $1 ORDER BY q.record_id";
 
-pub fn person_of(client: &mut PooledClient<'_>, record: &str) -> Result<PersonOf, PgError> {
-    let rows = client.query_kept(PERSON_OF, &[(&record, Type::TEXT)])?;
+/// A record's site, for a record not in the linkage yet.
+const SITE_OF: &str = "SELECT (SELECT MIN(s.site_id) FROM resource_site s WHERE s.rid = r.rid) \
+     FROM resource r WHERE r.type = 'Patient' AND r.id = $1";
+
+/// A quarantined record's anchors.
+const ANCHORS_OF: &str = "SELECT anchors FROM link_conflict WHERE record_id = $1";
+
+/// What [`PERSON_OF`]'s rows say, or which statement must answer instead.
+enum PersonRows {
+    Known(PersonOf),
+    /// Not in the linkage yet (ingested since the last rebuild): [`SITE_OF`] decides.
+    Unlinked,
+    /// Quarantined: [`ANCHORS_OF`] gives the conflict's anchors.
+    Quarantined,
+}
+
+fn person_rows(rows: &[Row]) -> Result<PersonRows, PgError> {
     let Some(first) = rows.first() else {
-        // Not in the linkage yet (ingested since the last rebuild): a person of one record.
-        let site = client.query_typed_opt(
-            "SELECT (SELECT MIN(s.site_id) FROM resource_site s WHERE s.rid = r.rid) \
-             FROM resource r WHERE r.type = 'Patient' AND r.id = $1",
-            &[(&record, Type::TEXT)],
-        )?;
-        return Ok(match site {
-            None => PersonOf::Unknown,
-            Some(site) => PersonOf::Person {
-                id: record.to_owned(),
-                records: vec![(record.to_owned(), site.try_get(0)?)],
-            },
-        });
+        return Ok(PersonRows::Unlinked);
     };
     let (person, status): (String, String) = (first.try_get(0)?, first.try_get(1)?);
     if status == RecordStatus::Quarantined.as_str() {
-        let anchors = client.query_typed_opt(
-            "SELECT anchors FROM link_conflict WHERE record_id = $1",
-            &[(&record, Type::TEXT)],
-        )?;
-        let anchors = match anchors {
-            Some(r) => serde_json::from_str(r.try_get(0)?).unwrap_or_default(),
-            None => Vec::new(),
-        };
-        return Ok(PersonOf::Quarantined(Conflict {
-            record: record.to_owned(),
-            anchors,
-        }));
+        return Ok(PersonRows::Quarantined);
     }
     // The join always meets the record itself (same person), so every row has a record.
     let records = rows
         .iter()
         .map(|r| Ok((r.try_get(2)?, r.try_get(3)?)))
         .collect::<Result<Vec<(String, Option<String>)>, PgError>>()?;
-    Ok(PersonOf::Person {
+    Ok(PersonRows::Known(PersonOf::Person {
         id: person,
         records,
+    }))
+}
+
+/// An unlinked record is a person of one record, or unknown (from [`SITE_OF`]'s row).
+fn unlinked(record: &str, site: Option<&Row>) -> Result<PersonOf, PgError> {
+    Ok(match site {
+        None => PersonOf::Unknown,
+        Some(site) => PersonOf::Person {
+            id: record.to_owned(),
+            records: vec![(record.to_owned(), site.try_get(0)?)],
+        },
     })
+}
+
+/// A quarantined record's conflict (from [`ANCHORS_OF`]'s row).
+fn quarantined(record: &str, anchors: Option<&Row>) -> Result<PersonOf, PgError> {
+    let anchors = match anchors {
+        Some(r) => serde_json::from_str(r.try_get(0)?).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(PersonOf::Quarantined(Conflict {
+        record: record.to_owned(),
+        anchors,
+    }))
+}
+
+pub fn person_of(client: &mut PooledClient<'_>, record: &str) -> Result<PersonOf, PgError> {
+    let param = [(&record as &(dyn ToSql + Sync), Type::TEXT)];
+    match person_rows(&client.query_kept(PERSON_OF, &param)?)? {
+        PersonRows::Known(p) => Ok(p),
+        PersonRows::Unlinked => unlinked(record, client.query_typed_opt(SITE_OF, &param)?.as_ref()),
+        PersonRows::Quarantined => {
+            quarantined(record, client.query_typed_opt(ANCHORS_OF, &param)?.as_ref())
+        }
+    }
+}
+
+/// [`person_of`] on an asynchronous read connection (the token endpoint's subject step).
+pub async fn person_of_async(
+    client: &mut AsyncClient<'_>,
+    record: &str,
+) -> Result<PersonOf, PgError> {
+    let param = [(&record as &(dyn ToSql + Sync), Type::TEXT)];
+    match person_rows(&client.query_kept(PERSON_OF, &param).await?)? {
+        PersonRows::Known(p) => Ok(p),
+        PersonRows::Unlinked => {
+            let rows = client.query_typed(SITE_OF, &param).await?;
+            unlinked(record, rows.first())
+        }
+        PersonRows::Quarantined => {
+            let rows = client.query_typed(ANCHORS_OF, &param).await?;
+            quarantined(record, rows.first())
+        }
+    }
 }
 
 pub fn append_refusal(client: &mut Client, r: &LinkRefusal) -> Result<i64, PgError> {

@@ -140,6 +140,13 @@ impl AsyncReads for PgStore {
             Ok(read::search_async(&mut client, scope, query, grant).await?)
         })
     }
+
+    fn person_of<'a>(&'a self, record: &'a str) -> ReadFuture<'a, PersonOf> {
+        Box::pin(async move {
+            let mut client = self.pool.reads().get().await?;
+            Ok(linkage::person_of_async(&mut client, record).await?)
+        })
+    }
 }
 
 /// The tables a resource write touches.

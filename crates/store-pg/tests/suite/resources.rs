@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use serde_json::Value;
 use tessera_access::Filter;
 use tessera_fhir::{SearchQuery, parse_search};
+use tessera_store::linkage::PersonOf;
 use tessera_store::{
     IngestOptions, IngestReport, ResourceStore, Scope, SearchPage, SiteMode, ingest_value,
     site_id_from,
@@ -249,6 +250,16 @@ pub fn read(
             other, found,
             "the asynchronous read of {rtype}/{id} under {grant:?}"
         );
+    }
+    found
+}
+
+/// The person of `record`, checked against the asynchronous path as [`search_page`] is.
+pub fn person_of(store: &dyn ResourceStore, record: &str) -> PersonOf {
+    let found = store.person_of(record).unwrap();
+    if let Some(reads) = store.async_reads() {
+        let other = runtime().block_on(reads.person_of(record)).unwrap();
+        assert_eq!(other, found, "the asynchronous person of {record}");
     }
     found
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tessera_store::linkage::{LinkAssertion, LinkClaim, LinkRefusal, LinkageRules, PersonOf};
 use tessera_synth::PERSON_ID_SYSTEM;
 
-use super::{NOW, data};
+use super::{NOW, data, person_of};
 use crate::backends;
 
 #[test]
@@ -43,7 +43,7 @@ fn linkage_is_computed_and_persisted_alike_on_every_backend() {
         let (name, s) = (b.name, b.store.as_ref());
         d.ingest_into(s);
         assert_eq!(
-            s.person_of(&p0[0]).unwrap(),
+            person_of(s, &p0[0]),
             PersonOf::Person {
                 id: p0[0].clone(),
                 records: vec![(
@@ -58,7 +58,7 @@ fn linkage_is_computed_and_persisted_alike_on_every_backend() {
             },
             "{name}: before any rebuild a record is a person of one"
         );
-        assert_eq!(s.person_of("no-such").unwrap(), PersonOf::Unknown, "{name}");
+        assert_eq!(person_of(s, "no-such"), PersonOf::Unknown, "{name}");
         let first = s.rebuild_linkage(&rules, NOW, "ingest").unwrap();
         assert!(first.changed && first.version >= 1, "{name}: {first:?}");
         assert!(first.conflicts.is_empty(), "{name}: {:?}", first.conflicts);
@@ -106,7 +106,7 @@ fn linkage_is_computed_and_persisted_alike_on_every_backend() {
         assert_eq!(versions.len(), 2, "{name}");
         assert_eq!(versions[0].cause, "cli remove", "{name}: newest first");
         assert_eq!(s.linkage_versions(1).unwrap().len(), 1, "{name}");
-        match s.person_of(&p0[0]).unwrap() {
+        match person_of(s, &p0[0]) {
             PersonOf::Person { records, .. } => {
                 assert!(records.len() < p0.len(), "{name}: {records:?}")
             }
@@ -130,11 +130,34 @@ fn linkage_is_computed_and_persisted_alike_on_every_backend() {
         assert_eq!(refusals.len(), 1, "{name}");
         assert_eq!(refusals[0].error, "second", "{name}: newest first");
         assert!(s.link_conflicts().unwrap().is_empty(), "{name}");
-        results.push((
-            name,
-            s.linked_records().unwrap(),
-            s.person_of(&p0[1]).unwrap(),
-        ));
+        let linked = s.linked_records().unwrap();
+        let p1_person = person_of(s, &p0[1]);
+        // A second enterprise id on a record: claimed by two persons, it is quarantined, and
+        // its person is the conflict with the anchors that clash.
+        s.add_link_assertion(&LinkAssertion {
+            seq: 0,
+            at: NOW + 4,
+            actor: "cli".into(),
+            add: true,
+            record: p0[1].clone(),
+            claim: LinkClaim::Identifier {
+                system: PERSON_ID_SYSTEM.into(),
+                value: "someone-else".into(),
+            },
+        })
+        .unwrap();
+        s.rebuild_linkage(&rules, NOW + 5, "cli add").unwrap();
+        match person_of(s, &p0[1]) {
+            PersonOf::Quarantined(c) => {
+                assert_eq!(c.record, p0[1], "{name}");
+                assert!(
+                    c.anchors.iter().any(|a| a.ends_with("|someone-else")),
+                    "{name}: {c:?}"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        results.push((name, linked, p1_person));
     }
     if let [(_, a, pa), (_, b, pb)] = &results[..] {
         assert_eq!(a, b, "both backends persist the same linkage");
