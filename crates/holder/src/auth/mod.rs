@@ -3,13 +3,13 @@
 //! extensions as `Arc<tessera_access::Grant>` for the FHIR router. Requests without a valid
 //! token get 401 with `WWW-Authenticate` (PT-RS-01); `metadata` is public.
 
+use std::sync::Arc;
+
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
-
-use std::sync::Arc;
 
 use crate::state::HolderState;
 use crate::token::access_token::{TokenInfo, lookup_token};

@@ -19,6 +19,9 @@ use crate::state::HolderState;
 /// At most this many characters of a request path are recorded (paths are caller input).
 const MAX_AUDITED_PATH: usize = 256;
 
+/// At most this many characters of a description (which may quote the refused value).
+const MAX_AUDITED_DESCRIPTION: usize = 512;
+
 /// Why a request was refused, as the audit row records it; carried on the refusing response
 /// as an extension.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +99,13 @@ pub fn refusal_record(
         outcome: "rejected".into(),
         step: Some(refusal.step.into()),
         error: Some(refusal.error.into()),
-        error_description: Some(refusal.description.clone()),
+        error_description: Some(
+            refusal
+                .description
+                .chars()
+                .take(MAX_AUDITED_DESCRIPTION)
+                .collect(),
+        ),
         jti: token.map(|t| t.ticket_jti.clone()),
         iss: token.map(|t| t.ticket_iss.clone()),
         ticket_type: token.map(|t| t.ticket_type.clone()),
@@ -208,15 +217,19 @@ mod tests {
     }
 
     #[test]
-    fn an_anonymous_refusal_names_no_token_and_bounds_the_path() {
+    fn an_anonymous_refusal_names_no_token_and_bounds_the_path_and_description() {
         let long = format!("/fhir/{}", "x".repeat(1000));
         let asked = Asked {
             event: "fhir_access",
             method: &Method::POST,
             path: &long,
         };
-        let refusal = Refusal::new("access_token", "login", "no access token");
-        let row = refusal_record(1, &asked, StatusCode::UNAUTHORIZED, &refusal, None);
+        let refusal = Refusal::new("request", "invalid", "é".repeat(2000));
+        let row = refusal_record(1, &asked, StatusCode::BAD_REQUEST, &refusal, None);
+        assert_eq!(
+            row.error_description.map(|d| d.chars().count()),
+            Some(MAX_AUDITED_DESCRIPTION)
+        );
         assert_eq!((row.jti, row.client_id, row.patient), (None, None, None));
         let details: Value = serde_json::from_str(&row.details).unwrap();
         assert_eq!(
