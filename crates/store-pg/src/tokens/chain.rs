@@ -1,9 +1,12 @@
 //! The audit hash chain on PostgreSQL (docs/design/003-audit-chain.md): every batch that may
-//! write an audit row locks the head row first (`FOR UPDATE`, held to COMMIT), so appends of
-//! all nodes serialize, chain order is commit order, and the lock order (head, then
-//! single-use keys) is the same in every batch — two nodes cannot deadlock on each other's
-//! uncommitted keys. Rows are linked with `tessera_store::audit_chain` in memory and the head
-//! is written once before COMMIT; `verify` walks one read-only snapshot through a cursor.
+//! write an audit row locks the head row (`FOR UPDATE`, held to COMMIT), so appends of all
+//! nodes serialize and chain order is commit order. It is the batch's last lock: taken after
+//! every statement that can wait on another transaction (single-use keys, rotations,
+//! registrations), so a holder of the head only inserts fresh rows and commits — it never
+//! waits while holding it, no lock cycle can pass through it, and a batch stalled on another
+//! node's pending key stalls no one else. Rows are linked with `tessera_store::audit_chain` in
+//! memory and the head is written once before COMMIT; `verify` walks one read-only snapshot
+//! through a cursor.
 
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel, Row};

@@ -12,7 +12,9 @@
 //! free; the sets are then decided in order, as if each had spent its keys alone: a set gets
 //! its keys when every one was free and no earlier set of the batch took it. Keys inserted for
 //! a set that was then refused are deleted again before COMMIT. A refresh rotation is
-//! single-use by `used_at IS NULL` on its own row in the same transaction.
+//! single-use by `used_at IS NULL` on its own row in the same transaction. The audit chain's
+//! head is locked last, once nothing the batch still does can wait on another transaction
+//! (`chain.rs`).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -56,7 +58,6 @@ pub(crate) fn commit_batch(
     let purge_now = now > purged.load(Ordering::Relaxed);
     let keys = BatchKeys::of(sets);
     let outcomes = super::tx::durable(pool, level, |c| {
-        let chain = if audits { Some(chain::lock(c)?) } else { None };
         if purge_now {
             purge(c, sets, now)?;
         }
@@ -68,7 +69,11 @@ pub(crate) fn commit_batch(
             .map(|set| decide_set(c, &mut keys, &mut written, set))
             .collect::<Result<Vec<_>, _>>()?;
         keys.release_unclaimed(c)?;
-        let mut chain = chain;
+        // The chain head is locked last, after every statement that can wait on another
+        // transaction's rows (keys, rotations, registrations): the holder then only inserts
+        // fresh rows and commits, so it never waits while holding the head, and the lock
+        // spans the fewest statements.
+        let mut chain = if audits { Some(chain::lock(c)?) } else { None };
         if chain.is_none() && !written.audit.is_empty() {
             return Err(PgError::Corrupt("audit row outside the chain".into()));
         }

@@ -2,7 +2,8 @@
 //! per-set conflicts within and across batches, refresh rotation and reuse, a failed batch
 //! writing nothing, registrations, tokens and the audit trail; then PostgreSQL across nodes
 //! (two pools on one schema): concurrent spends of one key, batches spending keys in opposite
-//! orders, an insert waiting on another node's open transaction, and the durability refusal.
+//! orders, an insert waiting on another node's open transaction (without holding the chain
+//! head, so other nodes' batches go on), and the durability refusal.
 
 use std::sync::{Arc, Barrier};
 
@@ -676,16 +677,7 @@ fn a_key_pending_on_another_node_waits_then_decides() {
     for other_commits in [true, false] {
         let k = format!("pending-{other_commits}");
         let admin = db.admin();
-        admin.batch_execute("BEGIN").unwrap();
-        admin
-            .execute(
-                &format!(
-                    "INSERT INTO {schema}.assertion_jti (client_id, jti, keep_until) \
-                     VALUES ('client-a', $1, 500)"
-                ),
-                &[&k],
-            )
-            .unwrap();
+        hold_pending_key(admin, &schema, &k);
         let n = node.clone();
         let set = redemption(&k, u8::from(other_commits), &k);
         let waiter = std::thread::spawn(move || n.commit_batch(&[set]).unwrap());
@@ -706,6 +698,50 @@ fn a_key_pending_on_another_node_waits_then_decides() {
     }
 }
 
+// A batch waiting on another transaction's pending key does not hold the audit chain's head
+// (it locks the head only after its keys): another node's batch commits meanwhile, and the
+// chain orders both by commit.
+#[test]
+fn a_batch_waiting_on_a_pending_key_lets_other_nodes_batches_commit() {
+    let Some(mut db) = TestDb::new() else { return };
+    let a = tessera_store_pg::open(db.url(), tessera_store_pg::PoolOptions::default())
+        .unwrap()
+        .1;
+    let (_, b) = pg_open(db.url());
+    let schema = db.schema().to_string();
+    let admin = db.admin();
+    hold_pending_key(admin, &schema, "held");
+    let n = a.clone();
+    let waiter = std::thread::spawn(move || n.commit_batch(&[redemption("held", 1, "waits")]));
+    wait_for_lock_waiter(admin, 0);
+    // Node b's batch with keys of its own: answered while node a's batch still waits (with
+    // the head taken first it would wait behind a until the pending key's transaction ended).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let other = b.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(other.commit_batch(&[redemption("free", 2, "passes")]));
+    });
+    let passed = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the other node's batch waited behind the blocked one");
+    assert_eq!(passed.unwrap(), [SetOutcome::Committed]);
+    assert!(
+        !waiter.is_finished(),
+        "the pending key still holds node a's batch"
+    );
+    admin.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), [SetOutcome::Committed]);
+    let chain = tessera_store::audit::AuditChainStore::verify_audit_chain(a.as_ref(), None);
+    assert_eq!(chain.unwrap().outcome.unwrap().rows, 2);
+    let order: Vec<String> = a
+        .audit_recent()
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.jti)
+        .collect();
+    assert_eq!(order, ["passes", "waits"], "chain order is commit order");
+}
+
 // A lost connection mid-batch: the node's backend is terminated while its batch waits; the
 // server rolls that transaction back, the store retries on a new connection, and the outcome
 // is as if nothing had happened — the refusal audited once, the chain intact.
@@ -717,16 +753,7 @@ fn a_connection_lost_mid_batch_is_retried_on_a_new_one() {
         .1;
     let schema = db.schema().to_string();
     let admin = db.admin();
-    admin.batch_execute("BEGIN").unwrap();
-    admin
-        .execute(
-            &format!(
-                "INSERT INTO {schema}.assertion_jti (client_id, jti, keep_until) \
-                 VALUES ('client-a', 'lost', 500)"
-            ),
-            &[],
-        )
-        .unwrap();
+    hold_pending_key(admin, &schema, "lost");
     let n = node.clone();
     let waiter = std::thread::spawn(move || n.commit_batch(&[redemption("lost", 1, "lost")]));
     let blocked = wait_for_lock_waiter(admin, 0);
@@ -740,6 +767,21 @@ fn a_connection_lost_mid_batch_is_retried_on_a_new_one() {
     assert_eq!(outcomes_of(node.as_ref(), "lost"), ["rejected"]);
     let chain = tessera_store::audit::AuditChainStore::verify_audit_chain(node.as_ref(), None);
     assert_eq!(chain.unwrap().outcome.unwrap().rows, 1);
+}
+
+/// Opens a transaction on `admin` that inserts assertion key `key` of `client-a` and keeps
+/// it uncommitted: another node's insert of it waits until `admin` commits or rolls back.
+fn hold_pending_key(admin: &mut postgres::Client, schema: &str, key: &str) {
+    admin.batch_execute("BEGIN").unwrap();
+    admin
+        .execute(
+            &format!(
+                "INSERT INTO {schema}.assertion_jti (client_id, jti, keep_until) \
+                 VALUES ('client-a', $1, 500)"
+            ),
+            &[&key],
+        )
+        .unwrap();
 }
 
 /// Returns once a backend other than `except` waits for a lock held by `admin`'s open
