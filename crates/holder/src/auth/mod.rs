@@ -25,17 +25,17 @@ pub async fn require_token(State(state): State<HolderState>, req: Request, next:
     if is_public(req.method(), req.uri().path()) {
         return next.run(req).await;
     }
+    // Kept for a refusal's audit row: cheap clones (the URI's bytes are shared).
     let method = req.method().clone();
-    let path = req
+    let uri = req
         .extensions()
         .get::<OriginalUri>()
-        .map(|u| u.path().to_owned())
-        .unwrap_or_else(|| req.uri().path().to_owned());
+        .map_or_else(|| req.uri().clone(), |u| u.0.clone());
     let (response, token) = admit(&state, req, next).await;
     let asked = refusal::Asked {
         event: "fhir_access",
         method: &method,
-        path: &path,
+        path: uri.path(),
     };
     let record = token.as_ref().map(|t| &t.record);
     refusal::audited(&state, &asked, record, response, || {
@@ -57,10 +57,8 @@ async fn admit(
     if let Some(site) = &asked
         && state.network().site(site).is_none()
     {
-        let asked: String = site.chars().take(128).collect();
         let refused = crate::fhir::FhirError::NotFound("unknown site".to_owned()).into_response();
-        let why = Refusal::new("data_holder", "not_found", "No such Data Holder")
-            .with_details(serde_json::json!({ "asked": asked }));
+        let why = crate::network::site::unknown_site(site);
         return (why.attach(refused), None);
     }
     // RFC 6750 §3.1: more than one credential is a malformed request, never "first wins".

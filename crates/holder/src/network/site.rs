@@ -8,11 +8,12 @@
 //! is not offered here).
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, Path, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::auth::refusal::{Asked, Refusal, audited};
 use crate::network::DataHolder;
 use crate::state::HolderState;
 use crate::token::error::TokenError;
@@ -65,49 +66,39 @@ pub fn site_configuration(state: &HolderState, holder: &DataHolder) -> Value {
 /// `GET [base]/site/{site}/.well-known/smart-configuration`.
 pub async fn site_configuration_handler(
     State(state): State<HolderState>,
+    OriginalUri(uri): OriginalUri,
     Path(site): Path<String>,
 ) -> Response {
     match holder(&state, &site) {
         Some(h) => Json(site_configuration(&state, &h)).into_response(),
         None => {
-            if let Err(e) = audit_unknown_site(&state, "discovery", &site).await {
-                tracing::error!(error = %e, "audit of an unknown site failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-            (
+            let refused = (
                 StatusCode::NOT_FOUND,
                 Json(json!({"error": "not_found", "error_description": "No such Data Holder"})),
             )
-                .into_response()
+                .into_response();
+            let asked = Asked {
+                event: "discovery",
+                method: &Method::GET,
+                path: uri.path(),
+            };
+            audited(
+                &state,
+                &asked,
+                None,
+                unknown_site(&site).attach(refused),
+                || StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            )
+            .await
         }
     }
 }
 
-/// Audits a discovery request for a site base that does not exist (the FHIR middleware and the
-/// token endpoint audit through their own refusal paths). The site name is the caller's input,
+/// The refusal of a request for a site base that does not exist (discovery or FHIR; the
+/// token endpoint audits through its own refusal path). The site name is the caller's input,
 /// so it is cut to a bounded length before it is stored.
-pub async fn audit_unknown_site(
-    state: &HolderState,
-    event: &str,
-    site: &str,
-) -> Result<(), String> {
+pub fn unknown_site(site: &str) -> Refusal {
     let asked: String = site.chars().take(128).collect();
-    let rec = tessera_store::audit::AuditRecord {
-        at: state.now(),
-        event: event.into(),
-        outcome: "rejected".into(),
-        step: Some("data_holder".into()),
-        error: Some("not_found".into()),
-        error_description: Some("No such Data Holder".into()),
-        details: json!({ "asked": asked }).to_string(),
-        ..Default::default()
-    };
-    let now = rec.at;
-    state
-        .inner
-        .writer
-        .commit(tessera_store::durable::WriteSet::audit_only(now, rec))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    Refusal::new("data_holder", "not_found", "No such Data Holder")
+        .with_details(json!({ "asked": asked }))
 }
